@@ -1,0 +1,295 @@
+#include <switchboard/json.hpp>
+#include <switchboard/sio/packet.hpp>
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <array>
+
+namespace switchboard::sio {
+namespace {
+
+bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+bool is_binary_type(packet_type t) noexcept { return t == packet_type::binary_event || t == packet_type::binary_ack; }
+
+// The event name may be a string (not a reserved one) or, as socket.io-parser allows, a number.
+std::error_code check_event_args(const boost::json::value& data) {
+    if (!data.is_array() || data.get_array().empty()) return errc::invalid_payload;
+    const auto& name = data.get_array().front();
+    if (name.is_number()) return {};
+    if (!name.is_string()) return errc::invalid_payload;
+    if (is_reserved_event(name.get_string())) return errc::reserved_event_name;
+    return {};
+}
+
+// The shape socket.io-parser requires of each type's payload (null = no payload).
+std::error_code check_payload(packet_type type, const boost::json::value& data) {
+    switch (type) {
+    case packet_type::connect: return data.is_null() || data.is_object() ? std::error_code{} : errc::invalid_payload;
+    case packet_type::disconnect: return data.is_null() ? std::error_code{} : errc::invalid_payload;
+    case packet_type::event:
+    case packet_type::binary_event: return check_event_args(data);
+    case packet_type::ack:
+    case packet_type::binary_ack: return data.is_array() ? std::error_code{} : errc::invalid_payload;
+    case packet_type::connect_error:
+        return data.is_string() || data.is_object() ? std::error_code{} : errc::invalid_payload;
+    }
+    return errc::unknown_packet_type;
+}
+
+// Every placeholder must name one of the `count` attachments.
+bool placeholders_in_range(const boost::json::value& v, std::size_t count) {
+    if (v.is_array()) {
+        for (const auto& e : v.get_array())
+            if (!placeholders_in_range(e, count)) return false;
+        return true;
+    }
+    if (!v.is_object()) return true;
+    const auto& o = v.get_object();
+    if (const auto* flag = o.if_contains("_placeholder"); flag && flag->is_bool() && flag->get_bool()) {
+        const auto index = placeholder_index(v);
+        return index && *index < count;
+    }
+    for (const auto& member : o)
+        if (!placeholders_in_range(member.value(), count)) return false;
+    return true;
+}
+
+bool is_valid_namespace(std::string_view nsp) noexcept {
+    return !nsp.empty() && nsp.front() == '/' && nsp.find(',') == std::string_view::npos;
+}
+
+void append_decimal(std::string& out, std::uint64_t v) {
+    char buf[24];
+    char* p = buf + sizeof buf;
+    do {
+        *--p = static_cast<char>('0' + v % 10);
+        v /= 10;
+    } while (v);
+    out.append(p, buf + sizeof buf);
+}
+
+// The type written on the wire: EVENT/ACK become BINARY_* when they carry attachments and back.
+packet_type wire_type(const packet& p) noexcept {
+    const bool has_attachments = !p.attachments.empty();
+    switch (p.type) {
+    case packet_type::event:
+    case packet_type::binary_event: return has_attachments ? packet_type::binary_event : packet_type::event;
+    case packet_type::ack:
+    case packet_type::binary_ack: return has_attachments ? packet_type::binary_ack : packet_type::ack;
+    default: return p.type;
+    }
+}
+
+std::error_code encode_into(std::string& out, const packet& p) {
+    if (auto ec = validate(p)) return ec;
+    const packet_type type = wire_type(p);
+    out.push_back(static_cast<char>('0' + static_cast<int>(type)));
+    if (is_binary_type(type)) {
+        append_decimal(out, p.attachments.size());
+        out.push_back('-');
+    }
+    if (p.nsp != "/") {
+        out.append(p.nsp);
+        out.push_back(',');
+    }
+    if (p.id) append_decimal(out, *p.id);
+    if (!p.data.is_null()) stringify(out, p.data);
+    return {};
+}
+
+} // namespace
+
+std::string_view to_string(packet_type type) noexcept {
+    switch (type) {
+    case packet_type::connect: return "CONNECT";
+    case packet_type::disconnect: return "DISCONNECT";
+    case packet_type::event: return "EVENT";
+    case packet_type::ack: return "ACK";
+    case packet_type::connect_error: return "CONNECT_ERROR";
+    case packet_type::binary_event: return "BINARY_EVENT";
+    case packet_type::binary_ack: return "BINARY_ACK";
+    }
+    return "UNKNOWN";
+}
+
+bool operator==(const packet& a, const packet& b) {
+    if (a.type != b.type || a.nsp != b.nsp || a.id != b.id || a.data != b.data) return false;
+    return std::equal(a.attachments.begin(), a.attachments.end(), b.attachments.begin(), b.attachments.end(),
+                      [](const shared_bytes& x, const shared_bytes& y) { return *x == *y; });
+}
+
+bool is_reserved_event(std::string_view name) noexcept {
+    static constexpr std::array<std::string_view, 6> reserved = {"connect",       "connect_error", "disconnect",
+                                                                 "disconnecting", "newListener",   "removeListener"};
+    return std::find(reserved.begin(), reserved.end(), name) != reserved.end();
+}
+
+boost::json::value attach(std::vector<shared_bytes>& attachments, shared_bytes bytes) {
+    boost::json::object placeholder;
+    placeholder.reserve(2);
+    placeholder.emplace("_placeholder", true);
+    placeholder.emplace("num", attachments.size());
+    attachments.push_back(std::move(bytes));
+    return placeholder;
+}
+
+std::optional<std::size_t> placeholder_index(const boost::json::value& value) noexcept {
+    const auto* o = value.if_object();
+    if (!o) return std::nullopt;
+    const auto* flag = o->if_contains("_placeholder");
+    if (!flag || !flag->is_bool() || !flag->get_bool()) return std::nullopt;
+    const auto* num = o->if_contains("num");
+    if (!num) return std::nullopt;
+    if (num->is_uint64()) return static_cast<std::size_t>(num->get_uint64());
+    if (num->is_int64() && num->get_int64() >= 0) return static_cast<std::size_t>(num->get_int64());
+    return std::nullopt;
+}
+
+packet make_event(std::string_view nsp, boost::json::array args, std::optional<std::uint64_t> id) {
+    packet p;
+    p.type = packet_type::event;
+    p.nsp = nsp;
+    p.id = id;
+    p.data = std::move(args);
+    return p;
+}
+
+packet make_ack(std::string_view nsp, std::uint64_t id, boost::json::array args) {
+    packet p;
+    p.type = packet_type::ack;
+    p.nsp = nsp;
+    p.id = id;
+    p.data = std::move(args);
+    return p;
+}
+
+std::error_code validate(const packet& p) {
+    if (!is_valid_namespace(p.nsp)) return errc::invalid_namespace;
+    if (p.id && *p.id > max_ack_id) return errc::invalid_ack_id;
+    const packet_type type = wire_type(p);
+    if (auto ec = check_payload(type, p.data)) return ec;
+    if (!p.attachments.empty()) {
+        if (!is_binary_type(type)) return errc::invalid_payload;
+        if (!placeholders_in_range(p.data, p.attachments.size())) return errc::invalid_placeholder;
+    }
+    return {};
+}
+
+result<std::string> encode_text(const packet& p) {
+    std::string out;
+    if (auto ec = encode_into(out, p)) return ec;
+    return out;
+}
+
+result<std::vector<eio::frame>> encode_frames(const packet& p) {
+    std::string text;
+    text.push_back('4'); // Engine.IO message
+    if (auto ec = encode_into(text, p)) return ec;
+    std::vector<eio::frame> frames;
+    frames.reserve(1 + p.attachments.size());
+    frames.push_back({make_shared_bytes(std::move(text)), false});
+    for (const auto& bytes : p.attachments) frames.push_back(eio::make_binary_frame(bytes));
+    return frames;
+}
+
+result<packet> decode_text(std::string_view text, const codec_limits& limits, std::size_t& attachment_count) {
+    attachment_count = 0;
+    if (text.size() > limits.max_payload) return errc::packet_too_large;
+    if (text.empty()) return errc::empty_packet;
+    if (text[0] < '0' || text[0] > '6') return errc::unknown_packet_type;
+
+    packet p;
+    const auto type = static_cast<packet_type>(text[0] - '0');
+    std::size_t i = 1;
+
+    if (is_binary_type(type)) {
+        // "<count>-": at least one attachment, digits only.
+        const std::size_t dash = text.find('-', i);
+        if (dash == std::string_view::npos || dash == i || dash - i > 9) return errc::invalid_attachment_count;
+        std::size_t count = 0;
+        for (; i < dash; ++i) {
+            if (!is_digit(text[i])) return errc::invalid_attachment_count;
+            count = count * 10 + static_cast<std::size_t>(text[i] - '0');
+        }
+        if (count == 0) return errc::invalid_attachment_count;
+        if (count > limits.max_attachments) return errc::too_many_attachments;
+        attachment_count = count;
+        i = dash + 1;
+    }
+
+    if (i < text.size() && text[i] == '/') {
+        const std::size_t comma = text.find(',', i);
+        if (comma == std::string_view::npos) {
+            p.nsp = text.substr(i);
+            i = text.size();
+        } else {
+            p.nsp = text.substr(i, comma - i);
+            i = comma + 1;
+        }
+    }
+
+    if (i < text.size() && is_digit(text[i])) {
+        std::uint64_t id = 0;
+        std::size_t digits = 0;
+        for (; i < text.size() && is_digit(text[i]); ++i, ++digits) {
+            if (digits == 16) return errc::invalid_ack_id; // beyond any safe JavaScript integer
+            id = id * 10 + static_cast<std::uint64_t>(text[i] - '0');
+        }
+        if (id > max_ack_id) return errc::invalid_ack_id;
+        p.id = id;
+    }
+
+    if (i < text.size()) {
+        auto data = parse_json(text.substr(i), limits.max_json_depth);
+        if (!data) return data.error() == boost::json::error::too_deep ? errc::json_too_deep : errc::invalid_json;
+        p.data = std::move(*data);
+        // A payload that is present must have the type's shape: an explicit `null` does not count as
+        // "no payload" (socket.io-parser refuses `0null` and `1{}`).
+        if (p.data.is_null()) return errc::invalid_payload;
+    } else if (type != packet_type::connect && type != packet_type::disconnect) {
+        // socket.io-parser lets these through without a payload; nothing can act on such a packet.
+        return errc::invalid_payload;
+    }
+    if (auto ec = check_payload(type, p.data)) return ec;
+    if (attachment_count && !placeholders_in_range(p.data, attachment_count)) return errc::invalid_placeholder;
+
+    // In memory the binary types are EVENT/ACK with attachments, as socket.io-parser delivers them.
+    p.type = type == packet_type::binary_event ? packet_type::event
+             : type == packet_type::binary_ack ? packet_type::ack
+                                               : type;
+    return p;
+}
+
+result<decoder::progress> decoder::feed_text(std::string_view text) {
+    if (pending_attachments() != 0) {
+        reset();
+        return errc::unexpected_text;
+    }
+    std::size_t count = 0;
+    auto decoded = decode_text(text, limits_, count);
+    if (!decoded) return decoded.error();
+    packet_ = std::move(*decoded);
+    pending_ = count;
+    if (count == 0) return progress::packet_ready;
+    packet_.attachments.reserve(count);
+    return progress::needs_attachments;
+}
+
+result<decoder::progress> decoder::feed_binary(shared_bytes bytes) {
+    if (pending_attachments() == 0) return errc::unexpected_binary;
+    if (!bytes || bytes->size() > limits_.max_payload) {
+        reset();
+        return errc::packet_too_large;
+    }
+    packet_.attachments.push_back(std::move(bytes));
+    return --pending_ == 0 ? progress::packet_ready : progress::needs_attachments;
+}
+
+void decoder::reset() noexcept {
+    packet_ = packet{};
+    pending_ = 0;
+}
+
+} // namespace switchboard::sio
