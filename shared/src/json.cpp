@@ -1,11 +1,13 @@
 #include <switchboard/json.hpp>
 
-#include <boost/json/parser.hpp>
+#include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/serializer.hpp>
+#include <boost/json/value_stack.hpp>
 
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 
 namespace switchboard {
@@ -153,6 +155,96 @@ void stringify_value(std::string& out, const boost::json::value& v) {
     }
 }
 
+// Builds values like Boost.JSON's own parser, except that doubles are converted from their text with
+// a correctly rounded conversion, as JavaScript's JSON.parse does (Boost 1.81's fast conversion can be
+// off by one unit in the last place, which would change the number when we write it back).
+struct precise_handler {
+    static constexpr std::size_t max_object_size = boost::json::object::max_size();
+    static constexpr std::size_t max_array_size = boost::json::array::max_size();
+    static constexpr std::size_t max_key_size = boost::json::string::max_size();
+    static constexpr std::size_t max_string_size = boost::json::string::max_size();
+    using error_code = boost::json::error_code;
+    using string_view = boost::json::string_view;
+
+    boost::json::value_stack values;
+    std::string number; // text of the number being read
+
+    precise_handler(boost::json::storage_ptr sp, unsigned char* buffer, std::size_t size)
+        : values(std::move(sp), buffer, size) {}
+
+    static double correctly_rounded(const std::string& text, double fallback) {
+#if defined(__EMSCRIPTEN__)
+        // libc++ 13 has no floating-point from_chars; musl's strtod is correctly rounded, locale "C".
+        char* end = nullptr;
+        const double d = std::strtod(text.c_str(), &end);
+        return end == text.c_str() + text.size() && std::isfinite(d) ? d : fallback;
+#else
+        double d = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), d);
+        return ec == std::errc() && end == text.data() + text.size() ? d : fallback;
+#endif
+    }
+
+    bool on_document_begin(error_code&) { return true; }
+    bool on_document_end(error_code&) { return true; }
+    bool on_object_begin(error_code&) { return true; }
+    bool on_object_end(std::size_t n, error_code&) {
+        values.push_object(n);
+        return true;
+    }
+    bool on_array_begin(error_code&) { return true; }
+    bool on_array_end(std::size_t n, error_code&) {
+        values.push_array(n);
+        return true;
+    }
+    bool on_key_part(string_view s, std::size_t, error_code&) {
+        values.push_chars(s);
+        return true;
+    }
+    bool on_key(string_view s, std::size_t, error_code&) {
+        values.push_key(s);
+        return true;
+    }
+    bool on_string_part(string_view s, std::size_t, error_code&) {
+        values.push_chars(s);
+        return true;
+    }
+    bool on_string(string_view s, std::size_t, error_code&) {
+        values.push_string(s);
+        return true;
+    }
+    bool on_number_part(string_view s, error_code&) {
+        number.append(s.data(), s.size());
+        return true;
+    }
+    bool on_int64(std::int64_t i, string_view, error_code&) {
+        number.clear();
+        values.push_int64(i);
+        return true;
+    }
+    bool on_uint64(std::uint64_t u, string_view, error_code&) {
+        number.clear();
+        values.push_uint64(u);
+        return true;
+    }
+    bool on_double(double d, string_view s, error_code&) {
+        number.append(s.data(), s.size());
+        values.push_double(correctly_rounded(number, d));
+        number.clear();
+        return true;
+    }
+    bool on_bool(bool b, error_code&) {
+        values.push_bool(b);
+        return true;
+    }
+    bool on_null(error_code&) {
+        values.push_null();
+        return true;
+    }
+    bool on_comment_part(string_view, error_code&) { return true; }
+    bool on_comment(string_view, error_code&) { return true; }
+};
+
 } // namespace
 
 void stringify_string(std::string& out, std::string_view text) {
@@ -193,21 +285,25 @@ std::string stringify(const boost::json::value& value) {
 }
 
 result<boost::json::value> parse_json(std::string_view text, std::size_t max_depth) {
-    // One parser per thread, reused: it keeps its internal stack between calls.
-    thread_local std::unique_ptr<boost::json::parser> cached;
+    // One parser per thread, reused: it keeps its internal stacks between calls.
+    thread_local std::unique_ptr<boost::json::basic_parser<precise_handler>> cached;
     thread_local std::size_t cached_depth = 0;
     if (!cached || cached_depth != max_depth) {
         boost::json::parse_options options;
         options.max_depth = max_depth;
-        cached = std::make_unique<boost::json::parser>(boost::json::storage_ptr(), options);
+        cached = std::make_unique<boost::json::basic_parser<precise_handler>>(options, boost::json::storage_ptr(),
+                                                                              nullptr, std::size_t{0});
         cached_depth = max_depth;
     }
     auto& parser = *cached;
     parser.reset();
+    parser.handler().values.reset();
+    parser.handler().number.clear();
     boost::json::error_code ec;
-    parser.write(text.data(), text.size(), ec);
+    const std::size_t used = parser.write_some(false, text.data(), text.size(), ec);
+    if (!ec && used < text.size()) ec = boost::json::error::extra_data;
     if (ec) return std::error_code(ec);
-    return parser.release();
+    return parser.handler().values.release();
 }
 
 } // namespace switchboard

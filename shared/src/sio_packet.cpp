@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 
 namespace switchboard::sio {
 namespace {
@@ -17,6 +18,8 @@ bool is_binary_type(packet_type t) noexcept { return t == packet_type::binary_ev
 std::error_code check_event_args(const boost::json::value& data) {
     if (!data.is_array() || data.get_array().empty()) return errc::invalid_payload;
     const auto& name = data.get_array().front();
+    // A name that overflowed to infinity would be written back as null, so it is no name at all.
+    if (name.is_double()) return std::isfinite(name.get_double()) ? std::error_code{} : errc::invalid_payload;
     if (name.is_number()) return {};
     if (!name.is_string()) return errc::invalid_payload;
     if (is_reserved_event(name.get_string())) return errc::reserved_event_name;

@@ -170,6 +170,7 @@ TEST_CASE("malformed Socket.IO text packets give the reason as a value", "[sio][
         {"2\"a\"", sio::errc::invalid_payload},
         {"2[null]", sio::errc::invalid_payload},
         {"2[[\"a\"]]", sio::errc::invalid_payload},
+        {"28[82e2525]", sio::errc::invalid_payload}, // a numeric name that overflows to infinity
         {"3", sio::errc::invalid_payload},
         {"31", sio::errc::invalid_payload},
         {"31{}", sio::errc::invalid_payload},
