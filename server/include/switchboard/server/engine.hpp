@@ -1,0 +1,52 @@
+#pragma once
+/// @file
+/// The Engine.IO layer as the layers above see it: one `engine_socket` per session, whatever its
+/// transport (HTTP long-polling, WebSocket, or polling upgraded to WebSocket).
+
+#include <switchboard/bytes.hpp>
+#include <switchboard/eio/packet.hpp>
+#include <switchboard/eio/session.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace switchboard::server {
+
+/// What the handshake request carried (for authentication and logs).
+struct request_info {
+    std::string remote_address;
+    std::string url;                                          ///< path and query of the handshake
+    std::vector<std::pair<std::string, std::string>> headers; ///< as received
+    std::vector<std::pair<std::string, std::string>> query;   ///< decoded query parameters
+};
+
+/// One Engine.IO session. Shared: the server holds it while it is open; the layers above may too.
+class engine_socket {
+public:
+    virtual ~engine_socket() = default;
+
+    /// The session id (`sid` of the handshake).
+    virtual const std::string& id() const noexcept = 0;
+    /// The handshake request.
+    virtual const request_info& request() const noexcept = 0;
+
+    /// Queues frames to send, in order, as one unit (a Socket.IO packet and its attachments).
+    /// Callable from any thread. A `droppable` send is dropped when the transport cannot take it at
+    /// once (Socket.IO's `volatile`). A session whose queue exceeds max_queue_bytes is closed.
+    virtual void send(std::vector<eio::frame> frames, bool droppable = false) = 0;
+    /// Closes the session (reason `forced close`): queued frames are sent first, then a close packet.
+    virtual void close() = 0;
+
+    /// Callbacks, set by the connection handler before it returns; they run on the session's strand,
+    /// one at a time, in the order of the session's events.
+    std::function<void(std::string_view text)> on_text; ///< a text message
+    std::function<void(shared_bytes bytes)> on_binary;  ///< a binary message
+    std::function<void(eio::close_reason)> on_close;    ///< the session ended (called once)
+};
+
+using engine_handler = std::function<void(const std::shared_ptr<engine_socket>&)>;
+
+} // namespace switchboard::server

@@ -1,0 +1,53 @@
+#pragma once
+/// @file
+/// The HTTP / WebSocket server: Engine.IO endpoints, static files, graceful shutdown.
+///
+/// ```cpp
+/// switchboard::server::server srv(config);
+/// srv.engine("/engine.io/", [](const auto& socket) {
+///     socket->on_text = [s = socket.get()](std::string_view text) {
+///         s->send({switchboard::eio::make_text_frame(switchboard::eio::packet_type::message, text)});
+///     };
+/// });
+/// srv.run();   // until SIGINT/SIGTERM or stop()
+/// ```
+
+#include <switchboard/server/config.hpp>
+#include <switchboard/server/engine.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace switchboard::server {
+
+class server {
+public:
+    explicit server(server_config config);
+    ~server();
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+
+    /// Serves Engine.IO sessions at `path` (e.g. "/engine.io/"); `handler` sees each new session.
+    /// Call before run().
+    void engine(std::string path, engine_handler handler);
+
+    /// Binds, prints "listening on http://HOST:PORT" to stdout, and runs the I/O threads until
+    /// stop() or SIGINT/SIGTERM; then closes every session (with a close packet) and returns.
+    void run();
+    /// Stops a running server from any thread (graceful, as on SIGTERM).
+    void stop();
+    /// The bound port once run() has bound (useful with port 0); 0 before.
+    std::uint16_t port() const noexcept;
+
+    /// The configuration in force.
+    const server_config& config() const noexcept;
+
+    struct impl; ///< the implementation (server/src), opaque here
+
+private:
+    std::unique_ptr<impl> impl_;
+};
+
+} // namespace switchboard::server

@@ -1,0 +1,94 @@
+#include <switchboard/server/config.hpp>
+
+#include <boost/program_options.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <ostream>
+#include <sstream>
+
+namespace switchboard::server {
+
+namespace po = boost::program_options;
+
+cli_action parse_command_line(int argc, const char* const* argv, server_config& config, std::ostream& out,
+                              std::ostream& err, const char* program) {
+    std::string transports = "polling,websocket";
+    po::options_description options("Options (each also as environment variable SWITCHBOARD_<NAME>, e.g. "
+                                    "SWITCHBOARD_PING_INTERVAL)");
+    // clang-format off
+    options.add_options()
+        ("help", "print this help and exit")
+        ("host", po::value(&config.host)->default_value(config.host), "address to listen on")
+        ("port", po::value(&config.port)->default_value(config.port), "port to listen on (0: any free port)")
+        ("path", po::value(&config.path)->default_value(config.path), "Socket.IO endpoint path")
+        ("ping-interval", po::value(&config.ping_interval_ms)->default_value(config.ping_interval_ms),
+            "ms between the server's pings")
+        ("ping-timeout", po::value(&config.ping_timeout_ms)->default_value(config.ping_timeout_ms),
+            "ms to wait for a pong before closing the session")
+        ("connect-timeout", po::value(&config.connect_timeout_ms)->default_value(config.connect_timeout_ms),
+            "ms an Engine.IO session may stay without joining a namespace")
+        ("max-payload", po::value(&config.max_payload)->default_value(config.max_payload),
+            "largest packet or polling payload accepted, in bytes")
+        ("transports", po::value(&transports)->default_value(transports),
+            "transports offered: polling, websocket or both (comma-separated)")
+        ("cors-origin", po::value(&config.cors_origins)->composing(),
+            "origin allowed to make polling requests (repeatable; * for any)")
+        ("static", po::value(&config.static_dir)->default_value(config.static_dir),
+            "directory served at / (default: the built chat page)")
+        ("threads", po::value(&config.threads)->default_value(config.threads), "I/O threads")
+        ("max-queue", po::value(&config.max_queue_bytes)->default_value(config.max_queue_bytes),
+            "bytes a session may have waiting to be sent before it is closed as too slow");
+    // clang-format on
+
+    po::variables_map vm;
+    try {
+        po::store(po::parse_command_line(argc, argv, options), vm);
+        po::store(po::parse_environment(options,
+                                        [&](const std::string& env) -> std::string {
+                                            static const std::string prefix = "SWITCHBOARD_";
+                                            if (env.rfind(prefix, 0) != 0) return {};
+                                            std::string name = env.substr(prefix.size());
+                                            for (auto& c : name)
+                                                c = c == '_' ? '-' : static_cast<char>(std::tolower(c));
+                                            return options.find_nothrow(name, false) && name != "help" ? name : "";
+                                        }),
+                  vm);
+        if (vm.count("help")) {
+            out << "Usage: " << program << " [options]\n\n" << options << '\n';
+            return cli_action::exit_success;
+        }
+        po::notify(vm);
+    } catch (const po::error& e) {
+        err << program << ": " << e.what() << " (see --help)\n";
+        return cli_action::exit_failure;
+    }
+
+    config.allow_polling = config.allow_websocket = false;
+    std::stringstream list(transports);
+    for (std::string t; std::getline(list, t, ',');) {
+        t.erase(std::remove_if(t.begin(), t.end(), [](unsigned char c) { return std::isspace(c); }), t.end());
+        if (t == "polling") {
+            config.allow_polling = true;
+        } else if (t == "websocket") {
+            config.allow_websocket = true;
+        } else {
+            err << program << ": unknown transport '" << t << "' (polling, websocket)\n";
+            return cli_action::exit_failure;
+        }
+    }
+    if (!config.allow_polling && !config.allow_websocket) {
+        err << program << ": --transports names no transport\n";
+        return cli_action::exit_failure;
+    }
+    if (config.path.empty() || config.path.front() != '/')
+        config.path = "/" + config.path; // (not insert: g++ 12 -Wrestrict false positive)
+    if (config.path.back() != '/') config.path.push_back('/');
+    if (config.ping_interval_ms == 0 || config.ping_timeout_ms == 0 || config.max_payload == 0 || config.threads == 0) {
+        err << program << ": --ping-interval, --ping-timeout, --max-payload and --threads must be positive\n";
+        return cli_action::exit_failure;
+    }
+    return cli_action::run;
+}
+
+} // namespace switchboard::server

@@ -1,0 +1,471 @@
+#include "engine_session.hpp"
+
+#include <switchboard/base64.hpp>
+
+#include <iostream>
+#include <random>
+
+namespace switchboard::server {
+
+namespace {
+
+constexpr auto upgrade_timeout = std::chrono::seconds(10); // as the reference server's upgradeTimeout
+
+string_response payload_response(std::string payload, unsigned version) {
+    string_response res{http::status::ok, version};
+    res.set(http::field::content_type, "text/plain; charset=UTF-8");
+    res.body() = std::move(payload);
+    res.prepare_payload();
+    return res;
+}
+
+const char* error_message(int code) {
+    switch (code) {
+    case 0: return "Transport unknown";
+    case 1: return "Session ID unknown";
+    case 2: return "Bad handshake method";
+    case 3: return "Bad request";
+    case 4: return "Forbidden";
+    case 5: return "Unsupported protocol version";
+    }
+    return "Bad request";
+}
+
+bool is_disconnect(const beast::error_code& ec) {
+    return ec == websocket::error::closed || ec == net::error::eof || ec == net::error::connection_reset ||
+           ec == net::error::operation_aborted || ec == beast::error::timeout || ec == net::error::broken_pipe;
+}
+
+} // namespace
+
+string_response engine_error_response(int code, unsigned http_version) {
+    string_response res{code == 4 ? http::status::forbidden : http::status::bad_request, http_version};
+    res.set(http::field::content_type, "application/json");
+    res.body() = std::string("{\"code\":") + std::to_string(code) + ",\"message\":\"" + error_message(code) + "\"}";
+    res.prepare_payload();
+    return res;
+}
+
+std::string make_session_id() {
+    // 15 random bytes (120 bits) from the OS, written in base64url: 20 characters.
+    static thread_local std::random_device device;
+    std::string raw(15, '\0');
+    for (std::size_t i = 0; i < raw.size(); i += 3) {
+        const auto r = device();
+        raw[i] = static_cast<char>(r);
+        raw[i + 1] = static_cast<char>(r >> 8);
+        raw[i + 2] = static_cast<char>(r >> 16);
+    }
+    std::string id;
+    base64_encode(id, raw);
+    for (auto& c : id) c = c == '+' ? '-' : c == '/' ? '_' : c;
+    return id;
+}
+
+// --- endpoint registry -------------------------------------------------------------------------------
+
+std::shared_ptr<engine_session> engine_endpoint::find(const std::string& sid) {
+    std::lock_guard lock(mutex_);
+    const auto it = sessions_.find(sid);
+    return it == sessions_.end() ? nullptr : it->second;
+}
+
+void engine_endpoint::add(const std::shared_ptr<engine_session>& session) {
+    std::lock_guard lock(mutex_);
+    sessions_.emplace(session->id(), session);
+}
+
+void engine_endpoint::remove(const std::string& sid) {
+    std::lock_guard lock(mutex_);
+    sessions_.erase(sid);
+}
+
+std::vector<std::shared_ptr<engine_session>> engine_endpoint::all() {
+    std::lock_guard lock(mutex_);
+    std::vector<std::shared_ptr<engine_session>> out;
+    out.reserve(sessions_.size());
+    for (const auto& [sid, session] : sessions_) out.push_back(session);
+    return out;
+}
+
+// --- session -------------------------------------------------------------------------------------------
+
+std::atomic<std::size_t> engine_session::live_{0};
+
+engine_session::engine_session(engine_endpoint& endpoint, net::any_io_executor strand, request_info request,
+                               transport_kind transport)
+    : endpoint_(endpoint), strand_(std::move(strand)), sid_(make_session_id()), request_(std::move(request)),
+      transport_(transport), heartbeat_(std::chrono::milliseconds(endpoint.config().ping_interval_ms),
+                                        std::chrono::milliseconds(endpoint.config().ping_timeout_ms)),
+      heartbeat_timer_(strand_) {
+    ++live_;
+}
+
+engine_session::~engine_session() { --live_; }
+
+std::chrono::milliseconds engine_session::now() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch());
+}
+
+void engine_session::start() {
+    const auto& cfg = endpoint_.config();
+    eio::handshake h;
+    h.sid = sid_;
+    if (transport() == transport_kind::polling && cfg.allow_websocket) h.upgrades.emplace_back("websocket");
+    h.ping_interval = cfg.ping_interval_ms;
+    h.ping_timeout = cfg.ping_timeout_ms;
+    h.max_payload = cfg.max_payload;
+    const auto open = eio::make_text_frame(eio::packet_type::open, eio::encode_handshake(h));
+    queued_bytes_ += open.bytes->size();
+    queue_.push_back(open);
+
+    endpoint_.add(shared_from_this());
+    heartbeat_.start(now());
+    arm_heartbeat();
+    if (const auto& handler = endpoint_.handler()) handler(shared_from_this());
+}
+
+void engine_session::open_polling(responder r) {
+    net::dispatch(strand_, [self = shared_from_this(), r = std::move(r)]() mutable {
+        self->start();
+        self->poll(std::move(r));
+    });
+}
+
+void engine_session::open_websocket(std::shared_ptr<ws_connection> ws) {
+    net::dispatch(strand_, [self = shared_from_this(), ws = std::move(ws)]() mutable {
+        self->ws_ = std::move(ws);
+        self->start();
+        self->read_next(self->ws_);
+        self->flush();
+    });
+}
+
+void engine_session::send(std::vector<eio::frame> frames, bool droppable) {
+    net::dispatch(strand_, [self = shared_from_this(), frames = std::move(frames), droppable]() mutable {
+        self->enqueue(std::move(frames), droppable);
+    });
+}
+
+void engine_session::close() {
+    net::dispatch(strand_, [self = shared_from_this()] { self->finish(eio::close_reason::forced_close); });
+}
+
+void engine_session::enqueue(std::vector<eio::frame>&& frames, bool droppable) {
+    if (closed_) return;
+    if (droppable) {
+        // Socket.IO's volatile: only when the transport can take it right now.
+        const bool writable = transport() == transport_kind::websocket ? ws_ && !writing_ && queue_.empty()
+                                                                       : pending_get_.has_value() && !upgrading_;
+        if (!writable) return;
+    }
+    for (auto& f : frames) {
+        queued_bytes_ += f.bytes->size();
+        queue_.push_back(std::move(f));
+    }
+    if (queued_bytes_ > endpoint_.config().max_queue_bytes) {
+        // A consumer this slow would hold unbounded memory: the session ends instead.
+        finish(eio::close_reason::transport_error);
+        return;
+    }
+    flush();
+}
+
+void engine_session::flush() {
+    if (transport() == transport_kind::websocket) {
+        if (!writing_) write_next();
+    } else {
+        flush_polling();
+    }
+}
+
+void engine_session::flush_polling() {
+    if (!pending_get_) return;
+    if (queue_.empty()) {
+        if (!upgrading_) return; // keep holding the long-poll
+        // Release the client's long-poll so that it can finish the upgrade.
+        queue_.push_back(eio::make_text_frame(eio::packet_type::noop));
+    }
+    std::string payload;
+    payload.reserve(queued_bytes_ + queue_.size() * 2);
+    for (const auto& f : queue_) eio::append_to_payload(payload, f);
+    queue_.clear();
+    queued_bytes_ = 0;
+    auto r = std::move(*pending_get_);
+    pending_get_.reset();
+    r(payload_response(std::move(payload), 11));
+}
+
+void engine_session::write_next() {
+    if (!ws_) return;
+    if (queue_.empty()) {
+        if (close_after_drain_) {
+            close_after_drain_ = false;
+            writing_ = true;
+            ws_->ws.async_close(websocket::close_code::normal,
+                                net::bind_executor(strand_, [self = shared_from_this(), conn = ws_](beast::error_code) {
+                                    self->writing_ = false;
+                                    self->ws_.reset();
+                                }));
+        }
+        return;
+    }
+    writing_ = true;
+    const auto& f = queue_.front();
+    ws_->ws.text(!f.binary);
+    ws_->ws.async_write(net::buffer(*f.bytes), net::bind_executor(strand_, [self = shared_from_this(), conn = ws_](
+                                                                               beast::error_code ec, std::size_t) {
+                            self->writing_ = false;
+                            if (self->queue_.empty()) return; // finish() cleared it
+                            self->queued_bytes_ -= self->queue_.front().bytes->size();
+                            self->queue_.pop_front();
+                            if (ec) {
+                                self->finish(eio::close_reason::transport_error);
+                                return;
+                            }
+                            self->write_next();
+                        }));
+}
+
+void engine_session::read_next(const std::shared_ptr<ws_connection>& conn) {
+    conn->ws.async_read(
+        conn->buffer, net::bind_executor(strand_, [self = shared_from_this(), conn](beast::error_code ec, std::size_t) {
+            self->on_read(conn, ec);
+        }));
+}
+
+void engine_session::on_read(const std::shared_ptr<ws_connection>& conn, beast::error_code ec) {
+    const bool is_transport = conn == ws_;
+    const bool is_probe = conn == probe_;
+    if (!is_transport && !is_probe) return; // a connection we already let go
+    if (ec) {
+        if (is_probe) {
+            drop_probe();
+        } else {
+            finish(is_disconnect(ec) ? eio::close_reason::transport_close : eio::close_reason::transport_error);
+        }
+        return;
+    }
+    const auto data = conn->buffer.data();
+    const std::string_view bytes(static_cast<const char*>(data.data()), data.size());
+    if (!conn->ws.got_text()) {
+        auto copy = copy_shared_bytes(bytes);
+        conn->buffer.consume(conn->buffer.size());
+        if (is_probe) {
+            drop_probe();
+            return;
+        }
+        on_binary_message(std::move(copy));
+    } else {
+        auto packet = eio::decode_text(bytes);
+        conn->buffer.consume(conn->buffer.size());
+        if (!packet) {
+            if (is_probe) {
+                drop_probe();
+            } else {
+                finish(eio::close_reason::parse_error);
+            }
+            return;
+        }
+        if (is_probe) {
+            on_probe_packet(*packet);
+        } else {
+            on_packet(std::move(*packet));
+        }
+    }
+    // Don't let one large message pin a large buffer for the life of the session.
+    if (conn->buffer.capacity() > 64 * 1024) conn->buffer.shrink_to_fit();
+    if (!closed_ && (conn == ws_ || conn == probe_)) read_next(conn);
+}
+
+void engine_session::on_packet(eio::packet&& packet) {
+    if (closed_) return;
+    switch (packet.type) {
+    case eio::packet_type::message:
+        if (packet.binary) {
+            on_binary_message(make_shared_bytes(std::move(packet.data)));
+        } else if (on_text) {
+            on_text(packet.data);
+        }
+        return;
+    case eio::packet_type::pong:
+        heartbeat_.on_pong(now());
+        arm_heartbeat();
+        return;
+    case eio::packet_type::close: finish(eio::close_reason::transport_close); return;
+    case eio::packet_type::ping:
+        // In v4 only the server pings (the client's 2probe goes to the upgrade probe, not here).
+        finish(eio::close_reason::transport_error);
+        return;
+    case eio::packet_type::open:
+    case eio::packet_type::upgrade:
+    case eio::packet_type::noop: return; // nothing to do, as the reference server
+    }
+}
+
+void engine_session::on_binary_message(shared_bytes bytes) {
+    if (!closed_ && on_binary) on_binary(std::move(bytes));
+}
+
+void engine_session::poll(responder r) {
+    net::dispatch(strand_, [self = shared_from_this(), r = std::move(r)]() mutable {
+        if (self->closed_) {
+            r(payload_response("1", 11));
+            return;
+        }
+        if (self->pending_get_) {
+            // Two long-polls at once break the protocol: refuse the new one and end the session.
+            r(engine_error_response(3, 11));
+            self->finish(eio::close_reason::transport_error);
+            return;
+        }
+        self->pending_get_ = std::move(r);
+        self->flush_polling();
+    });
+}
+
+void engine_session::post(std::string body, responder r) {
+    net::dispatch(strand_, [self = shared_from_this(), body = std::move(body), r = std::move(r)]() mutable {
+        if (self->closed_) {
+            r(engine_error_response(1, 11));
+            return;
+        }
+        codec_limits limits;
+        limits.max_payload = self->endpoint_.config().max_payload;
+        auto decoded = eio::decode_payload(body, limits);
+        string_response ok{http::status::ok, 11};
+        ok.set(http::field::content_type, "text/html");
+        ok.body() = "ok";
+        ok.prepare_payload();
+        r(decoded.error ? engine_error_response(3, 11) : std::move(ok));
+        for (auto& packet : decoded.packets) {
+            if (self->closed_) return;
+            self->on_packet(std::move(packet));
+        }
+        if (decoded.error) self->finish(eio::close_reason::parse_error);
+    });
+}
+
+void engine_session::probe_websocket(std::shared_ptr<ws_connection> ws) {
+    net::dispatch(strand_, [self = shared_from_this(), ws = std::move(ws)]() mutable {
+        if (self->closed_ || self->probe_ || self->transport() != transport_kind::polling) return; // ws closes
+        self->probe_ = std::move(ws);
+        self->upgrade_timer_.emplace(self->strand_);
+        self->upgrade_timer_->expires_after(upgrade_timeout);
+        self->upgrade_timer_->async_wait([self](beast::error_code ec) {
+            if (!ec && !self->closed_ && self->probe_) self->drop_probe();
+        });
+        self->read_next(self->probe_);
+    });
+}
+
+void engine_session::on_probe_packet(const eio::packet& packet) {
+    if (packet.type == eio::packet_type::ping && packet.data == "probe" && !upgrading_) {
+        upgrading_ = true;
+        // Answer on the probe (nothing else writes to it yet), and release the pending long-poll.
+        auto pong = std::make_shared<eio::frame>(eio::make_text_frame(eio::packet_type::pong, "probe"));
+        probe_->ws.text(true);
+        probe_->ws.async_write(net::buffer(*pong->bytes),
+                               net::bind_executor(strand_, [self = shared_from_this(), pong,
+                                                            conn = probe_](beast::error_code ec, std::size_t) {
+                                   if (ec && conn == self->probe_) self->drop_probe();
+                               }));
+        flush_polling();
+    } else if (packet.type == eio::packet_type::upgrade && upgrading_) {
+        promote_probe();
+    } else {
+        drop_probe();
+    }
+}
+
+void engine_session::promote_probe() {
+    upgrade_timer_.reset();
+    upgrading_ = false;
+    ws_ = std::move(probe_);
+    transport_ = transport_kind::websocket;
+    if (pending_get_) {
+        // The client no longer polls; close the long-poll it may have left open.
+        auto r = std::move(*pending_get_);
+        pending_get_.reset();
+        r(payload_response("6", 11));
+    }
+    // The 3probe write may still be in flight on this connection; write_next() waits for it.
+    writing_ = false;
+    net::post(strand_, [self = shared_from_this()] { self->flush(); });
+}
+
+void engine_session::drop_probe() {
+    upgrade_timer_.reset();
+    upgrading_ = false;
+    if (probe_) {
+        // Its pending operations complete with an error and release it.
+        beast::error_code ignored;
+        beast::get_lowest_layer(probe_->ws).socket().close(ignored);
+        probe_.reset();
+    }
+}
+
+void engine_session::arm_heartbeat() {
+    if (closed_) return;
+    const auto deadline = std::chrono::steady_clock::time_point(heartbeat_.next_deadline());
+    heartbeat_timer_.expires_at(deadline);
+    heartbeat_timer_.async_wait(
+        net::bind_executor(strand_, [self = shared_from_this()](beast::error_code ec) { self->on_heartbeat(ec); }));
+}
+
+void engine_session::on_heartbeat(beast::error_code ec) {
+    if (ec || closed_) return; // cancelled (re-armed or closed)
+    switch (heartbeat_.on_timer(now())) {
+    case eio::server_heartbeat::action::send_ping:
+        enqueue({eio::make_text_frame(eio::packet_type::ping)}, false);
+        break;
+    case eio::server_heartbeat::action::timed_out: finish(eio::close_reason::ping_timeout); return;
+    case eio::server_heartbeat::action::none: break;
+    }
+    arm_heartbeat();
+}
+
+void engine_session::finish(eio::close_reason reason) {
+    if (closed_) return;
+    closed_ = true;
+    endpoint_.remove(sid_);
+    heartbeat_timer_.cancel();
+    drop_probe();
+
+    const bool graceful = reason == eio::close_reason::forced_close;
+    if (transport() == transport_kind::polling) {
+        if (pending_get_) {
+            // Deliver what is queued, then the close packet.
+            if (!graceful) {
+                queue_.clear();
+                queued_bytes_ = 0;
+            }
+            queue_.push_back(eio::make_text_frame(eio::packet_type::close));
+            flush_polling();
+        }
+        queue_.clear();
+        queued_bytes_ = 0;
+    } else if (ws_) {
+        if (graceful) {
+            queue_.push_back(eio::make_text_frame(eio::packet_type::close));
+            close_after_drain_ = true;
+            if (!writing_) write_next();
+        } else {
+            if (!writing_) {
+                queue_.clear();
+                queued_bytes_ = 0;
+            }
+            beast::error_code ignored;
+            beast::get_lowest_layer(ws_->ws).socket().close(ignored);
+        }
+    }
+
+    auto on_close_handler = std::move(on_close);
+    // Drop the layers' callbacks: they may hold this session, which would keep it alive forever.
+    on_text = nullptr;
+    on_binary = nullptr;
+    on_close = nullptr;
+    if (on_close_handler) on_close_handler(reason);
+}
+
+} // namespace switchboard::server

@@ -1,0 +1,349 @@
+#include <switchboard/server/server.hpp>
+
+#include "engine_session.hpp"
+#include "static_files.hpp"
+
+#include <iostream>
+#include <thread>
+
+namespace switchboard::server {
+
+namespace {
+
+constexpr auto request_read_timeout = std::chrono::seconds(30); // a client that sends half a request
+constexpr auto response_write_timeout = std::chrono::seconds(30);
+constexpr std::size_t max_header_bytes = 16 * 1024;
+
+struct query_view {
+    std::vector<std::pair<std::string, std::string>> params;
+    const std::string* get(std::string_view key) const {
+        for (const auto& [k, v] : params)
+            if (k == key) return &v;
+        return nullptr;
+    }
+};
+
+query_view parse_query(std::string_view target) {
+    query_view q;
+    const auto mark = target.find('?');
+    if (mark == std::string_view::npos) return q;
+    std::string_view rest = target.substr(mark + 1);
+    while (!rest.empty()) {
+        const auto amp = rest.find('&');
+        const auto pair = rest.substr(0, amp);
+        const auto eq = pair.find('=');
+        std::string key, value;
+        if (percent_decode(pair.substr(0, eq), key, true) &&
+            (eq == std::string_view::npos || percent_decode(pair.substr(eq + 1), value, true))) {
+            q.params.emplace_back(std::move(key), std::move(value));
+        }
+        if (amp == std::string_view::npos) break;
+        rest.remove_prefix(amp + 1);
+    }
+    return q;
+}
+
+} // namespace
+
+struct server::impl {
+    explicit impl(server_config c) : config(std::move(c)), ioc(static_cast<int>(config.threads)), signals(ioc) {}
+
+    server_config config;
+    net::io_context ioc;
+    std::optional<tcp::acceptor> acceptor;
+    net::signal_set signals;
+    std::vector<std::unique_ptr<engine_endpoint>> endpoints;
+    std::atomic<std::uint16_t> bound_port{0};
+    std::atomic<bool> stopping{false};
+
+    engine_endpoint* endpoint_for(std::string_view path) {
+        for (auto& e : endpoints)
+            if (path == e->path() || (path.size() + 1 == e->path().size() && e->path().starts_with(path)))
+                return e.get();
+        return nullptr;
+    }
+
+    /// CORS headers for a request from `origin`, when that origin is allowed.
+    template <class Fields>
+    void add_cors(Fields& res, std::string_view origin) const {
+        if (origin.empty()) return;
+        bool allowed = false;
+        for (const auto& o : config.cors_origins) allowed = allowed || o == "*" || o == origin;
+        if (!allowed) return;
+        res.set(http::field::access_control_allow_origin, origin);
+        res.set(http::field::access_control_allow_credentials, "true");
+        res.set(http::field::vary, "Origin");
+    }
+
+    void accept();
+    void shutdown();
+};
+
+/// One TCP connection speaking HTTP/1.1: static files, Engine.IO polling requests, and WebSocket
+/// upgrades (after which the connection belongs to an Engine.IO session).
+class http_connection : public std::enable_shared_from_this<http_connection> {
+public:
+    http_connection(tcp::socket socket, server::impl& server) : stream_(std::move(socket)), server_(server) {}
+
+    void run() {
+        net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_request(); });
+    }
+
+private:
+    void read_request() {
+        parser_.emplace();
+        parser_->header_limit(max_header_bytes);
+        parser_->body_limit(server_.config.max_payload);
+        stream_.expires_after(request_read_timeout);
+        http::async_read(stream_, buffer_, *parser_,
+                         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_request(ec); });
+    }
+
+    void on_request(beast::error_code ec) {
+        if (ec == http::error::body_limit) {
+            // An oversize POST: refuse it, and end the session it was for.
+            const auto& req = parser_->get();
+            const auto* endpoint = server_.endpoint_for(path_of(req.target()));
+            if (endpoint) {
+                if (const auto* sid = parse_query(req.target()).get("sid")) {
+                    if (auto session = const_cast<engine_endpoint*>(endpoint)->find(*sid)) session->close();
+                }
+            }
+            string_response res{http::status::payload_too_large, req.version()};
+            res.set(http::field::connection, "close");
+            server_.add_cors(res, req[http::field::origin]);
+            res.prepare_payload();
+            res.keep_alive(false);
+            write(std::move(res));
+            return;
+        }
+        if (ec) {
+            // Timeout, reset, garbage: nothing to answer; just let the connection go.
+            beast::error_code ignored;
+            stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+            return;
+        }
+        auto req = parser_->release();
+        if (auto* endpoint = server_.endpoint_for(path_of(req.target()))) {
+            handle_engine(*endpoint, std::move(req));
+        } else {
+            write(serve_static(server_.config.static_dir, req));
+        }
+    }
+
+    static std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
+
+    void handle_engine(engine_endpoint& endpoint, http::request<http::string_body> req) {
+        const std::string origin(req[http::field::origin]);
+        const unsigned version = req.version();
+        const bool keep_alive = req.keep_alive();
+
+        if (req.method() == http::verb::options) {
+            // CORS preflight.
+            http::response<http::empty_body> res{http::status::no_content, version};
+            server_.add_cors(res, origin);
+            if (res.count(http::field::access_control_allow_origin)) {
+                res.set(http::field::access_control_allow_methods, "GET,HEAD,PUT,PATCH,POST,DELETE");
+                if (auto asked = req[http::field::access_control_request_headers]; !asked.empty())
+                    res.set(http::field::access_control_allow_headers, asked);
+            }
+            res.content_length(0);
+            res.keep_alive(keep_alive);
+            write(std::move(res));
+            return;
+        }
+
+        const auto fail = [&](int code) {
+            auto res = engine_error_response(code, version);
+            server_.add_cors(res, origin);
+            res.keep_alive(keep_alive);
+            write(std::move(res));
+        };
+
+        const auto query = parse_query(req.target());
+        const std::string* transport = query.get("transport");
+        const std::string* sid = query.get("sid");
+        const bool is_upgrade = websocket::is_upgrade(req);
+        const auto& cfg = server_.config;
+
+        // The reference server's checks, in its order.
+        const bool known_transport = transport && ((*transport == "polling" && cfg.allow_polling) ||
+                                                   (*transport == "websocket" && cfg.allow_websocket));
+        if (!known_transport) return fail(0);
+        std::shared_ptr<engine_session> session;
+        if (sid) {
+            session = endpoint.find(*sid);
+            if (!session) return fail(1);
+            const bool same_transport =
+                (*transport == "websocket") == (session->transport() == engine_session::transport_kind::websocket);
+            if (!is_upgrade && !same_transport) return fail(3);
+        } else {
+            if (req.method() != http::verb::get) return fail(2);
+            const std::string* eio = query.get("EIO");
+            if (!eio || *eio != "4") return fail(5);
+            if (*transport == "websocket" && !is_upgrade) return fail(3);
+        }
+        if (is_upgrade != (*transport == "websocket")) return fail(3);
+
+        if (is_upgrade) {
+            accept_websocket(endpoint, std::move(req), std::move(session));
+            return;
+        }
+
+        // Polling: the session answers through this connection when it has something to say.
+        auto respond = [self = shared_from_this(), origin, keep_alive](string_response res) {
+            net::post(self->stream_.get_executor(), [self, origin, keep_alive, res = std::move(res)]() mutable {
+                self->server_.add_cors(res, origin);
+                res.keep_alive(keep_alive);
+                self->write(std::move(res));
+            });
+        };
+        if (!session) {
+            session = std::make_shared<engine_session>(endpoint, net::make_strand(server_.ioc), request_of(req),
+                                                       engine_session::transport_kind::polling);
+            session->open_polling(std::move(respond));
+        } else if (req.method() == http::verb::get) {
+            session->poll(std::move(respond));
+        } else if (req.method() == http::verb::post) {
+            session->post(std::move(req.body()), std::move(respond));
+        } else {
+            fail(3);
+        }
+    }
+
+    request_info request_of(const http::request<http::string_body>& req) {
+        request_info info;
+        beast::error_code ec;
+        const auto remote = stream_.socket().remote_endpoint(ec);
+        if (!ec) info.remote_address = remote.address().to_string();
+        info.url = std::string(req.target());
+        for (const auto& field : req) info.headers.emplace_back(field.name_string(), field.value());
+        info.query = parse_query(req.target()).params;
+        return info;
+    }
+
+    void accept_websocket(engine_endpoint& endpoint, http::request<http::string_body> req,
+                          std::shared_ptr<engine_session> session) {
+        stream_.expires_never();
+        auto info = request_of(req);
+        auto conn = std::make_shared<ws_connection>(std::move(stream_));
+        auto& ws = conn->ws;
+        ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(30), websocket::stream_base::none(), false});
+        ws.read_message_max(server_.config.max_payload);
+        ws.auto_fragment(false);
+        auto* srv = &server_;
+        ws.async_accept(req, [conn, session = std::move(session), &endpoint, srv,
+                              info = std::move(info)](beast::error_code ec) mutable {
+            if (ec) return;
+            if (session) {
+                session->probe_websocket(std::move(conn));
+            } else {
+                auto strand = conn->ws.get_executor();
+                auto fresh = std::make_shared<engine_session>(endpoint, std::move(strand), std::move(info),
+                                                              engine_session::transport_kind::websocket);
+                fresh->open_websocket(std::move(conn));
+            }
+            (void)srv;
+        });
+    }
+
+    void write(http::message_generator msg) {
+        const bool keep_alive = msg.keep_alive();
+        stream_.expires_after(response_write_timeout);
+        beast::async_write(stream_, std::move(msg),
+                           [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+                               if (ec) return;
+                               if (!keep_alive) {
+                                   beast::error_code ignored;
+                                   self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                                   return;
+                               }
+                               self->read_request();
+                           });
+    }
+
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    server::impl& server_;
+};
+
+void server::impl::accept() {
+    acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+        if (ec == net::error::operation_aborted || !acceptor->is_open()) return;
+        if (!ec) {
+            socket.set_option(tcp::no_delay(true), ec);
+            std::make_shared<http_connection>(std::move(socket), *this)->run();
+        }
+        accept();
+    });
+}
+
+void server::impl::shutdown() {
+    if (stopping.exchange(true)) return;
+    beast::error_code ignored;
+    if (acceptor) acceptor->close(ignored);
+    signals.cancel(ignored);
+    for (auto& endpoint : endpoints)
+        for (auto& session : endpoint->all()) session->shutdown();
+    // Give the close packets a moment to go out (the sessions end themselves), then stop.
+    auto timer = std::make_shared<net::steady_timer>(ioc);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    auto wait = std::make_shared<std::function<void()>>();
+    *wait = [this, timer, deadline, wait] {
+        if (engine_session::live_count() == 0 || std::chrono::steady_clock::now() >= deadline) {
+            ioc.stop();
+            *wait = nullptr;
+            return;
+        }
+        timer->expires_after(std::chrono::milliseconds(20));
+        timer->async_wait([wait](beast::error_code) {
+            if (*wait) (*wait)();
+        });
+    };
+    (*wait)();
+}
+
+server::server(server_config config) : impl_(std::make_unique<impl>(std::move(config))) {}
+server::~server() = default;
+
+void server::engine(std::string path, engine_handler handler) {
+    if (path.empty() || path.front() != '/') path = "/" + path;
+    if (path.back() != '/') path.push_back('/');
+    impl_->endpoints.push_back(std::make_unique<engine_endpoint>(std::move(path), std::move(handler), impl_->config));
+}
+
+void server::run() {
+    auto& s = *impl_;
+    const auto address = net::ip::make_address(s.config.host);
+    s.acceptor.emplace(s.ioc);
+    const tcp::endpoint where(address, s.config.port);
+    s.acceptor->open(where.protocol());
+    s.acceptor->set_option(net::socket_base::reuse_address(true));
+    s.acceptor->bind(where);
+    s.acceptor->listen(net::socket_base::max_listen_connections);
+    s.bound_port = s.acceptor->local_endpoint().port();
+    std::cout << "listening on http://" << s.config.host << ':' << s.bound_port.load() << std::endl;
+
+    s.signals.add(SIGINT);
+    s.signals.add(SIGTERM);
+    s.signals.async_wait([&s](beast::error_code ec, int) {
+        if (!ec) s.shutdown();
+    });
+    s.accept();
+
+    std::vector<std::thread> threads;
+    for (unsigned i = 1; i < s.config.threads; ++i) threads.emplace_back([&s] { s.ioc.run(); });
+    s.ioc.run();
+    for (auto& t : threads) t.join();
+}
+
+void server::stop() {
+    net::post(impl_->ioc, [this] { impl_->shutdown(); });
+}
+
+std::uint16_t server::port() const noexcept { return impl_->bound_port.load(); }
+
+const server_config& server::config() const noexcept { return impl_->config; }
+
+} // namespace switchboard::server

@@ -1,0 +1,20 @@
+#pragma once
+// Static files for the page and the WASM client (private to server/).
+
+#include "net.hpp"
+
+#include <string>
+
+namespace switchboard::server {
+
+/// Answers a GET/HEAD for `target` from `root`: correct MIME types (incl. application/wasm), a weak
+/// ETag with If-None-Match → 304, Cache-Control: no-cache, and no access outside `root`.
+http::message_generator serve_static(const std::string& root, const http::request<http::string_body>& req);
+
+/// The MIME type for a file name, by extension.
+std::string_view mime_type(std::string_view path);
+
+/// Decodes %XX escapes; returns false for malformed escapes or a decoded NUL.
+bool percent_decode(std::string_view in, std::string& out, bool plus_is_space = false);
+
+} // namespace switchboard::server

@@ -1,0 +1,70 @@
+#pragma once
+/// @file
+/// Engine.IO session rules that both ends need, kept free of clocks and sockets: the close reasons,
+/// and the server's heartbeat as a state machine whose time is an input.
+
+#include <chrono>
+#include <optional>
+#include <string_view>
+
+namespace switchboard::eio {
+
+/// Why a session ended, as the reference implementation names it.
+enum class close_reason {
+    transport_close, ///< the peer closed the connection or sent a close packet
+    transport_error, ///< the connection failed, or the peer broke the transport's rules
+    parse_error,     ///< the peer sent a packet that does not decode
+    forced_close,    ///< this side closed the session (e.g. server shutdown, disconnect())
+    ping_timeout,    ///< no pong within pingTimeout of a ping
+};
+
+/// "transport close", "transport error", "parse error", "forced close", "ping timeout".
+std::string_view to_string(close_reason reason) noexcept;
+
+/// The server's half of the Engine.IO v4 heartbeat (engine.io-protocol, "Heartbeat"): a ping one
+/// ping_interval after the handshake and after each pong; a ping unanswered for ping_timeout ends
+/// the session. The caller owns the timer: it calls on_timer() at next_deadline().
+/// Times are durations since any fixed origin of a monotonic clock.
+class server_heartbeat {
+public:
+    using duration = std::chrono::milliseconds;
+
+    enum class action {
+        none,      ///< nothing due yet (the timer fired early)
+        send_ping, ///< send a ping packet now
+        timed_out, ///< the last ping was not answered: close with close_reason::ping_timeout
+    };
+
+    server_heartbeat(duration ping_interval, duration ping_timeout) noexcept
+        : interval_(ping_interval), timeout_(ping_timeout) {}
+
+    /// The session is open (handshake sent) at `now`.
+    void start(duration now) noexcept {
+        next_ping_ = now + interval_;
+        pong_deadline_.reset();
+    }
+    /// A pong arrived at `now`.
+    void on_pong(duration now) noexcept {
+        pong_deadline_.reset();
+        next_ping_ = now + interval_;
+    }
+    /// What is due at `now`.
+    action on_timer(duration now) noexcept {
+        if (pong_deadline_) return now >= *pong_deadline_ ? action::timed_out : action::none;
+        if (now < next_ping_) return action::none;
+        pong_deadline_ = now + timeout_;
+        return action::send_ping;
+    }
+    /// When on_timer() next has something to do.
+    duration next_deadline() const noexcept { return pong_deadline_ ? *pong_deadline_ : next_ping_; }
+    /// True while a ping awaits its pong.
+    bool awaiting_pong() const noexcept { return pong_deadline_.has_value(); }
+
+private:
+    duration interval_;
+    duration timeout_;
+    duration next_ping_{};
+    std::optional<duration> pong_deadline_;
+};
+
+} // namespace switchboard::eio
