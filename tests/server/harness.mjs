@@ -1,0 +1,53 @@
+// Starts our binaries for the Node.js tests: a real process on a free loopback port, stopped by the
+// test. Nothing here talks the protocol; the tests use the official clients or raw HTTP/WebSocket.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const build = process.env.SWITCHBOARD_BUILD ?? join(root, 'build', 'native');
+export const binaries = {
+  echo: join(build, 'examples', 'echo'),
+  switchboard: join(build, 'server', 'switchboard'),
+};
+
+export async function startServer(name, args = [], env = {}) {
+  const proc = spawn(binaries[name], ['--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let output = '';
+  const port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${output}`)), 10000);
+    proc.stdout.on('data', (chunk) => {
+      output += chunk;
+      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(output);
+      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+    });
+    proc.stderr.on('data', (chunk) => { output += chunk; });
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`${name} exited (${code}): ${output}`)); });
+  });
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    proc,
+    exited,
+    output: () => output,
+    rssKiB: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))[1]),
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return exited;
+      proc.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export async function until(predicate, ms = 5000, what = 'condition') {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await predicate()) return;
+    await sleep(10);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
