@@ -324,6 +324,14 @@ void engine_session::poll(responder r) {
     });
 }
 
+void engine_session::poll_aborted() {
+    net::dispatch(strand_, [self = shared_from_this()] {
+        if (!self->pending_get_) return; // answered meanwhile
+        self->pending_get_.reset();
+        self->finish(eio::close_reason::transport_close);
+    });
+}
+
 void engine_session::post(std::string body, responder r) {
     net::dispatch(strand_, [self = shared_from_this(), body = std::move(body), r = std::move(r)]() mutable {
         if (self->closed_) {
@@ -435,12 +443,14 @@ void engine_session::finish(eio::close_reason reason) {
     const bool graceful = reason == eio::close_reason::forced_close;
     if (transport() == transport_kind::polling) {
         if (pending_get_) {
-            // Deliver what is queued, then the close packet.
+            // Deliver what is queued, then the close packet; when the client itself closed, just
+            // end its long-poll with a noop, as the reference server does.
             if (!graceful) {
                 queue_.clear();
                 queued_bytes_ = 0;
             }
-            queue_.push_back(eio::make_text_frame(eio::packet_type::close));
+            queue_.push_back(eio::make_text_frame(
+                reason == eio::close_reason::transport_close ? eio::packet_type::noop : eio::packet_type::close));
             flush_polling();
         }
         queue_.clear();

@@ -80,6 +80,8 @@ public:
     void open_websocket(std::shared_ptr<ws_connection> ws);
     /// A long-poll GET.
     void poll(responder r);
+    /// The client gave up the held long-poll (closed the connection): the session ends.
+    void poll_aborted();
     /// A POST of a polling payload.
     void post(std::string body, responder r);
     /// An accepted WebSocket that may replace polling (the upgrade: 2probe, 3probe, 5).

@@ -3,6 +3,8 @@
 #include "engine_session.hpp"
 #include "static_files.hpp"
 
+#include <sys/resource.h>
+
 #include <iostream>
 #include <thread>
 
@@ -204,6 +206,7 @@ private:
             session->open_polling(std::move(respond));
         } else if (req.method() == http::verb::get) {
             session->poll(std::move(respond));
+            watch_for_abort(std::move(session));
         } else if (req.method() == http::verb::post) {
             session->post(std::move(req.body()), std::move(respond));
         } else {
@@ -247,7 +250,25 @@ private:
         });
     }
 
+    // While a long-poll is held nothing is read from the connection; watch it so that a client that
+    // gives up (closes the connection) ends its session at once, as the reference server does.
+    void watch_for_abort(std::shared_ptr<engine_session> session) {
+        watching_ = true;
+        stream_.socket().async_wait(tcp::socket::wait_read,
+                                    [self = shared_from_this(), session = std::move(session)](beast::error_code ec) {
+                                        if (ec || !self->watching_) return; // the response went out first
+                                        self->watching_ = false;
+                                        beast::error_code e;
+                                        if (self->stream_.socket().available(e) == 0 || e) session->poll_aborted();
+                                    });
+    }
+
     void write(http::message_generator msg) {
+        if (watching_) {
+            watching_ = false;
+            beast::error_code ignored;
+            stream_.socket().cancel(ignored);
+        }
         const bool keep_alive = msg.keep_alive();
         stream_.expires_after(response_write_timeout);
         beast::async_write(stream_, std::move(msg),
@@ -265,6 +286,7 @@ private:
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
+    bool watching_ = false; // watch_for_abort() is waiting
     server::impl& server_;
 };
 
@@ -315,6 +337,11 @@ void server::engine(std::string path, engine_handler handler) {
 
 void server::run() {
     auto& s = *impl_;
+    // One descriptor per connection: allow as many as the system lets this process have.
+    if (rlimit fds{}; ::getrlimit(RLIMIT_NOFILE, &fds) == 0 && fds.rlim_cur < fds.rlim_max) {
+        fds.rlim_cur = fds.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &fds);
+    }
     const auto address = net::ip::make_address(s.config.host);
     s.acceptor.emplace(s.ioc);
     const tcp::endpoint where(address, s.config.port);

@@ -271,3 +271,95 @@ test('graceful shutdown: clients get a close packet and the process exits 0', as
   assert.equal(await closed, 'transport close');
   assert.ok(frames.includes('1'), `frames: ${frames}`);
 });
+
+// --- The behaviours the protocol's public v4 test suite checks, by hand ------------------------------
+
+function rawSocket(query) {
+  const ws = new WebSocket(`ws://127.0.0.1:${server.port}${PATH}?${query}`);
+  const messages = [];
+  const waiters = [];
+  ws.on('message', (data, isBinary) => {
+    const m = isBinary ? Buffer.from(data) : String(data);
+    if (waiters.length) waiters.shift()(m); else messages.push(m);
+  });
+  ws.next = () => (messages.length ? Promise.resolve(messages.shift()) : new Promise((r) => waiters.push(r)));
+  ws.closed = new Promise((r) => ws.once('close', (code) => r(code)));
+  ws.on('error', () => {});
+  return ws;
+}
+
+test('polling heartbeat: ping, pong, three times over', async () => {
+  const { sid } = await handshake();
+  for (let i = 0; i < 3; i++) {
+    const poll = await fetch(eurl(`EIO=4&transport=polling&sid=${sid}`));
+    assert.equal(await poll.text(), '2');
+    const pong = await fetch(eurl(`EIO=4&transport=polling&sid=${sid}`), { method: 'POST', body: '3' });
+    assert.equal(pong.status, 200);
+  }
+});
+
+test('polling: a client close packet ends the held long-poll with a noop and the session', async () => {
+  const { sid } = await handshake();
+  const [poll] = await Promise.all([
+    fetch(eurl(`EIO=4&transport=polling&sid=${sid}`)),
+    sleep(20).then(() => fetch(eurl(`EIO=4&transport=polling&sid=${sid}`), { method: 'POST', body: '1' })),
+  ]);
+  assert.equal(await poll.text(), '6');
+  assert.equal((await fetch(eurl(`EIO=4&transport=polling&sid=${sid}`))).status, 400);
+});
+
+test('polling: a bad payload is refused with 400 and ends the session', async () => {
+  const { sid } = await handshake();
+  const post = await fetch(eurl(`EIO=4&transport=polling&sid=${sid}`), { method: 'POST', body: 'abc' });
+  assert.equal(post.status, 400);
+  assert.equal((await fetch(eurl(`EIO=4&transport=polling&sid=${sid}`))).status, 400);
+});
+
+test('polling: a cancelled long-poll ends the session', async () => {
+  const { sid } = await handshake();
+  const controller = new AbortController();
+  fetch(eurl(`EIO=4&transport=polling&sid=${sid}`), { signal: controller.signal }).catch(() => {});
+  await sleep(20);
+  controller.abort();
+  await sleep(50);
+  // A POST (not a GET, which would also be refused as a second long-poll) shows the session is gone.
+  const post = await fetch(eurl(`EIO=4&transport=polling&sid=${sid}`), { method: 'POST', body: '4x' });
+  assert.equal(post.status, 400);
+  assert.equal((await post.json()).code, 1);
+});
+
+test('websocket: the handshake offers no upgrades; a close packet ends the session', async () => {
+  const ws = rawSocket('EIO=4&transport=websocket');
+  const open = JSON.parse((await ws.next()).slice(1));
+  assert.deepEqual(open.upgrades, []);
+  ws.send('1');
+  await ws.closed;
+});
+
+test('websocket: a bad EIO or transport on the upgrade request is refused', async () => {
+  for (const query of ['transport=websocket', 'EIO=abc&transport=websocket', 'EIO=4', 'EIO=4&transport=abc']) {
+    const ws = rawSocket(query);
+    const unexpected = new Promise((r) => ws.once('unexpected-response', (req, res) => r(res.statusCode)));
+    assert.equal(await unexpected, 400, query);
+  }
+});
+
+test('upgrade by hand: 2probe/3probe, the held poll released with a noop, 5, then WebSocket only', async () => {
+  const { sid } = await handshake();
+  const ws = rawSocket(`EIO=4&transport=websocket&sid=${sid}`);
+  await new Promise((r) => ws.once('open', r));
+  ws.send('2probe');
+  assert.equal(await ws.next(), '3probe');
+  const poll = await fetch(eurl(`EIO=4&transport=polling&sid=${sid}`));
+  assert.equal(await poll.text(), '6');
+  ws.send('5');
+  ws.send('4hello');
+  assert.equal(await ws.next(), '4hello');
+  // The session is now WebSocket only: polling requests and a second WebSocket are refused.
+  assert.equal((await fetch(eurl(`EIO=4&transport=polling&sid=${sid}`))).status, 400);
+  const second = rawSocket(`EIO=4&transport=websocket&sid=${sid}`);
+  await second.closed;
+  ws.send('4still');
+  assert.equal(await ws.next(), '4still');
+  ws.close();
+});
