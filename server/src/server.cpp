@@ -107,7 +107,8 @@ private:
             const auto& req = parser_->get();
             const auto* endpoint = server_.endpoint_for(path_of(req.target()));
             if (endpoint) {
-                if (const auto* sid = parse_query(req.target()).get("sid")) {
+                const auto query = parse_query(req.target());
+                if (const auto* sid = query.get("sid")) {
                     if (auto session = const_cast<engine_endpoint*>(endpoint)->find(*sid)) session->close();
                 }
             }
@@ -275,12 +276,24 @@ private:
                            [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
                                if (ec) return;
                                if (!keep_alive) {
-                                   beast::error_code ignored;
-                                   self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                                   self->linger();
                                    return;
                                }
                                self->read_request();
                            });
+    }
+
+    // Closing with unread request bytes makes the kernel reset the connection, and the client may
+    // lose our response (a 413 sent before the whole body arrived). So: stop sending, then read and
+    // discard what the client still sends, for a bounded time, before closing.
+    void linger() {
+        beast::error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        stream_.expires_after(std::chrono::seconds(2));
+        buffer_.consume(buffer_.size());
+        stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            if (!ec) self->linger();
+        });
     }
 
     beast::tcp_stream stream_;

@@ -7,13 +7,18 @@ import { fileURLToPath } from 'node:url';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const build = process.env.SWITCHBOARD_BUILD ?? join(root, 'build', 'native');
+// The ASan+UBSan build (SWITCHBOARD_BUILD=build/asan): slower, and its RSS is no measure of leaks.
+export const sanitized = /asan/.test(build);
 export const binaries = {
   echo: join(build, 'examples', 'echo'),
   switchboard: join(build, 'server', 'switchboard'),
 };
 
+// SWITCHBOARD_TEST_THREADS=N runs every server of a suite with N I/O threads.
+const threadArgs = process.env.SWITCHBOARD_TEST_THREADS ? ['--threads', process.env.SWITCHBOARD_TEST_THREADS] : [];
+
 export async function startServer(name, args = [], env = {}) {
-  const proc = spawn(binaries[name], ['--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const proc = spawn(binaries[name], ['--port', '0', ...threadArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let output = '';
   const port = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start: ${output}`)), 10000);
