@@ -1,6 +1,7 @@
 // The switchboard binary: the server on its flags and SWITCHBOARD_* environment variables.
-// The Socket.IO layer and the chat application attach to the Engine.IO endpoint at --path as the
-// next issues land; until then the endpoint accepts Engine.IO sessions and the page is served at /.
+// Socket.IO is served at --path and the page at /; the chat application's events arrive with the
+// chat issue (until then clients can connect to any static namespace they are given: "/" only).
+#include <switchboard/io/io.hpp>
 #include <switchboard/server/server.hpp>
 
 #include <iostream>
@@ -15,7 +16,7 @@ int main(int argc, char** argv) {
     }
     try {
         switchboard::server::server server(config);
-        server.engine(config.path, [](const auto&) {});
+        switchboard::io::server io(server);
         server.run();
     } catch (const std::exception& e) {
         std::cerr << "switchboard: " << e.what() << '\n';

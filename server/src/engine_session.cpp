@@ -1,9 +1,8 @@
 #include "engine_session.hpp"
 
-#include <switchboard/base64.hpp>
+#include "random_id.hpp"
 
 #include <iostream>
-#include <random>
 
 namespace switchboard::server {
 
@@ -46,22 +45,6 @@ string_response engine_error_response(int code, unsigned http_version) {
     return res;
 }
 
-std::string make_session_id() {
-    // 15 random bytes (120 bits) from the OS, written in base64url: 20 characters.
-    static thread_local std::random_device device;
-    std::string raw(15, '\0');
-    for (std::size_t i = 0; i < raw.size(); i += 3) {
-        const auto r = device();
-        raw[i] = static_cast<char>(r);
-        raw[i + 1] = static_cast<char>(r >> 8);
-        raw[i + 2] = static_cast<char>(r >> 16);
-    }
-    std::string id;
-    base64_encode(id, raw);
-    for (auto& c : id) c = c == '+' ? '-' : c == '/' ? '_' : c;
-    return id;
-}
-
 // --- endpoint registry -------------------------------------------------------------------------------
 
 std::shared_ptr<engine_session> engine_endpoint::find(const std::string& sid) {
@@ -94,7 +77,7 @@ std::atomic<std::size_t> engine_session::live_{0};
 
 engine_session::engine_session(engine_endpoint& endpoint, net::any_io_executor strand, request_info request,
                                transport_kind transport)
-    : endpoint_(endpoint), strand_(std::move(strand)), sid_(make_session_id()), request_(std::move(request)),
+    : endpoint_(endpoint), strand_(std::move(strand)), sid_(random_id()), request_(std::move(request)),
       transport_(transport), heartbeat_(std::chrono::milliseconds(endpoint.config().ping_interval_ms),
                                         std::chrono::milliseconds(endpoint.config().ping_timeout_ms)),
       heartbeat_timer_(strand_) {
@@ -149,6 +132,20 @@ void engine_session::send(std::vector<eio::frame> frames, bool droppable) {
 
 void engine_session::close() {
     net::dispatch(strand_, [self = shared_from_this()] { self->finish(eio::close_reason::forced_close); });
+}
+
+void engine_session::post(std::function<void()> task) {
+    net::post(strand_, [self = shared_from_this(), task = std::move(task)] {
+        if (!self->closed_) task();
+    });
+}
+
+void engine_session::post_after(std::chrono::milliseconds delay, std::function<void()> task) {
+    auto timer = std::make_shared<net::steady_timer>(strand_, delay);
+    timer->async_wait([timer, weak = weak_from_this(), task = std::move(task)](beast::error_code ec) {
+        auto self = weak.lock();
+        if (!ec && self && !self->closed_) task();
+    });
 }
 
 void engine_session::enqueue(std::vector<eio::frame>&& frames, bool droppable) {

@@ -69,6 +69,8 @@ public:
     const request_info& request() const noexcept override { return request_; }
     void send(std::vector<eio::frame> frames, bool droppable = false) override;
     void close() override;
+    void post(std::function<void()> task) override;
+    void post_after(std::chrono::milliseconds delay, std::function<void()> task) override;
 
     /// The current transport (readable from any thread).
     transport_kind transport() const noexcept { return transport_.load(); }
@@ -134,9 +136,6 @@ private:
 
     static std::atomic<std::size_t> live_;
 };
-
-/// A new random session id: 20 characters of base64url, as the reference server makes them.
-std::string make_session_id();
 
 /// The response for an Engine.IO error (`{"code":N,"message":"…"}`, status 400, 403 for Forbidden).
 string_response engine_error_response(int code, unsigned http_version);

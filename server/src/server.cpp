@@ -382,6 +382,13 @@ void server::stop() {
     net::post(impl_->ioc, [this] { impl_->shutdown(); });
 }
 
+void server::post_after(std::chrono::milliseconds delay, std::function<void()> task) {
+    auto timer = std::make_shared<net::steady_timer>(impl_->ioc, delay);
+    timer->async_wait([timer, task = std::move(task)](beast::error_code ec) {
+        if (!ec) task();
+    });
+}
+
 std::uint16_t server::port() const noexcept { return impl_->bound_port.load(); }
 
 const server_config& server::config() const noexcept { return impl_->config; }

@@ -7,6 +7,7 @@
 #include <switchboard/eio/packet.hpp>
 #include <switchboard/eio/session.hpp>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -39,6 +40,12 @@ public:
     virtual void send(std::vector<eio::frame> frames, bool droppable = false) = 0;
     /// Closes the session (reason `forced close`): queued frames are sent first, then a close packet.
     virtual void close() = 0;
+
+    /// Runs `task` on the session's strand (from any thread), unless the session has ended by then.
+    virtual void post(std::function<void()> task) = 0;
+    /// Runs `task` on the session's strand after `delay`, unless the session has ended by then.
+    /// The timer does not keep the session alive.
+    virtual void post_after(std::chrono::milliseconds delay, std::function<void()> task) = 0;
 
     /// Callbacks, set by the connection handler before it returns; they run on the session's strand,
     /// one at a time, in the order of the session's events.

@@ -15,6 +15,7 @@
 #include <switchboard/server/config.hpp>
 #include <switchboard/server/engine.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -38,6 +39,9 @@ public:
     void run();
     /// Stops a running server from any thread (graceful, as on SIGTERM).
     void stop();
+    /// Runs `task` on one of the I/O threads after `delay` (from any thread; dropped at shutdown).
+    void post_after(std::chrono::milliseconds delay, std::function<void()> task);
+
     /// The bound port once run() has bound (useful with port 0); 0 before.
     std::uint16_t port() const noexcept;
 

@@ -1,0 +1,84 @@
+#pragma once
+/// @file
+/// The arguments of a Socket.IO event or acknowledgement: JSON values plus the binary attachments
+/// they reference. Binary values are represented as in the codec (`switchboard/sio/packet.hpp`): a
+/// placeholder object `{"_placeholder":true,"num":i}` in the JSON whose bytes are `attachments[i]`.
+///
+/// ```cpp
+/// io::arguments args;
+/// args.push("photo");                                   // JSON string
+/// args.push(io::binary{bytes});                         // a binary argument
+/// boost::json::object meta{{"thumb", args.attach(thumb)}}; // binary nested in an object
+/// args.push(std::move(meta));
+/// ```
+
+#include <switchboard/bytes.hpp>
+#include <switchboard/sio/packet.hpp>
+
+#include <boost/json/value.hpp>
+#include <boost/json/value_from.hpp>
+
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace switchboard::io {
+
+/// A binary argument (Node's Buffer / the browser's ArrayBuffer on the other side).
+struct binary {
+    shared_bytes bytes;
+};
+
+class arguments {
+public:
+    arguments() = default;
+    arguments(boost::json::array values, std::vector<shared_bytes> attachments = {})
+        : values(std::move(values)), attachments(std::move(attachments)) {}
+
+    /// The arguments, in order. Binary values appear as placeholders.
+    boost::json::array values;
+    /// The bytes the placeholders in `values` refer to.
+    std::vector<shared_bytes> attachments;
+
+    std::size_t size() const noexcept { return values.size(); }
+    bool empty() const noexcept { return values.empty(); }
+    const boost::json::value& operator[](std::size_t i) const { return values[i]; }
+
+    /// The bytes of a binary value (a placeholder in `values`, at any depth); null if `value` is not one.
+    shared_bytes bytes_of(const boost::json::value& value) const {
+        const auto index = sio::placeholder_index(value);
+        return index && *index < attachments.size() ? attachments[*index] : nullptr;
+    }
+    /// The bytes of argument `i` when it is binary; null otherwise.
+    shared_bytes bytes_at(std::size_t i) const { return i < values.size() ? bytes_of(values[i]) : nullptr; }
+
+    /// Adds `bytes` as an attachment; returns the placeholder to put anywhere in `values`.
+    boost::json::value attach(shared_bytes bytes) { return sio::attach(attachments, std::move(bytes)); }
+
+    /// Appends one argument: `binary` / `shared_bytes` become attachments, anything else JSON
+    /// (through Boost.JSON's value_from for user types).
+    template <class T>
+    arguments& push(T&& value) {
+        using type = std::decay_t<T>;
+        if constexpr (std::is_same_v<type, binary>) {
+            values.push_back(attach(std::forward<T>(value).bytes));
+        } else if constexpr (std::is_same_v<type, shared_bytes>) {
+            values.push_back(attach(std::forward<T>(value)));
+        } else if constexpr (std::is_constructible_v<boost::json::value, T&&>) {
+            values.emplace_back(std::forward<T>(value));
+        } else {
+            values.push_back(boost::json::value_from(std::forward<T>(value)));
+        }
+        return *this;
+    }
+
+    /// Builds arguments from values, as `push` does for each.
+    template <class... A>
+    static arguments of(A&&... values) {
+        arguments args;
+        (args.push(std::forward<A>(values)), ...);
+        return args;
+    }
+};
+
+} // namespace switchboard::io

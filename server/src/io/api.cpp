@@ -1,0 +1,309 @@
+// The public handles (io::server, io::nsp, io::socket, io::broadcast_operator) over the internals.
+#include "core.hpp"
+
+#include <strings.h>
+
+namespace switchboard::io {
+
+using detail::namespace_impl;
+
+// --- errors ------------------------------------------------------------------------------------------
+
+namespace {
+class io_error_category final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "switchboard.io"; }
+    std::string message(int code) const override {
+        switch (static_cast<errc>(code)) {
+        case errc::timeout: return "operation has timed out";
+        case errc::disconnected: return "socket is disconnected";
+        }
+        return "unknown error";
+    }
+};
+} // namespace
+
+const std::error_category& io_category() noexcept {
+    static const io_error_category category;
+    return category;
+}
+
+const std::string* handshake_info::header(std::string_view name) const noexcept {
+    for (const auto& [key, value] : headers)
+        if (key.size() == name.size() && ::strncasecmp(key.data(), name.data(), name.size()) == 0) return &value;
+    return nullptr;
+}
+
+void ack_responder::send(arguments args) const {
+    if (state_) state_->answer(std::move(args));
+}
+
+// --- broadcast_operator ------------------------------------------------------------------------------
+
+broadcast_operator broadcast_operator::to(std::string room) const {
+    auto copy = *this;
+    copy.options_.rooms.push_back(std::move(room));
+    return copy;
+}
+
+broadcast_operator broadcast_operator::to(const std::vector<std::string>& rooms) const {
+    auto copy = *this;
+    copy.options_.rooms.insert(copy.options_.rooms.end(), rooms.begin(), rooms.end());
+    return copy;
+}
+
+broadcast_operator broadcast_operator::except(std::string room) const {
+    auto copy = *this;
+    copy.options_.except.push_back(std::move(room));
+    return copy;
+}
+
+broadcast_operator broadcast_operator::except(const std::vector<std::string>& rooms) const {
+    auto copy = *this;
+    copy.options_.except.insert(copy.options_.except.end(), rooms.begin(), rooms.end());
+    return copy;
+}
+
+broadcast_operator broadcast_operator::volatile_() const {
+    auto copy = *this;
+    copy.options_.volatile_ = true;
+    return copy;
+}
+
+broadcast_operator broadcast_operator::local() const {
+    auto copy = *this;
+    copy.options_.local = true;
+    return copy;
+}
+
+broadcast_operator broadcast_operator::timeout(std::chrono::milliseconds ms) const {
+    auto copy = *this;
+    copy.options_.timeout = ms;
+    return copy;
+}
+
+namespace {
+
+/// Gathers the answers of a broadcast with ack: done when every adapter has said how many clients
+/// it sent to and that many answers are in, or at the timeout.
+struct ack_gather {
+    std::mutex mutex;
+    std::size_t pending_counts;
+    std::size_t expected = 0;
+    std::vector<arguments> replies;
+    bool done = false;
+    broadcast_ack_callback callback;
+
+    void finish_if_complete(std::unique_lock<std::mutex>& lock) {
+        if (done || pending_counts > 0 || replies.size() < expected) return;
+        done = true;
+        auto cb = std::move(callback);
+        auto out = std::move(replies);
+        lock.unlock();
+        cb({}, std::move(out));
+    }
+};
+
+} // namespace
+
+std::error_code broadcast_operator::emit_args(std::string_view name, arguments args) const {
+    const auto targets = nsp_->targets();
+    for (const auto& ns : targets) {
+        auto packet = detail::make_event_packet(ns->name, name, targets.size() > 1 ? args : std::move(args));
+        if (!packet) return packet.error();
+        ns->adapter->broadcast(*packet, options_);
+    }
+    return {};
+}
+
+std::error_code broadcast_operator::emit_args(std::string_view name, arguments args,
+                                              broadcast_ack_callback callback) const {
+    const auto targets = nsp_->targets();
+    if (auto probe = detail::make_event_packet("/", name, {}); !probe) return probe.error();
+    auto gather = std::make_shared<ack_gather>();
+    gather->pending_counts = targets.size();
+    gather->callback = std::move(callback);
+    if (options_.timeout) {
+        nsp_->core.http.post_after(*options_.timeout, [gather] {
+            std::unique_lock lock(gather->mutex);
+            if (gather->done) return;
+            gather->done = true;
+            auto cb = std::move(gather->callback);
+            auto out = std::move(gather->replies);
+            lock.unlock();
+            cb(make_error_code(errc::timeout), std::move(out));
+        });
+    }
+    if (targets.empty()) {
+        std::unique_lock lock(gather->mutex);
+        gather->finish_if_complete(lock);
+        return {};
+    }
+    for (const auto& ns : targets) {
+        auto packet = detail::make_event_packet(ns->name, name, args);
+        if (!packet) return packet.error();
+        ns->adapter->broadcast_with_ack(
+            *packet, options_,
+            [gather](std::size_t count) {
+                std::unique_lock lock(gather->mutex);
+                gather->expected += count;
+                --gather->pending_counts;
+                gather->finish_if_complete(lock);
+            },
+            [gather](arguments reply) {
+                std::unique_lock lock(gather->mutex);
+                if (gather->done) return;
+                gather->replies.push_back(std::move(reply));
+                gather->finish_if_complete(lock);
+            });
+    }
+    return {};
+}
+
+void broadcast_operator::sockets_join(const std::vector<std::string>& rooms) const {
+    for (const auto& ns : nsp_->targets()) ns->adapter->add_sockets(options_, rooms);
+}
+
+void broadcast_operator::sockets_leave(const std::vector<std::string>& rooms) const {
+    for (const auto& ns : nsp_->targets()) ns->adapter->del_sockets(options_, rooms);
+}
+
+void broadcast_operator::disconnect_sockets(bool close) const {
+    for (const auto& ns : nsp_->targets()) ns->adapter->disconnect_sockets(options_, close);
+}
+
+void broadcast_operator::fetch_sockets(std::function<void(std::vector<socket>)> done) const {
+    std::vector<socket> all;
+    for (const auto& ns : nsp_->targets())
+        ns->adapter->fetch_sockets(
+            options_, [&all](std::vector<socket> some) { all.insert(all.end(), some.begin(), some.end()); });
+    done(std::move(all));
+}
+
+// --- socket ------------------------------------------------------------------------------------------
+
+const std::string& socket::id() const noexcept { return impl_->id; }
+const std::string& socket::nsp_name() const noexcept { return impl_->nsp->name; }
+const handshake_info& socket::handshake() const noexcept { return impl_->handshake; }
+bool socket::connected() const noexcept { return impl_->connected; }
+boost::json::value& socket::data() const noexcept { return impl_->data; }
+
+const socket& socket::on(std::string event, event_handler handler) const {
+    impl_->handlers[std::move(event)].push_back(std::move(handler));
+    return *this;
+}
+
+const socket& socket::off(const std::string& event) const {
+    impl_->handlers.erase(event);
+    return *this;
+}
+
+const socket& socket::on_any(any_handler handler) const {
+    impl_->any_incoming.push_back(std::move(handler));
+    return *this;
+}
+
+const socket& socket::on_any_outgoing(any_handler handler) const {
+    impl_->any_outgoing.push_back(std::move(handler));
+    return *this;
+}
+
+const socket& socket::on_disconnecting(disconnect_handler handler) const {
+    impl_->disconnecting_handlers.push_back(std::move(handler));
+    return *this;
+}
+
+const socket& socket::on_disconnect(disconnect_handler handler) const {
+    impl_->disconnect_handlers.push_back(std::move(handler));
+    return *this;
+}
+
+std::error_code socket::emit_args(std::string_view name, arguments args) const {
+    return impl_->emit(name, std::move(args), nullptr, timeout_, volatile_flag_);
+}
+
+std::error_code socket::emit_args(std::string_view name, arguments args, ack_callback callback) const {
+    return impl_->emit(name, std::move(args), std::move(callback), timeout_, volatile_flag_);
+}
+
+socket socket::timeout(std::chrono::milliseconds ms) const {
+    auto copy = *this;
+    copy.timeout_ = ms;
+    return copy;
+}
+
+socket socket::volatile_() const {
+    auto copy = *this;
+    copy.volatile_flag_ = true;
+    return copy;
+}
+
+void socket::join(const std::string& room) const { impl_->nsp->adapter->add_all(impl_->id, {room}); }
+
+void socket::join(const std::vector<std::string>& rooms) const { impl_->nsp->adapter->add_all(impl_->id, rooms); }
+
+void socket::leave(const std::string& room) const { impl_->nsp->adapter->del(impl_->id, room); }
+
+std::vector<std::string> socket::rooms() const { return impl_->nsp->adapter->socket_rooms(impl_->id); }
+
+broadcast_operator socket::broadcast() const {
+    broadcast_options options;
+    options.except.push_back(impl_->id);
+    options.volatile_ = volatile_flag_;
+    options.timeout = timeout_;
+    return broadcast_operator(impl_->nsp, std::move(options));
+}
+
+void socket::disconnect(bool close) const { impl_->disconnect(close); }
+
+// --- nsp ---------------------------------------------------------------------------------------------
+
+const std::string& nsp::name() const noexcept { return impl_->name; }
+
+const nsp& nsp::use(middleware fn) const {
+    impl_->use(std::move(fn));
+    return *this;
+}
+
+const nsp& nsp::on_connection(connection_handler handler) const {
+    impl_->on_connection(std::move(handler));
+    return *this;
+}
+
+std::vector<socket> nsp::sockets() const {
+    std::vector<socket> out;
+    for (auto& s : impl_->connected()) out.emplace_back(std::move(s));
+    return out;
+}
+
+io::adapter* nsp::adapter() const noexcept { return impl_->adapter.get(); }
+
+// --- server ------------------------------------------------------------------------------------------
+
+namespace {
+std::string normalized(std::string_view name) {
+    std::string out;
+    if (name.substr(0, 1) != "/") out.push_back('/');
+    out.append(name);
+    return out;
+}
+} // namespace
+
+server::server(switchboard::server::server& http, server_options options)
+    : core_(std::make_shared<detail::io_core>(http, std::move(options))), main_(core_->get("/")) {
+    http.engine(http.config().path, [core = core_](const std::shared_ptr<switchboard::server::engine_socket>& engine) {
+        core->on_engine(engine);
+    });
+}
+
+server::~server() = default;
+
+nsp server::of(std::string name) { return nsp(core_->get(normalized(name))); }
+
+nsp server::of(std::function<bool(const std::string& name, const boost::json::object& auth)> predicate) {
+    return nsp(core_->add_family(std::move(predicate)));
+}
+
+nsp server::main() const { return main_; }
+
+} // namespace switchboard::io

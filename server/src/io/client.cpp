@@ -1,0 +1,170 @@
+// The Socket.IO side of one Engine.IO session: decoding, namespace connection, packet routing.
+#include "core.hpp"
+
+namespace switchboard::io::detail {
+
+namespace {
+
+std::string_view reason_text(eio::close_reason reason) {
+    switch (reason) {
+    case eio::close_reason::transport_close: return "transport close";
+    case eio::close_reason::transport_error: return "transport error";
+    case eio::close_reason::parse_error: return "parse error";
+    case eio::close_reason::ping_timeout: return "ping timeout";
+    case eio::close_reason::forced_close: return "forced close";
+    }
+    return "transport close";
+}
+
+handshake_info make_handshake(const switchboard::server::request_info& request, boost::json::object auth) {
+    handshake_info h;
+    h.address = request.remote_address;
+    h.url = request.url;
+    h.headers = request.headers;
+    h.query = request.query;
+    h.auth = std::move(auth);
+    h.time = std::chrono::system_clock::now();
+    h.xdomain = h.header("origin") != nullptr;
+    return h;
+}
+
+} // namespace
+
+client::client(std::shared_ptr<io_core> core, std::shared_ptr<switchboard::server::engine_socket> engine)
+    : core_(std::move(core)), engine_(std::move(engine)),
+      decoder_(codec_limits{core_->http.config().max_payload, codec_limits{}.max_attachments,
+                            codec_limits{}.max_json_depth}) {}
+
+void client::start() {
+    // The session's callbacks own the client; the session drops them when it ends.
+    auto self = shared_from_this();
+    engine_->on_text = [self](std::string_view text) { self->on_text(text); };
+    engine_->on_binary = [self](shared_bytes bytes) { self->on_binary(std::move(bytes)); };
+    engine_->on_close = [self](eio::close_reason reason) { self->on_close(reason); };
+    // A session that joins no namespace in time is closed (the reference server's connectTimeout).
+    const auto timeout = std::chrono::milliseconds(core_->http.config().connect_timeout_ms);
+    engine_->post_after(timeout, [weak = weak_from_this()] {
+        if (auto c = weak.lock(); c && c->sockets_.empty()) c->engine_->close();
+    });
+}
+
+void client::on_text(std::string_view text) {
+    // Engine.IO messages arrive here without their `4`.
+    auto progress = decoder_.feed_text(text);
+    if (!progress) return fail();
+    if (*progress == sio::decoder::progress::packet_ready) on_decoded(decoder_.take_packet());
+}
+
+void client::on_binary(shared_bytes bytes) {
+    auto progress = decoder_.feed_binary(std::move(bytes));
+    if (!progress) return fail();
+    if (*progress == sio::decoder::progress::packet_ready) on_decoded(decoder_.take_packet());
+}
+
+void client::fail() {
+    // Malformed or out-of-place packets end this connection, and nothing else.
+    if (closed_) return;
+    engine_->close();
+}
+
+void client::on_decoded(sio::packet&& packet) {
+    const auto it = sockets_.find(packet.nsp);
+    if (it == sockets_.end()) {
+        if (packet.type == sio::packet_type::connect) {
+            if (connecting_.count(packet.nsp)) return; // already on its way
+            auto auth = packet.data.is_object() ? std::move(packet.data.as_object()) : boost::json::object{};
+            return connect(packet.nsp, std::move(auth));
+        }
+        return fail(); // a packet for a namespace this client is not in
+    }
+    auto socket = it->second; // handlers may close it while it runs
+    switch (packet.type) {
+    case sio::packet_type::event:
+    case sio::packet_type::binary_event: socket->on_event(std::move(packet)); return;
+    case sio::packet_type::ack:
+    case sio::packet_type::binary_ack: socket->on_ack(std::move(packet)); return;
+    case sio::packet_type::disconnect: socket->close("client namespace disconnect"); return;
+    case sio::packet_type::connect:
+    case sio::packet_type::connect_error: return fail();
+    }
+}
+
+void client::connect(const std::string& nsp, boost::json::object auth) {
+    auto ns = core_->resolve(nsp, auth);
+    if (!ns) return refuse(nsp, {"Invalid namespace", nullptr});
+    auto socket =
+        std::make_shared<socket_impl>(ns, shared_from_this(), make_handshake(engine_->request(), std::move(auth)));
+    connecting_.insert(nsp);
+    run_middleware(std::move(socket), std::make_shared<std::vector<middleware>>(ns->middleware_chain()), 0);
+}
+
+void client::run_middleware(std::shared_ptr<socket_impl> socket, std::shared_ptr<std::vector<middleware>> chain,
+                            std::size_t index) {
+    const auto& nsp = socket->nsp->name;
+    if (index == chain->size()) {
+        connecting_.erase(nsp);
+        sockets_.emplace(nsp, socket);
+        socket->on_connected();
+        io::socket handle(socket);
+        for (auto& handler : socket->nsp->connection_handlers()) {
+            if (!socket->connected) break;
+            handler(handle);
+        }
+        return;
+    }
+    auto called = std::make_shared<std::atomic<bool>>(false);
+    next_fn next = [weak = weak_from_this(), socket, chain, index, called](std::optional<connect_error> error) {
+        if (called->exchange(true)) return; // next() counts once
+        auto self = weak.lock();
+        if (!self) return;
+        // The middleware may answer from any thread, now or later: continue on the session's strand.
+        self->engine_->post([self, socket, chain, index, error = std::move(error)] {
+            if (error) {
+                self->connecting_.erase(socket->nsp->name);
+                self->refuse(socket->nsp->name, *error);
+            } else {
+                self->run_middleware(socket, chain, index + 1);
+            }
+        });
+    };
+    io::socket handle(socket);
+    (*chain)[index](handle, std::move(next));
+}
+
+void client::refuse(const std::string& nsp, const connect_error& error) {
+    sio::packet packet;
+    packet.type = sio::packet_type::connect_error;
+    packet.nsp = nsp;
+    boost::json::object body{{"message", error.message}};
+    if (!error.data.is_null()) body["data"] = error.data;
+    packet.data = std::move(body);
+    send_packet(packet);
+}
+
+void client::send_packet(const sio::packet& packet) {
+    if (auto frames = sio::encode_frames(packet)) engine_->send(std::move(*frames));
+}
+
+void client::forget(const std::string& nsp) { sockets_.erase(nsp); }
+
+void client::disconnect_all() {
+    auto sockets = sockets_; // closing edits the map
+    for (auto& [nsp, socket] : sockets) {
+        sio::packet bye;
+        bye.type = sio::packet_type::disconnect;
+        bye.nsp = nsp;
+        socket->send_packet(bye, false);
+        socket->close("server namespace disconnect");
+    }
+    engine_->close();
+}
+
+void client::on_close(eio::close_reason reason) {
+    closed_ = true;
+    auto sockets = sockets_;
+    for (auto& [nsp, socket] : sockets) socket->close(reason_text(reason));
+    sockets_.clear();
+    connecting_.clear();
+}
+
+} // namespace switchboard::io::detail

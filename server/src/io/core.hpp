@@ -1,0 +1,194 @@
+#pragma once
+// The Socket.IO layer's internals (private to server/): the state behind the io:: handles.
+//
+// Ownership: an Engine.IO session's callbacks own its `client`; the client owns its sockets (one per
+// namespace joined) while they are connected; a namespace lists its connected sockets. Closing a
+// socket removes it from both and drops its handlers, which is what breaks the cycles that handlers
+// capturing their own socket would otherwise make.
+//
+// Threads: a client and its sockets' handlers run on the Engine.IO session's strand. What other
+// threads may reach (namespace registries, the adapter, a socket's pending acks) has its own mutex.
+
+#include <switchboard/io/io.hpp>
+#include <switchboard/server/engine.hpp>
+#include <switchboard/server/server.hpp>
+#include <switchboard/sio/packet.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace switchboard::io::detail {
+
+class client;
+struct namespace_impl;
+
+/// The ids of a socket's pending emit-with-ack callbacks.
+class ack_state {
+public:
+    ack_state(std::weak_ptr<socket_impl> socket, std::uint64_t id) : socket_(std::move(socket)), id_(id) {}
+    void answer(arguments args);
+
+private:
+    std::weak_ptr<socket_impl> socket_;
+    std::uint64_t id_;
+    std::atomic<bool> answered_{false};
+};
+
+struct socket_impl : std::enable_shared_from_this<socket_impl> {
+    socket_impl(std::shared_ptr<namespace_impl> nsp, std::shared_ptr<client> owner, handshake_info handshake);
+
+    const std::string id;
+    const std::shared_ptr<namespace_impl> nsp;
+    const std::shared_ptr<client> owner; // the client forgets its sockets when they close: no cycle
+    const handshake_info handshake;
+    boost::json::value data;
+    std::atomic<bool> connected{false};
+
+    // Strand only.
+    std::unordered_map<std::string, std::vector<event_handler>> handlers;
+    std::vector<any_handler> any_incoming;
+    std::vector<any_handler> any_outgoing;
+    std::vector<disconnect_handler> disconnecting_handlers;
+    std::vector<disconnect_handler> disconnect_handlers;
+
+    /// Encodes and queues a packet on the connection (any thread).
+    void send_packet(const sio::packet& packet, bool droppable);
+    void send_frames(std::vector<eio::frame> frames, bool droppable);
+
+    /// Registers `callback` for an ack id of this socket; with a timeout, the callback gets
+    /// errc::timeout if no answer came by then.
+    std::uint64_t register_ack(ack_callback callback, std::optional<std::chrono::milliseconds> timeout);
+    std::error_code emit(std::string_view name, arguments args, ack_callback callback,
+                         std::optional<std::chrono::milliseconds> timeout, bool droppable);
+
+    // From the client, on the strand.
+    void on_connected();
+    void on_event(sio::packet&& packet);
+    void on_ack(sio::packet&& packet);
+    /// Leaves the namespace: disconnecting handlers, rooms left, disconnect handlers.
+    void close(std::string_view reason);
+
+    /// Server-side disconnect (any thread).
+    void disconnect(bool close_connection);
+
+private:
+    void notify_outgoing(std::string_view name, const arguments& args);
+
+    std::mutex acks_mutex_;
+    std::unordered_map<std::uint64_t, ack_callback> acks_;
+    std::uint64_t next_ack_id_ = 0;
+};
+
+struct io_core;
+
+/// A namespace, or a family of dynamic namespaces (`predicate` set; its children are namespaces).
+struct namespace_impl final : local_sockets, std::enable_shared_from_this<namespace_impl> {
+    namespace_impl(io_core& core, std::string name, std::shared_ptr<namespace_impl> family);
+
+    io_core& core;
+    const std::string name;
+    const std::shared_ptr<namespace_impl> family; // the dynamic family this namespace was made for
+    std::function<bool(const std::string&, const boost::json::object&)> predicate; // families only
+    std::unique_ptr<io::adapter> adapter;                                          // null for families
+
+    void use(middleware fn);
+    void on_connection(connection_handler handler);
+    /// The middleware chain and connection handlers that apply here (the family's, then its own).
+    std::vector<middleware> middleware_chain();
+    std::vector<connection_handler> connection_handlers();
+
+    void add(const std::shared_ptr<socket_impl>& socket);
+    void remove(const socket_impl& socket);
+    std::vector<std::shared_ptr<socket_impl>> connected();
+
+    /// What a broadcast on this namespace reaches: itself, or every child of a family.
+    std::vector<std::shared_ptr<namespace_impl>> targets();
+    void add_child(const std::shared_ptr<namespace_impl>& child);
+
+    // local_sockets
+    void deliver(const std::string& sid, const std::vector<eio::frame>& frames, bool droppable) override;
+    bool deliver_with_ack(const std::string& sid, const sio::packet& packet, bool droppable,
+                          std::function<void(arguments)> on_ack) override;
+    std::optional<socket> find(const std::string& sid) override;
+
+private:
+    std::shared_ptr<socket_impl> lookup(const std::string& sid);
+
+    std::mutex handlers_mutex_;
+    std::vector<middleware> middleware_;
+    std::vector<connection_handler> connection_handlers_;
+
+    std::mutex sockets_mutex_;
+    std::unordered_map<std::string, std::shared_ptr<socket_impl>> sockets_;
+
+    std::mutex children_mutex_;
+    std::vector<std::shared_ptr<namespace_impl>> children_;
+};
+
+/// The Socket.IO state of one Engine.IO session.
+class client : public std::enable_shared_from_this<client> {
+public:
+    client(std::shared_ptr<io_core> core, std::shared_ptr<switchboard::server::engine_socket> engine);
+
+    /// Takes over the session's callbacks and starts the connect timeout.
+    void start();
+
+    switchboard::server::engine_socket& engine() const noexcept { return *engine_; }
+    /// Sends a packet that belongs to no socket (CONNECT_ERROR).
+    void send_packet(const sio::packet& packet);
+    /// The socket closed: forget it.
+    void forget(const std::string& nsp);
+    /// Server-side disconnect of every socket, then the connection (strand).
+    void disconnect_all();
+
+private:
+    void on_text(std::string_view text);
+    void on_binary(shared_bytes bytes);
+    void on_decoded(sio::packet&& packet);
+    void on_close(eio::close_reason reason);
+    void connect(const std::string& nsp, boost::json::object auth);
+    void run_middleware(std::shared_ptr<socket_impl> socket, std::shared_ptr<std::vector<middleware>> chain,
+                        std::size_t index);
+    void refuse(const std::string& nsp, const connect_error& error);
+    void fail(); // a protocol error: the connection ends
+
+    std::shared_ptr<io_core> core_;
+    std::shared_ptr<switchboard::server::engine_socket> engine_;
+    sio::decoder decoder_;
+    std::unordered_map<std::string, std::shared_ptr<socket_impl>> sockets_; // by namespace
+    std::unordered_set<std::string> connecting_;                            // middleware running
+    bool closed_ = false;
+};
+
+/// Shared by io::server, the namespaces and the clients.
+struct io_core : std::enable_shared_from_this<io_core> {
+    io_core(switchboard::server::server& http, server_options options);
+
+    switchboard::server::server& http;
+    const server_options options;
+
+    /// The namespace `name`, created if needed.
+    std::shared_ptr<namespace_impl> get(const std::string& name);
+    /// A new dynamic family.
+    std::shared_ptr<namespace_impl> add_family(std::function<bool(const std::string&, const boost::json::object&)> p);
+    /// The namespace a client may connect to: an existing one, or a new child of the first family
+    /// that accepts the name; null when none does.
+    std::shared_ptr<namespace_impl> resolve(const std::string& name, const boost::json::object& auth);
+
+    void on_engine(const std::shared_ptr<switchboard::server::engine_socket>& engine);
+
+private:
+    std::shared_ptr<namespace_impl> create(const std::string& name, std::shared_ptr<namespace_impl> family);
+
+    std::mutex mutex_;
+    std::unordered_map<std::string, std::shared_ptr<namespace_impl>> namespaces_;
+    std::vector<std::shared_ptr<namespace_impl>> families_;
+};
+
+/// The EVENT packet `[name, ...args]` for `nsp`, validated (a reserved name is refused).
+result<sio::packet> make_event_packet(const std::string& nsp, std::string_view name, arguments args);
+
+} // namespace switchboard::io::detail

@@ -1,0 +1,144 @@
+// The single-process adapter: a room index, and broadcasts encoded once and queued on each recipient.
+#include <switchboard/io/io.hpp>
+
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace switchboard::io {
+
+namespace {
+
+class in_memory_adapter final : public adapter {
+public:
+    explicit in_memory_adapter(local_sockets& sockets) : sockets_(sockets) {}
+
+    void add_all(const std::string& sid, const std::vector<std::string>& rooms) override {
+        std::lock_guard lock(mutex_);
+        auto& mine = socket_rooms_[sid];
+        for (const auto& room : rooms) {
+            mine.insert(room);
+            rooms_[room].insert(sid);
+        }
+    }
+
+    void del(const std::string& sid, const std::string& room) override {
+        std::lock_guard lock(mutex_);
+        if (const auto it = socket_rooms_.find(sid); it != socket_rooms_.end()) it->second.erase(room);
+        leave_room(sid, room);
+    }
+
+    void del_all(const std::string& sid) override {
+        std::lock_guard lock(mutex_);
+        const auto it = socket_rooms_.find(sid);
+        if (it == socket_rooms_.end()) return;
+        for (const auto& room : it->second) leave_room(sid, room);
+        socket_rooms_.erase(it);
+    }
+
+    std::vector<std::string> socket_rooms(const std::string& sid) override {
+        std::lock_guard lock(mutex_);
+        const auto it = socket_rooms_.find(sid);
+        if (it == socket_rooms_.end()) return {};
+        return {it->second.begin(), it->second.end()};
+    }
+
+    std::vector<std::string> sockets(const std::vector<std::string>& rooms) override {
+        broadcast_options options;
+        options.rooms = rooms;
+        return targets(options);
+    }
+
+    std::vector<std::string> all_rooms() override {
+        std::lock_guard lock(mutex_);
+        std::vector<std::string> out;
+        out.reserve(rooms_.size());
+        for (const auto& [room, members] : rooms_) out.push_back(room);
+        return out;
+    }
+
+    void broadcast(const sio::packet& packet, const broadcast_options& options) override {
+        auto frames = sio::encode_frames(packet); // once, for every recipient
+        if (!frames) return;
+        for (const auto& sid : targets(options)) sockets_.deliver(sid, *frames, options.volatile_);
+    }
+
+    void broadcast_with_ack(const sio::packet& packet, const broadcast_options& options,
+                            std::function<void(std::size_t)> on_client_count,
+                            std::function<void(arguments)> on_ack) override {
+        std::size_t sent = 0;
+        for (const auto& sid : targets(options))
+            if (sockets_.deliver_with_ack(sid, packet, options.volatile_, on_ack)) ++sent;
+        on_client_count(sent);
+    }
+
+    void add_sockets(const broadcast_options& options, const std::vector<std::string>& rooms) override {
+        for (const auto& sid : targets(options)) add_all(sid, rooms);
+    }
+
+    void del_sockets(const broadcast_options& options, const std::vector<std::string>& rooms) override {
+        for (const auto& sid : targets(options))
+            for (const auto& room : rooms) del(sid, room);
+    }
+
+    void disconnect_sockets(const broadcast_options& options, bool close) override {
+        for (const auto& sid : targets(options))
+            if (auto s = sockets_.find(sid)) s->disconnect(close);
+    }
+
+    void fetch_sockets(const broadcast_options& options, std::function<void(std::vector<socket>)> done) override {
+        std::vector<socket> out;
+        for (const auto& sid : targets(options))
+            if (auto s = sockets_.find(sid)) out.push_back(std::move(*s));
+        done(std::move(out));
+    }
+
+    void server_side_emit(const arguments&) override {} // one node: nobody else to tell
+
+private:
+    // Caller holds mutex_.
+    void leave_room(const std::string& sid, const std::string& room) {
+        const auto it = rooms_.find(room);
+        if (it == rooms_.end()) return;
+        it->second.erase(sid);
+        if (it->second.empty()) rooms_.erase(it);
+    }
+
+    /// The ids of the sockets `options` targets, each once.
+    std::vector<std::string> targets(const broadcast_options& options) {
+        std::lock_guard lock(mutex_);
+        std::unordered_set<std::string> excluded;
+        for (const auto& room : options.except)
+            if (const auto it = rooms_.find(room); it != rooms_.end())
+                excluded.insert(it->second.begin(), it->second.end());
+
+        std::vector<std::string> out;
+        if (options.rooms.empty()) {
+            out.reserve(socket_rooms_.size());
+            for (const auto& [sid, rooms] : socket_rooms_)
+                if (!excluded.count(sid)) out.push_back(sid);
+            return out;
+        }
+        std::unordered_set<std::string> seen;
+        for (const auto& room : options.rooms) {
+            const auto it = rooms_.find(room);
+            if (it == rooms_.end()) continue;
+            for (const auto& sid : it->second)
+                if (!excluded.count(sid) && seen.insert(sid).second) out.push_back(sid);
+        }
+        return out;
+    }
+
+    local_sockets& sockets_;
+    std::mutex mutex_;
+    std::unordered_map<std::string, std::unordered_set<std::string>> rooms_;        // room -> socket ids
+    std::unordered_map<std::string, std::unordered_set<std::string>> socket_rooms_; // socket id -> rooms
+};
+
+} // namespace
+
+std::unique_ptr<adapter> make_in_memory_adapter(local_sockets& sockets) {
+    return std::make_unique<in_memory_adapter>(sockets);
+}
+
+} // namespace switchboard::io

@@ -1,0 +1,147 @@
+// Namespaces: their middleware and handlers, their connected sockets, and the registry of them.
+#include "core.hpp"
+
+namespace switchboard::io::detail {
+
+namespace_impl::namespace_impl(io_core& core_, std::string name_, std::shared_ptr<namespace_impl> family_)
+    : core(core_), name(std::move(name_)), family(std::move(family_)) {}
+
+void namespace_impl::use(middleware fn) {
+    std::lock_guard lock(handlers_mutex_);
+    middleware_.push_back(std::move(fn));
+}
+
+void namespace_impl::on_connection(connection_handler handler) {
+    std::lock_guard lock(handlers_mutex_);
+    connection_handlers_.push_back(std::move(handler));
+}
+
+std::vector<middleware> namespace_impl::middleware_chain() {
+    auto chain = family ? family->middleware_chain() : std::vector<middleware>{};
+    std::lock_guard lock(handlers_mutex_);
+    chain.insert(chain.end(), middleware_.begin(), middleware_.end());
+    return chain;
+}
+
+std::vector<connection_handler> namespace_impl::connection_handlers() {
+    auto handlers = family ? family->connection_handlers() : std::vector<connection_handler>{};
+    std::lock_guard lock(handlers_mutex_);
+    handlers.insert(handlers.end(), connection_handlers_.begin(), connection_handlers_.end());
+    return handlers;
+}
+
+void namespace_impl::add(const std::shared_ptr<socket_impl>& socket) {
+    {
+        std::lock_guard lock(sockets_mutex_);
+        sockets_.emplace(socket->id, socket);
+    }
+    adapter->add_all(socket->id, {socket->id}); // every socket is in the room of its own id
+}
+
+void namespace_impl::remove(const socket_impl& socket) {
+    adapter->del_all(socket.id);
+    std::lock_guard lock(sockets_mutex_);
+    sockets_.erase(socket.id);
+}
+
+std::vector<std::shared_ptr<socket_impl>> namespace_impl::connected() {
+    std::vector<std::shared_ptr<socket_impl>> out;
+    for (const auto& target : targets()) {
+        std::lock_guard lock(target->sockets_mutex_);
+        for (const auto& [id, socket] : target->sockets_) out.push_back(socket);
+    }
+    return out;
+}
+
+std::vector<std::shared_ptr<namespace_impl>> namespace_impl::targets() {
+    if (!predicate) return {shared_from_this()};
+    std::lock_guard lock(children_mutex_);
+    return children_;
+}
+
+void namespace_impl::add_child(const std::shared_ptr<namespace_impl>& child) {
+    std::lock_guard lock(children_mutex_);
+    children_.push_back(child);
+}
+
+std::shared_ptr<socket_impl> namespace_impl::lookup(const std::string& sid) {
+    std::lock_guard lock(sockets_mutex_);
+    const auto it = sockets_.find(sid);
+    return it == sockets_.end() ? nullptr : it->second;
+}
+
+void namespace_impl::deliver(const std::string& sid, const std::vector<eio::frame>& frames, bool droppable) {
+    if (auto socket = lookup(sid)) socket->send_frames(frames, droppable);
+}
+
+bool namespace_impl::deliver_with_ack(const std::string& sid, const sio::packet& packet, bool droppable,
+                                      std::function<void(arguments)> on_ack) {
+    auto socket = lookup(sid);
+    if (!socket || !socket->connected) return false;
+    // Each recipient has its own ack id, so this packet is encoded per recipient.
+    sio::packet own = packet;
+    own.id = socket->register_ack(
+        [on_ack = std::move(on_ack)](std::error_code ec, arguments reply) {
+            if (!ec) on_ack(std::move(reply));
+        },
+        std::nullopt);
+    socket->send_packet(own, droppable);
+    return true;
+}
+
+std::optional<socket> namespace_impl::find(const std::string& sid) {
+    if (auto s = lookup(sid)) return socket(std::move(s));
+    return std::nullopt;
+}
+
+// --- registry ------------------------------------------------------------------------------------------
+
+io_core::io_core(switchboard::server::server& http_, server_options options_)
+    : http(http_), options(std::move(options_)) {}
+
+std::shared_ptr<namespace_impl> io_core::create(const std::string& name, std::shared_ptr<namespace_impl> family) {
+    auto ns = std::make_shared<namespace_impl>(*this, name, std::move(family));
+    ns->adapter = options.adapter ? options.adapter(name, *ns) : make_in_memory_adapter(*ns);
+    namespaces_.emplace(name, ns);
+    return ns;
+}
+
+std::shared_ptr<namespace_impl> io_core::get(const std::string& name) {
+    std::lock_guard lock(mutex_);
+    if (const auto it = namespaces_.find(name); it != namespaces_.end()) return it->second;
+    return create(name, nullptr);
+}
+
+std::shared_ptr<namespace_impl>
+io_core::add_family(std::function<bool(const std::string&, const boost::json::object&)> predicate) {
+    auto family = std::make_shared<namespace_impl>(*this, "(dynamic)", nullptr);
+    family->predicate = std::move(predicate);
+    std::lock_guard lock(mutex_);
+    families_.push_back(family);
+    return family;
+}
+
+std::shared_ptr<namespace_impl> io_core::resolve(const std::string& name, const boost::json::object& auth) {
+    std::vector<std::shared_ptr<namespace_impl>> families;
+    {
+        std::lock_guard lock(mutex_);
+        if (const auto it = namespaces_.find(name); it != namespaces_.end()) return it->second;
+        families = families_;
+    }
+    // The predicates are the application's code: run them without holding the registry.
+    for (const auto& family : families) {
+        if (!family->predicate(name, auth)) continue;
+        std::lock_guard lock(mutex_);
+        if (const auto it = namespaces_.find(name); it != namespaces_.end()) return it->second; // raced
+        auto child = create(name, family);
+        family->add_child(child);
+        return child;
+    }
+    return nullptr;
+}
+
+void io_core::on_engine(const std::shared_ptr<switchboard::server::engine_socket>& engine) {
+    std::make_shared<client>(shared_from_this(), engine)->start();
+}
+
+} // namespace switchboard::io::detail
