@@ -12,13 +12,15 @@ export const sanitized = /asan/.test(build);
 export const binaries = {
   echo: join(build, 'examples', 'echo'),
   switchboard: join(build, 'server', 'switchboard'),
+  fixture: join(build, 'tests', 'server', 'sio_fixture'),
 };
 
 // SWITCHBOARD_TEST_THREADS=N runs every server of a suite with N I/O threads.
 const threadArgs = process.env.SWITCHBOARD_TEST_THREADS ? ['--threads', process.env.SWITCHBOARD_TEST_THREADS] : [];
 
-export async function startServer(name, args = [], env = {}) {
-  const proc = spawn(binaries[name], ['--port', '0', ...threadArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+// A fixed `port` lets a test restart a server where its clients expect it.
+export async function startServer(name, args = [], env = {}, { port: fixedPort = 0 } = {}) {
+  const proc = spawn(binaries[name], ['--port', String(fixedPort), ...threadArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let output = '';
   const port = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start: ${output}`)), 10000);

@@ -84,7 +84,7 @@ void client::on_decoded(sio::packet&& packet) {
     case sio::packet_type::ack:
     case sio::packet_type::binary_ack: socket->on_ack(std::move(packet)); return;
     case sio::packet_type::disconnect: socket->close("client namespace disconnect"); return;
-    case sio::packet_type::connect:
+    case sio::packet_type::connect: return; // a repeated CONNECT (the reference server closes; harmless here)
     case sio::packet_type::connect_error: return fail();
     }
 }

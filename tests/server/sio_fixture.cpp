@@ -1,0 +1,228 @@
+// The Socket.IO test server: the public C++ API, driven by the tests' clients through events, so that
+// a test can ask for any broadcast or operator and check, client by client, who received what.
+//
+// Namespaces: "/" (the commands below), "/admin" (middleware: auth.token must be "secret"),
+// "/slow" (a middleware that accepts after 50 ms, from another thread), and the dynamic family
+// /dyn-<digits> (greets with "welcome" and serves the same commands).
+#include <switchboard/io/io.hpp>
+#include <switchboard/json.hpp>
+#include <switchboard/server/server.hpp>
+
+#include <algorithm>
+#include <iostream>
+#include <regex>
+#include <thread>
+
+using namespace switchboard;
+namespace json = boost::json;
+
+namespace {
+
+std::vector<std::string> strings(const json::value& v) {
+    std::vector<std::string> out;
+    if (v.is_string()) out.emplace_back(v.as_string());
+    if (v.is_array())
+        for (const auto& s : v.as_array())
+            if (s.is_string()) out.emplace_back(s.as_string());
+    return out;
+}
+
+json::array to_array(std::vector<std::string> items) {
+    std::sort(items.begin(), items.end());
+    json::array out;
+    for (auto& s : items) out.emplace_back(s);
+    return out;
+}
+
+/// The target a command names: {rooms?, except?, volatile?} on the namespace, or, with
+/// {from_socket:true}, from the socket (everyone but itself).
+io::broadcast_operator target(const io::nsp& nsp, const io::socket& socket, const json::value& spec) {
+    const auto* o = spec.if_object();
+    auto op = o && o->contains("from_socket") ? socket.broadcast() : nsp.all();
+    if (!o) return op;
+    if (const auto* r = o->if_contains("rooms")) op = op.to(strings(*r));
+    if (const auto* e = o->if_contains("except")) op = op.except(strings(*e));
+    if (const auto* v = o->if_contains("volatile"); v && v->is_bool() && v->as_bool()) op = op.volatile_();
+    if (const auto* l = o->if_contains("local"); l && l->is_bool() && l->as_bool()) op = op.local();
+    return op;
+}
+
+std::chrono::milliseconds ms(const json::value& v) {
+    return std::chrono::milliseconds(v.is_number() ? v.to_number<std::int64_t>() : 0);
+}
+
+void serve_commands(const io::nsp& nsp, io::socket& socket) {
+    socket.on_any([socket](const std::string& name, const io::arguments&) {
+        auto& seen = socket.data().as_object()["incoming"].as_array();
+        seen.emplace_back(name);
+    });
+    socket.on_any_outgoing([socket](const std::string& name, const io::arguments&) {
+        auto& sent = socket.data().as_object()["outgoing"].as_array();
+        sent.emplace_back(name);
+    });
+    socket.on_disconnecting([socket, nsp](std::string_view reason) {
+        nsp.to("observers").emit("leaving", socket.id(), std::string(reason), to_array(socket.rooms()));
+    });
+    socket.on_disconnect([socket, nsp](std::string_view reason) {
+        nsp.to("observers").emit("left", socket.id(), std::string(reason), to_array(socket.rooms()));
+    });
+
+    socket.on("join", [socket](io::event& e) {
+        socket.join(strings(e.args[0]));
+        if (e.ack) e.ack(to_array(socket.rooms()));
+    });
+    socket.on("leave", [socket](io::event& e) {
+        for (auto& room : strings(e.args[0])) socket.leave(room);
+        if (e.ack) e.ack(to_array(socket.rooms()));
+    });
+    socket.on("echo", [](io::event& e) {
+        if (e.ack) e.ack.send(std::move(e.args));
+    });
+    socket.on("stats", [socket](io::event& e) {
+        if (e.ack) e.ack(socket.data());
+    });
+    socket.on("handshake", [socket](io::event& e) {
+        const auto& h = socket.handshake();
+        json::object query;
+        for (const auto& [k, v] : h.query) query[k] = v;
+        const auto* ua = h.header("user-agent");
+        if (e.ack)
+            e.ack(json::object{{"id", socket.id()},
+                               {"nsp", socket.nsp_name()},
+                               {"auth", h.auth},
+                               {"query", query},
+                               {"address", h.address},
+                               {"userAgent", ua ? *ua : ""}});
+    });
+    // emit: [spec, event, ...args] -> the broadcast; ack(null) once queued.
+    socket.on("emit", [socket, nsp](io::event& e) {
+        auto args = std::move(e.args);
+        const auto spec = args.values.at(0);
+        const std::string name(args.values.at(1).as_string());
+        args.values.erase(args.values.begin(), args.values.begin() + 2);
+        const auto ec = target(nsp, socket, spec).emit_args(name, std::move(args));
+        if (e.ack) e.ack(ec ? json::value(ec.message()) : json::value(nullptr));
+    });
+    // emit-to-self: [event, volatile?] -> this socket only (a reserved name reports the error).
+    socket.on("emit-to-self", [socket](io::event& e) {
+        const std::string name(e.args[0].as_string());
+        const bool is_volatile = e.args.size() > 1 && e.args[1].is_bool() && e.args[1].as_bool();
+        const auto ec = (is_volatile ? socket.volatile_() : socket).emit(name, "self");
+        if (e.ack) e.ack(ec ? json::value(ec.message()) : json::value(nullptr));
+    });
+    // ask: [timeout ms] -> the server asks this client "question" and reports {err, reply}.
+    socket.on("ask", [socket](io::event& e) {
+        auto ack = e.ack;
+        socket.timeout(ms(e.args[0])).emit("question", "what?", [ack](std::error_code ec, io::arguments reply) {
+            ack(json::object{{"err", ec ? json::value(ec.message()) : json::value(nullptr)}, {"reply", reply.values}});
+        });
+    });
+    // ask-all: [spec, timeout ms] -> a broadcast with ack; reports {err, replies}.
+    socket.on("ask-all", [socket, nsp](io::event& e) {
+        auto ack = e.ack;
+        target(nsp, socket, e.args[0])
+            .timeout(ms(e.args[1]))
+            .emit("question", "all of you?", [ack](std::error_code ec, std::vector<io::arguments> replies) {
+                json::array all;
+                for (auto& r : replies) all.push_back(r.values.empty() ? json::value(nullptr) : r.values[0]);
+                std::sort(all.begin(), all.end(),
+                          [](const json::value& a, const json::value& b) { return stringify(a) < stringify(b); });
+                ack(json::object{{"err", ec ? json::value(ec.message()) : json::value(nullptr)}, {"replies", all}});
+            });
+    });
+    // Operators: [spec, rooms] / [spec, close] / [spec].
+    socket.on("sockets-join", [socket, nsp](io::event& e) {
+        target(nsp, socket, e.args[0]).sockets_join(strings(e.args[1]));
+        if (e.ack) e.ack(nullptr);
+    });
+    socket.on("sockets-leave", [socket, nsp](io::event& e) {
+        target(nsp, socket, e.args[0]).sockets_leave(strings(e.args[1]));
+        if (e.ack) e.ack(nullptr);
+    });
+    socket.on("disconnect-sockets", [socket, nsp](io::event& e) {
+        if (e.ack) e.ack(nullptr);
+        target(nsp, socket, e.args[0])
+            .disconnect_sockets(e.args.size() > 1 && e.args[1].is_bool() && e.args[1].as_bool());
+    });
+    socket.on("fetch-sockets", [socket, nsp](io::event& e) {
+        auto ack = e.ack;
+        target(nsp, socket, e.args[0]).fetch_sockets([ack](std::vector<io::socket> sockets) {
+            json::array out;
+            for (auto& s : sockets) out.push_back(json::object{{"id", s.id()}, {"rooms", to_array(s.rooms())}});
+            std::sort(out.begin(), out.end(), [](const json::value& a, const json::value& b) {
+                return a.at("id").as_string() < b.at("id").as_string();
+            });
+            ack(out);
+        });
+    });
+    // disconnect-me: [close] -> the server disconnects this socket (or the whole connection).
+    socket.on("disconnect-me", [socket](io::event& e) {
+        socket.disconnect(e.args.size() > 0 && e.args[0].is_bool() && e.args[0].as_bool());
+    });
+}
+
+void on_connection(const io::nsp& nsp, io::socket& socket) {
+    socket.data() = json::object{{"incoming", json::array{}}, {"outgoing", json::array{}}};
+    serve_commands(nsp, socket);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    server::server_config config;
+    switch (server::parse_command_line(argc, argv, config, std::cout, std::cerr, "sio_fixture")) {
+    case server::cli_action::exit_success: return 0;
+    case server::cli_action::exit_failure: return 2;
+    case server::cli_action::run: break;
+    }
+    server::server http(config);
+    io::server io(http);
+
+    auto main_nsp = io.main();
+    io.on_connection([main_nsp](io::socket& s) { on_connection(main_nsp, s); });
+
+    auto admin = io.of("/admin");
+    admin.use([](io::socket& s, io::next_fn next) {
+        const auto* token = s.handshake().auth.if_contains("token");
+        if (token && token->is_string() && token->as_string() == "secret") return next({});
+        next(io::connect_error{"not authorized", json::object{{"code", 403}}});
+    });
+    admin.on_connection([admin](io::socket& s) {
+        on_connection(admin, s);
+        s.emit("welcome", s.nsp_name());
+    });
+
+    // A middleware that decides later, on another thread (as one that checks a database would).
+    auto slow = io.of("/slow");
+    slow.use([](io::socket&, io::next_fn next) {
+        std::thread([next] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            next({});
+        }).detach();
+    });
+    slow.on_connection([slow](io::socket& s) { s.emit("welcome", s.nsp_name()); });
+
+    const std::regex dynamic("^/dyn-[0-9]+$");
+    auto family =
+        io.of([dynamic](const std::string& name, const json::object&) { return std::regex_match(name, dynamic); });
+    family.on_connection([](io::socket& s) {
+        // Each child is its own namespace: commands address the socket's namespace.
+        s.data() = json::object{{"incoming", json::array{}}, {"outgoing", json::array{}}};
+        s.emit("welcome", s.nsp_name());
+    });
+    family.on_connection([&io](io::socket& s) { serve_commands(io.of(s.nsp_name()), s); });
+
+    // family-emit: [event, payload] from "/" -> every dynamic namespace at once.
+    io.on_connection([family](io::socket& s) {
+        s.on("family-emit", [family](io::event& e) {
+            auto args = std::move(e.args);
+            const std::string name(args.values.at(0).as_string());
+            args.values.erase(args.values.begin());
+            family.all().emit_args(name, std::move(args));
+            if (e.ack) e.ack(nullptr);
+        });
+    });
+
+    http.run();
+    return 0;
+}
