@@ -307,6 +307,12 @@ void engine_session::on_binary_message(shared_bytes bytes) {
 void engine_session::poll(responder r) {
     net::dispatch(strand_, [self = shared_from_this(), r = std::move(r)]() mutable {
         if (self->closed_) {
+            if (self->deferred_close_ && !self->queue_.empty()) {
+                self->pending_get_ = std::move(r);
+                self->flush_polling(); // the last packets and the close packet
+                self->endpoint_.remove(self->sid_);
+                return;
+            }
             r(payload_response("1", 11));
             return;
         }
@@ -433,7 +439,6 @@ void engine_session::on_heartbeat(beast::error_code ec) {
 void engine_session::finish(eio::close_reason reason) {
     if (closed_) return;
     closed_ = true;
-    endpoint_.remove(sid_);
     heartbeat_timer_.cancel();
     drop_probe();
 
@@ -449,9 +454,21 @@ void engine_session::finish(eio::close_reason reason) {
             queue_.push_back(eio::make_text_frame(
                 reason == eio::close_reason::transport_close ? eio::packet_type::noop : eio::packet_type::close));
             flush_polling();
+        } else if (graceful) {
+            // No long-poll to answer now: the client's next one gets what is queued and the close
+            // packet (the session stays findable for that long, bounded by a heartbeat period).
+            queue_.push_back(eio::make_text_frame(eio::packet_type::close));
+            deferred_close_ = true;
+            const auto& cfg = endpoint_.config();
+            auto timer = std::make_shared<net::steady_timer>(
+                strand_, std::chrono::milliseconds(cfg.ping_interval_ms + cfg.ping_timeout_ms));
+            timer->async_wait(
+                [timer, self = shared_from_this()](beast::error_code) { self->endpoint_.remove(self->sid_); });
         }
-        queue_.clear();
-        queued_bytes_ = 0;
+        if (!deferred_close_) {
+            queue_.clear();
+            queued_bytes_ = 0;
+        }
     } else if (ws_) {
         if (graceful) {
             queue_.push_back(eio::make_text_frame(eio::packet_type::close));
@@ -466,6 +483,8 @@ void engine_session::finish(eio::close_reason reason) {
             beast::get_lowest_layer(ws_->ws).socket().close(ignored);
         }
     }
+
+    if (!deferred_close_) endpoint_.remove(sid_);
 
     auto on_close_handler = std::move(on_close);
     // Drop the layers' callbacks: they may hold this session, which would keep it alive forever.

@@ -119,6 +119,7 @@ private:
     std::atomic<transport_kind> transport_;
     bool closed_ = false;
     bool close_after_drain_ = false; // WebSocket: send the close packet, then close the connection
+    bool deferred_close_ = false;    // polling: closed, the last packets wait for the client's next GET
 
     eio::server_heartbeat heartbeat_;
     net::steady_timer heartbeat_timer_;

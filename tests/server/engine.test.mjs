@@ -10,7 +10,7 @@ import { startServer, sleep, until, sanitized } from './harness.mjs';
 const PATH = '/engine.io/';
 let server;
 before(async () => { server = await startServer('echo', ['--ping-interval', '300', '--ping-timeout', '200', '--cors-origin', 'http://allowed.example']); });
-after(async () => { const { code } = await server.stop(); assert.equal(code, 0); });
+after(async () => { const { code } = await server.stop(); assert.equal(code, 0, server.output().slice(-4000)); });
 
 const eurl = (query) => `${server.url}${PATH}?${query}`;
 

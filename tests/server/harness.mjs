@@ -13,6 +13,7 @@ export const binaries = {
   echo: join(build, 'examples', 'echo'),
   switchboard: join(build, 'server', 'switchboard'),
   fixture: join(build, 'tests', 'server', 'sio_fixture'),
+  hello: join(root, 'build', 'install-user', 'hello_switchboard'), // tests/install, built by scripts/test
 };
 
 // SWITCHBOARD_TEST_THREADS=N runs every server of a suite with N I/O threads.

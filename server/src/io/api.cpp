@@ -296,7 +296,7 @@ server::server(switchboard::server::server& http, server_options options)
     });
 }
 
-server::~server() = default;
+server::~server() { core_->clear(); }
 
 nsp server::of(std::string name) { return nsp(core_->get(normalized(name))); }
 

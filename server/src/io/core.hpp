@@ -100,6 +100,10 @@ struct namespace_impl final : local_sockets, std::enable_shared_from_this<namesp
     std::vector<middleware> middleware_chain();
     std::vector<connection_handler> connection_handlers();
 
+    /// Drops the handlers, middleware and children: they often hold handles to namespaces, so
+    /// io::server's destructor breaks those cycles here.
+    void clear();
+
     void add(const std::shared_ptr<socket_impl>& socket);
     void remove(const socket_impl& socket);
     std::vector<std::shared_ptr<socket_impl>> connected();
@@ -179,6 +183,8 @@ struct io_core : std::enable_shared_from_this<io_core> {
     std::shared_ptr<namespace_impl> resolve(const std::string& name, const boost::json::object& auth);
 
     void on_engine(const std::shared_ptr<switchboard::server::engine_socket>& engine);
+    /// io::server is going away: every namespace lets go of its handlers.
+    void clear();
 
 private:
     std::shared_ptr<namespace_impl> create(const std::string& name, std::shared_ptr<namespace_impl> family);

@@ -30,6 +30,16 @@ std::vector<connection_handler> namespace_impl::connection_handlers() {
     return handlers;
 }
 
+void namespace_impl::clear() {
+    {
+        std::lock_guard lock(handlers_mutex_);
+        middleware_.clear();
+        connection_handlers_.clear();
+    }
+    std::lock_guard lock(children_mutex_);
+    children_.clear();
+}
+
 void namespace_impl::add(const std::shared_ptr<socket_impl>& socket) {
     {
         std::lock_guard lock(sockets_mutex_);
@@ -138,6 +148,14 @@ std::shared_ptr<namespace_impl> io_core::resolve(const std::string& name, const 
         return child;
     }
     return nullptr;
+}
+
+void io_core::clear() {
+    std::lock_guard lock(mutex_);
+    for (auto& [name, ns] : namespaces_) ns->clear();
+    for (auto& family : families_) family->clear();
+    namespaces_.clear();
+    families_.clear();
 }
 
 void io_core::on_engine(const std::shared_ptr<switchboard::server::engine_socket>& engine) {
