@@ -110,6 +110,14 @@ void serve_commands(const io::nsp& nsp, io::socket& socket) {
         const auto ec = (is_volatile ? socket.volatile_() : socket).emit(name, "self");
         if (e.ack) e.ack(ec ? json::value(ec.message()) : json::value(nullptr));
     });
+    // burst: [n, volatile?] -> n events "burst" to this socket in one go, then the ack.
+    socket.on("burst", [socket](io::event& e) {
+        const auto n = e.args[0].to_number<int>();
+        const bool is_volatile = e.args.size() > 1 && e.args[1].is_bool() && e.args[1].as_bool();
+        const auto target = is_volatile ? socket.volatile_() : socket;
+        for (int i = 0; i < n; ++i) target.emit("burst", i);
+        if (e.ack) e.ack(n);
+    });
     // ask: [timeout ms] -> the server asks this client "question" and reports {err, reply}.
     socket.on("ask", [socket](io::event& e) {
         auto ack = e.ack;

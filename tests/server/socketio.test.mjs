@@ -136,6 +136,20 @@ test('reserved event names are refused both ways', async () => {
   closeAll();
 });
 
+for (const transports of [['polling'], ['websocket']]) {
+  test(`volatile (${transports[0]}): what the transport cannot take at once is dropped; the rest is not`, async () => {
+    const s = await connected(client('/', { transports }));
+    let got = 0;
+    s.on('burst', () => { got++; });
+    await s.emitWithAck('burst', 50, false);
+    assert.equal(got, 50);
+    got = 0;
+    await s.emitWithAck('burst', 50, true);
+    assert.ok(got >= 1 && got < 50, `${got} of 50 volatile packets arrived`);
+    closeAll();
+  });
+}
+
 test('catch-all listeners see incoming and outgoing events on the server', async () => {
   const s = await connected(client());
   const got = record(s);
