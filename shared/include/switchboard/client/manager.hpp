@@ -1,0 +1,186 @@
+#pragma once
+/// @file
+/// The Socket.IO client's protocol logic, sans-I/O: one `manager` per connection (socket.io-client's
+/// Manager) with its namespaces (its Sockets). The caller owns the transport and the clock: it feeds
+/// in transport events and the time, and carries out the effects the manager returns (open or close
+/// the transport, send frames, tell the application). The WASM client and native tools share it.
+///
+/// ```
+///   m.open(now)                      -> open_transport
+///   transport connected, frames in   -> m.on_text(now, "0{...}")  -> send CONNECTs, socket_connected …
+///   m.emit("/", "chat", args, …)      -> send (or buffered until connected)
+///   timer at m.next_deadline()       -> m.on_timer(now)           -> ack timeouts, ping timeout, reconnect
+/// ```
+
+#include <switchboard/client/backoff.hpp>
+#include <switchboard/eio/handshake.hpp>
+#include <switchboard/eio/packet.hpp>
+#include <switchboard/limits.hpp>
+#include <switchboard/sio/packet.hpp>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace switchboard::client {
+
+using duration = std::chrono::milliseconds; ///< time since any fixed origin of a monotonic clock
+
+/// socket.io-client's defaults.
+struct options {
+    bool reconnection = true;
+    std::uint32_t reconnection_attempts = UINT32_MAX; ///< UINT32_MAX: unlimited
+    duration reconnection_delay{1000};
+    duration reconnection_delay_max{5000};
+    double randomization_factor = 0.5;
+    duration timeout{20000}; ///< from opening the transport to the Engine.IO handshake
+    codec_limits limits;
+};
+
+// --- effects: what the caller must do or tell, in order ---------------------------------------------
+
+struct open_transport {};  ///< open a transport to the server (a new Engine.IO session)
+struct close_transport {}; ///< close it (any frames queued before are sent first)
+struct send_frames {
+    std::vector<eio::frame> frames; ///< Engine.IO frames, in order (one WebSocket message each)
+};
+struct socket_connected {
+    std::string nsp;
+    std::string id; ///< the socket id the server gave
+};
+struct socket_disconnected {
+    std::string nsp;
+    std::string reason; ///< "io server disconnect", "io client disconnect", "transport close", "ping timeout", …
+};
+struct connect_failed {
+    std::string nsp;
+    std::string message;     ///< the server's CONNECT_ERROR message
+    boost::json::value data; ///< its data, null when none
+};
+struct event_received {
+    std::string nsp;
+    sio::packet packet; ///< EVENT: data is [name, ...args]; id set when the server wants an ack
+};
+struct ack_received {
+    std::string nsp;
+    std::uint64_t id;
+    sio::packet packet; ///< ACK: data is the argument array
+};
+struct ack_timed_out {
+    std::string nsp;
+    std::uint64_t id;
+};
+struct reconnect_attempt {
+    std::uint32_t attempt; ///< 1, 2, …
+};
+struct reconnected {
+    std::uint32_t attempts;
+};
+struct reconnect_failed {};
+struct transport_error {
+    std::string message; ///< why the connection failed or broke (the manager's "error" event)
+};
+
+using effect = std::variant<open_transport, close_transport, send_frames, socket_connected, socket_disconnected,
+                            connect_failed, event_received, ack_received, ack_timed_out, reconnect_attempt, reconnected,
+                            reconnect_failed, transport_error>;
+
+class manager {
+public:
+    explicit manager(options opts = {}, std::uint64_t seed = 1) : options_(opts), backoff_(make_backoff(opts, seed)) {}
+
+    // --- the application ---------------------------------------------------------------------------
+
+    /// Opens the connection (socket.io-client's manager.open / a socket's connect()).
+    void open(duration now);
+    /// Adds (or re-connects) the namespace `nsp` with its CONNECT auth payload; it connects as soon as
+    /// the connection is open.
+    void connect_socket(duration now, const std::string& nsp, boost::json::object auth = {});
+    /// Leaves `nsp` (DISCONNECT sent if connected); the connection closes when no namespace is left.
+    void disconnect_socket(duration now, const std::string& nsp);
+    /// Sends an event; while the namespace is not connected it is buffered (a volatile one is dropped).
+    /// With `want_ack`, returns the ack id (and with a timeout, ack_timed_out follows if no answer).
+    std::optional<std::uint64_t> emit(duration now, const std::string& nsp, boost::json::array data,
+                                      std::vector<shared_bytes> attachments, bool want_ack = false,
+                                      std::optional<duration> ack_timeout = {}, bool is_volatile = false);
+    /// Answers the server's ack request `id`.
+    void ack(const std::string& nsp, std::uint64_t id, boost::json::array data, std::vector<shared_bytes> attachments);
+    /// Closes everything (no reconnection).
+    void close(duration now);
+
+    bool is_connected(const std::string& nsp) const;
+    std::string id_of(const std::string& nsp) const;
+
+    // --- the transport and the clock ---------------------------------------------------------------
+
+    void on_text(duration now, std::string_view frame);
+    void on_binary(duration now, shared_bytes bytes);
+    /// The transport closed or failed (`reason`: "transport close", "transport error"). Not called for a
+    /// transport the manager itself asked to close.
+    void on_transport_closed(duration now, std::string_view reason);
+    /// Time passed: ack timeouts, server silence, reconnection, the handshake timeout.
+    void on_timer(duration now);
+    /// When on_timer() next has something to do.
+    std::optional<duration> next_deadline() const;
+
+    /// The effects produced so far, oldest first (moves them out).
+    std::vector<effect> take_effects() { return std::exchange(effects_, {}); }
+
+    /// The handshake of the current Engine.IO session, once open.
+    const std::optional<eio::handshake>& handshake() const noexcept { return handshake_; }
+
+private:
+    enum class engine_state { closed, opening, open, waiting_to_reconnect };
+    enum class socket_state { disconnected, connecting, connected };
+    struct pending_ack {
+        std::optional<duration> deadline;
+    };
+    struct buffered {
+        std::optional<std::uint64_t> ack_id;
+        std::vector<eio::frame> frames;
+    };
+    struct socket {
+        socket_state state = socket_state::disconnected;
+        bool wanted = false; ///< the application wants it connected (reconnect it)
+        std::string id;
+        boost::json::object auth;
+        std::deque<buffered> buffer; ///< emits waiting for the connection
+        std::uint64_t next_ack_id = 0;
+        std::map<std::uint64_t, pending_ack> acks;
+    };
+
+    static backoff make_backoff(const options& o, std::uint64_t seed) {
+        return backoff(o.reconnection_delay, o.reconnection_delay_max, o.randomization_factor, seed);
+    }
+    void send(std::vector<eio::frame> frames);
+    void send_packet(const sio::packet& packet);
+    void send_connect(const std::string& nsp, socket& s);
+    void on_engine_packet(duration now, eio::packet&& packet);
+    void on_socket_packet(sio::packet&& packet);
+    void transport_lost(duration now, std::string_view reason);
+    void schedule_reconnect(duration now);
+
+    options options_;
+    backoff backoff_;
+    engine_state engine_ = engine_state::closed;
+    std::optional<eio::handshake> handshake_;
+    duration opened_at_{};        // when open_transport was asked (handshake timeout)
+    duration last_heard_{};       // when the server last sent anything (silence detection)
+    duration reconnect_at_{};     // when waiting_to_reconnect ends
+    std::uint32_t attempts_ = 0;  // reconnection attempts since the last good connection
+    bool closed_by_user_ = false; // close(): no reconnection
+    sio::decoder decoder_;
+    std::map<std::string, socket> sockets_;
+    std::vector<effect> effects_;
+};
+
+} // namespace switchboard::client

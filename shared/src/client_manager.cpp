@@ -1,0 +1,322 @@
+#include <switchboard/client/manager.hpp>
+
+#include <algorithm>
+
+namespace switchboard::client {
+
+// --- the application -------------------------------------------------------------------------------------
+
+void manager::open(duration now) {
+    closed_by_user_ = false;
+    if (engine_ == engine_state::opening || engine_ == engine_state::open) return;
+    if (engine_ == engine_state::waiting_to_reconnect) return; // the reconnection timer will open it
+    engine_ = engine_state::opening;
+    opened_at_ = now;
+    decoder_ = sio::decoder(options_.limits);
+    effects_.emplace_back(open_transport{});
+}
+
+void manager::connect_socket(duration now, const std::string& nsp, boost::json::object auth) {
+    auto& s = sockets_[nsp];
+    s.wanted = true;
+    s.auth = std::move(auth);
+    if (engine_ == engine_state::open) {
+        if (s.state == socket_state::disconnected) send_connect(nsp, s);
+        return;
+    }
+    open(now);
+}
+
+void manager::disconnect_socket(duration now, const std::string& nsp) {
+    const auto it = sockets_.find(nsp);
+    if (it == sockets_.end()) return;
+    auto& s = it->second;
+    const bool was_connected = s.state == socket_state::connected;
+    if (s.state != socket_state::disconnected && engine_ == engine_state::open) {
+        sio::packet bye;
+        bye.type = sio::packet_type::disconnect;
+        bye.nsp = nsp;
+        send_packet(bye);
+    }
+    s.state = socket_state::disconnected;
+    s.wanted = false;
+    s.buffer.clear();
+    if (was_connected) effects_.emplace_back(socket_disconnected{nsp, "io client disconnect"});
+    // Like socket.io-client's manager: no namespace left in use, no connection.
+    const bool any_wanted =
+        std::any_of(sockets_.begin(), sockets_.end(), [](const auto& e) { return e.second.wanted; });
+    if (!any_wanted) close(now);
+}
+
+std::optional<std::uint64_t> manager::emit(duration now, const std::string& nsp, boost::json::array data,
+                                           std::vector<shared_bytes> attachments, bool want_ack,
+                                           std::optional<duration> ack_timeout, bool is_volatile) {
+    auto& s = sockets_[nsp];
+    sio::packet packet = sio::make_event(nsp, std::move(data));
+    packet.attachments = std::move(attachments);
+    std::optional<std::uint64_t> id;
+    if (want_ack) {
+        id = s.next_ack_id++;
+        packet.id = id;
+    }
+    auto frames = sio::encode_frames(packet);
+    if (!frames) return std::nullopt; // invalid (e.g. a reserved name): nothing sent, no ack to wait for
+    if (id) s.acks[*id] = pending_ack{ack_timeout ? std::optional<duration>(now + *ack_timeout) : std::nullopt};
+
+    if (s.state == socket_state::connected && engine_ == engine_state::open) {
+        send(std::move(*frames));
+    } else if (!is_volatile) {
+        s.buffer.push_back(buffered{id, std::move(*frames)}); // sent once connected
+    }
+    return id;
+}
+
+void manager::ack(const std::string& nsp, std::uint64_t id, boost::json::array data,
+                  std::vector<shared_bytes> attachments) {
+    const auto it = sockets_.find(nsp);
+    if (it == sockets_.end() || it->second.state != socket_state::connected || engine_ != engine_state::open) return;
+    sio::packet packet = sio::make_ack(nsp, id, std::move(data));
+    packet.attachments = std::move(attachments);
+    send_packet(packet);
+}
+
+void manager::close(duration) {
+    closed_by_user_ = true;
+    for (auto& [nsp, s] : sockets_) {
+        if (s.state == socket_state::connected) effects_.emplace_back(socket_disconnected{nsp, "io client disconnect"});
+        s.state = socket_state::disconnected;
+        s.wanted = false;
+    }
+    if (engine_ == engine_state::open || engine_ == engine_state::opening) {
+        if (engine_ == engine_state::open) send({eio::make_text_frame(eio::packet_type::close)});
+        effects_.emplace_back(close_transport{});
+    }
+    engine_ = engine_state::closed;
+    handshake_.reset();
+}
+
+bool manager::is_connected(const std::string& nsp) const {
+    const auto it = sockets_.find(nsp);
+    return it != sockets_.end() && it->second.state == socket_state::connected;
+}
+
+std::string manager::id_of(const std::string& nsp) const {
+    const auto it = sockets_.find(nsp);
+    return it != sockets_.end() && it->second.state == socket_state::connected ? it->second.id : std::string();
+}
+
+// --- sending ---------------------------------------------------------------------------------------------
+
+void manager::send(std::vector<eio::frame> frames) { effects_.emplace_back(send_frames{std::move(frames)}); }
+
+void manager::send_packet(const sio::packet& packet) {
+    if (auto frames = sio::encode_frames(packet)) send(std::move(*frames));
+}
+
+void manager::send_connect(const std::string& nsp, socket& s) {
+    s.state = socket_state::connecting;
+    sio::packet connect;
+    connect.type = sio::packet_type::connect;
+    connect.nsp = nsp;
+    if (!s.auth.empty()) connect.data = s.auth;
+    send_packet(connect);
+}
+
+// --- the transport and the clock -------------------------------------------------------------------------
+
+void manager::on_text(duration now, std::string_view frame) {
+    if (engine_ != engine_state::opening && engine_ != engine_state::open) return;
+    last_heard_ = now;
+    auto packet = eio::decode_text(frame, options_.limits);
+    if (!packet) {
+        effects_.emplace_back(close_transport{});
+        return transport_lost(now, "parse error");
+    }
+    on_engine_packet(now, std::move(*packet));
+}
+
+void manager::on_binary(duration now, shared_bytes bytes) {
+    if (engine_ != engine_state::open) return;
+    last_heard_ = now;
+    auto progress = decoder_.feed_binary(std::move(bytes));
+    if (!progress) {
+        effects_.emplace_back(close_transport{});
+        return transport_lost(now, "parse error");
+    }
+    if (*progress == sio::decoder::progress::packet_ready) on_socket_packet(decoder_.take_packet());
+}
+
+void manager::on_engine_packet(duration now, eio::packet&& packet) {
+    switch (packet.type) {
+    case eio::packet_type::open: {
+        if (engine_ != engine_state::opening) return;
+        auto h = eio::decode_handshake(packet.data);
+        if (!h) {
+            effects_.emplace_back(close_transport{});
+            return transport_lost(now, "parse error");
+        }
+        handshake_ = std::move(*h);
+        engine_ = engine_state::open;
+        decoder_ = sio::decoder(options_.limits);
+        if (attempts_ > 0) effects_.emplace_back(reconnected{attempts_});
+        attempts_ = 0;
+        backoff_.reset();
+        for (auto& [nsp, s] : sockets_)
+            if (s.wanted && s.state == socket_state::disconnected) send_connect(nsp, s);
+        return;
+    }
+    case eio::packet_type::ping: send({eio::make_text_frame(eio::packet_type::pong, packet.data)}); return;
+    case eio::packet_type::close:
+        effects_.emplace_back(close_transport{});
+        return transport_lost(now, "transport close");
+    case eio::packet_type::message: {
+        if (engine_ != engine_state::open) return;
+        auto progress = decoder_.feed_text(packet.data);
+        if (!progress) {
+            effects_.emplace_back(close_transport{});
+            return transport_lost(now, "parse error");
+        }
+        if (*progress == sio::decoder::progress::packet_ready) on_socket_packet(decoder_.take_packet());
+        return;
+    }
+    case eio::packet_type::pong:
+    case eio::packet_type::upgrade:
+    case eio::packet_type::noop: return;
+    }
+}
+
+void manager::on_socket_packet(sio::packet&& packet) {
+    const auto it = sockets_.find(packet.nsp);
+    if (it == sockets_.end()) return; // a namespace we did not ask for
+    auto& s = it->second;
+    switch (packet.type) {
+    case sio::packet_type::connect: {
+        const auto* sid = packet.data.is_object() ? packet.data.as_object().if_contains("sid") : nullptr;
+        if (!sid || !sid->is_string() || s.state != socket_state::connecting) return;
+        s.state = socket_state::connected;
+        s.id = std::string(sid->as_string());
+        effects_.emplace_back(socket_connected{packet.nsp, s.id});
+        auto buffered_emits = std::move(s.buffer);
+        s.buffer.clear();
+        for (auto& b : buffered_emits) send(std::move(b.frames));
+        return;
+    }
+    case sio::packet_type::connect_error: {
+        // Refused (e.g. by a middleware): the namespace stays down until the application retries.
+        s.state = socket_state::disconnected;
+        s.wanted = false;
+        connect_failed failure{packet.nsp, {}, nullptr};
+        if (packet.data.is_string()) failure.message = std::string(packet.data.as_string());
+        if (const auto* o = packet.data.if_object()) {
+            if (const auto* m = o->if_contains("message"); m && m->is_string())
+                failure.message = std::string(m->as_string());
+            if (const auto* d = o->if_contains("data")) failure.data = *d;
+        }
+        effects_.emplace_back(std::move(failure));
+        return;
+    }
+    case sio::packet_type::disconnect:
+        if (s.state != socket_state::connected) return;
+        s.state = socket_state::disconnected;
+        s.wanted = false;
+        effects_.emplace_back(socket_disconnected{packet.nsp, "io server disconnect"});
+        return;
+    case sio::packet_type::event:
+    case sio::packet_type::binary_event:
+        if (s.state != socket_state::connected) return;
+        effects_.emplace_back(event_received{packet.nsp, std::move(packet)});
+        return;
+    case sio::packet_type::ack:
+    case sio::packet_type::binary_ack: {
+        if (!packet.id) return;
+        const auto ack = s.acks.find(*packet.id);
+        if (ack == s.acks.end()) return; // unknown, or it timed out
+        s.acks.erase(ack);
+        const auto id = *packet.id;
+        effects_.emplace_back(ack_received{packet.nsp, id, std::move(packet)});
+        return;
+    }
+    }
+}
+
+void manager::on_transport_closed(duration now, std::string_view reason) {
+    if (engine_ == engine_state::opening) effects_.emplace_back(transport_error{std::string(reason)});
+    if (engine_ == engine_state::opening || engine_ == engine_state::open) transport_lost(now, reason);
+}
+
+void manager::transport_lost(duration now, std::string_view reason) {
+    handshake_.reset();
+    decoder_.reset();
+    for (auto& [nsp, s] : sockets_) {
+        if (s.state == socket_state::connected) effects_.emplace_back(socket_disconnected{nsp, std::string(reason)});
+        s.state = socket_state::disconnected;
+    }
+    const bool any_wanted =
+        std::any_of(sockets_.begin(), sockets_.end(), [](const auto& e) { return e.second.wanted; });
+    if (options_.reconnection && !closed_by_user_ && any_wanted) return schedule_reconnect(now);
+    engine_ = engine_state::closed;
+}
+
+void manager::schedule_reconnect(duration now) {
+    if (attempts_ >= options_.reconnection_attempts) {
+        engine_ = engine_state::closed;
+        attempts_ = 0;
+        backoff_.reset();
+        effects_.emplace_back(reconnect_failed{});
+        return;
+    }
+    engine_ = engine_state::waiting_to_reconnect;
+    reconnect_at_ = now + backoff_.next();
+}
+
+void manager::on_timer(duration now) {
+    if (engine_ == engine_state::waiting_to_reconnect && now >= reconnect_at_) {
+        ++attempts_;
+        effects_.emplace_back(reconnect_attempt{attempts_});
+        engine_ = engine_state::opening;
+        opened_at_ = now;
+        effects_.emplace_back(open_transport{});
+    } else if (engine_ == engine_state::opening && now >= opened_at_ + options_.timeout) {
+        effects_.emplace_back(transport_error{"timeout"});
+        effects_.emplace_back(close_transport{});
+        transport_lost(now, "transport error");
+    } else if (engine_ == engine_state::open && handshake_ &&
+               now >= last_heard_ + duration(handshake_->ping_interval + handshake_->ping_timeout)) {
+        // The server pings every pingInterval: this much silence means the connection is gone.
+        effects_.emplace_back(close_transport{});
+        transport_lost(now, "ping timeout");
+    }
+
+    for (auto& [nsp, s] : sockets_) {
+        for (auto it = s.acks.begin(); it != s.acks.end();) {
+            if (!it->second.deadline || now < *it->second.deadline) {
+                ++it;
+                continue;
+            }
+            const auto id = it->first;
+            it = s.acks.erase(it);
+            // A buffered emit whose ack timed out is not sent later (as socket.io-client).
+            s.buffer.erase(
+                std::remove_if(s.buffer.begin(), s.buffer.end(), [id](const buffered& b) { return b.ack_id == id; }),
+                s.buffer.end());
+            effects_.emplace_back(ack_timed_out{nsp, id});
+        }
+    }
+}
+
+std::optional<duration> manager::next_deadline() const {
+    std::optional<duration> next;
+    auto consider = [&next](duration d) {
+        if (!next || d < *next) next = d;
+    };
+    if (engine_ == engine_state::waiting_to_reconnect) consider(reconnect_at_);
+    if (engine_ == engine_state::opening) consider(opened_at_ + options_.timeout);
+    if (engine_ == engine_state::open && handshake_)
+        consider(last_heard_ + duration(handshake_->ping_interval + handshake_->ping_timeout));
+    for (const auto& [nsp, s] : sockets_)
+        for (const auto& [id, ack] : s.acks)
+            if (ack.deadline) consider(*ack.deadline);
+    return next;
+}
+
+} // namespace switchboard::client
