@@ -1,0 +1,325 @@
+// The JS-facing API of the WebAssembly client, appended to Emscripten's ES module (--extern-post-js),
+// so that one file (client.mjs, next to client.wasm) is the whole client. It mirrors socket.io-client:
+//
+//   import { io } from '/switchboard/client.mjs';
+//   const socket = io('http://localhost:3000/chat', { auth: { token } });
+//   socket.on('message', (text, reply) => reply('got it'));
+//   const answer = await socket.timeout(1000).emitWithAck('hello', new Uint8Array([1, 2]));
+//
+// The protocol runs in C++ (shared/client + wasm-client/src); this file keeps the application's
+// listeners and turns binary values into the codec's placeholders and back.
+
+const RESERVED = new Set(['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener']);
+
+class Emitter {
+  constructor() { this._listeners = new Map(); }
+  on(event, fn) {
+    if (!this._listeners.has(event)) this._listeners.set(event, []);
+    this._listeners.get(event).push(fn);
+    return this;
+  }
+  once(event, fn) {
+    const wrapper = (...args) => { this.off(event, wrapper); fn.apply(this, args); };
+    wrapper.fn = fn;
+    return this.on(event, wrapper);
+  }
+  off(event, fn) {
+    if (event === undefined) { this._listeners.clear(); return this; }
+    if (fn === undefined) { this._listeners.delete(event); return this; }
+    const list = this._listeners.get(event);
+    if (list) {
+      const i = list.findIndex((l) => l === fn || l.fn === fn);
+      if (i >= 0) list.splice(i, 1);
+    }
+    return this;
+  }
+  listeners(event) { return [...(this._listeners.get(event) || [])]; }
+  _emitLocal(event, ...args) {
+    for (const fn of this.listeners(event)) fn.apply(this, args);
+  }
+}
+
+// --- binary values <-> placeholders -----------------------------------------------------------------------
+
+const isBinary = (v) => v instanceof ArrayBuffer || ArrayBuffer.isView(v);
+const toBytes = (v) => (v instanceof ArrayBuffer ? new Uint8Array(v) : new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+
+function deconstruct(value, attachments) {
+  if (isBinary(value)) {
+    attachments.push(toBytes(value));
+    return { _placeholder: true, num: attachments.length - 1 };
+  }
+  if (Array.isArray(value)) return value.map((v) => deconstruct(v, attachments));
+  if (value && typeof value === 'object' && !(value instanceof Date)) {
+    if (typeof value.toJSON === 'function') return value;
+    const out = {};
+    for (const [k, v] of Object.entries(value)) out[k] = deconstruct(v, attachments);
+    return out;
+  }
+  return value;
+}
+
+// Received binary arrives as ArrayBuffer in the browser (as socket.io-client); as Buffer under Node.
+const wrapBinary = (bytes) => (typeof Buffer === 'function' && typeof window === 'undefined'
+  ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+
+function reconstruct(value, attachments) {
+  if (Array.isArray(value)) return value.map((v) => reconstruct(v, attachments));
+  if (value && typeof value === 'object') {
+    if (value._placeholder === true && typeof value.num === 'number' && value.num < attachments.length) {
+      return wrapBinary(attachments[value.num]);
+    }
+    const out = {};
+    for (const [k, v] of Object.entries(value)) out[k] = reconstruct(v, attachments);
+    return out;
+  }
+  return value;
+}
+
+function encodeArgs(args) {
+  const attachments = [];
+  const data = JSON.stringify(deconstruct(args, attachments));
+  return { data, attachments };
+}
+
+// --- the module -------------------------------------------------------------------------------------------
+
+let modulePromise;
+async function loadModule() {
+  if (!modulePromise) {
+    const options = {};
+    const wasmUrl = new URL('client.wasm', import.meta.url);
+    if (typeof process === 'object' && process.versions && process.versions.node && typeof window === 'undefined') {
+      // Node: read the .wasm from disk (Emscripten would fetch() the file URL), and give Emscripten's
+      // WebSocket code the `ws` package when this Node has no global WebSocket.
+      const { readFile } = await import('node:fs/promises');
+      options.wasmBinary = await readFile(wasmUrl);
+      if (typeof globalThis.WebSocket !== 'function') globalThis.WebSocket = (await import('ws')).WebSocket;
+    } else {
+      options.locateFile = () => wasmUrl.href;
+    }
+    modulePromise = createSwitchboardModule(options);
+  }
+  return modulePromise;
+}
+
+const DEFAULTS = {
+  path: '/socket.io/', reconnection: true, reconnectionAttempts: Infinity, reconnectionDelay: 1000,
+  reconnectionDelayMax: 5000, randomizationFactor: 0.5, timeout: 20000, autoConnect: true, ackTimeout: undefined,
+};
+
+/** One connection to a server, shared by the sockets of its namespaces (socket.io-client's Manager). */
+export class Manager extends Emitter {
+  constructor(uri, opts = {}) {
+    super();
+    this.opts = { ...DEFAULTS, ...opts };
+    const url = new URL(uri);
+    url.protocol = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss:' : 'ws:';
+    let path = this.opts.path;
+    if (!path.endsWith('/')) path += '/';
+    const query = new URLSearchParams(this.opts.query || {});
+    query.set('EIO', '4');
+    query.set('transport', 'websocket');
+    this.uri = `${url.protocol}//${url.host}${path}?${query}`;
+    this.nsps = new Map();
+    this._pending = [];
+    this._connection = null;
+    this._ready = loadModule().then((module) => {
+      const options = { ...this.opts, seed: Math.random() };
+      this._connection = new module.Connection(this.uri, options, (effect) => this._onEffect(effect));
+      for (const call of this._pending.splice(0)) call();
+    });
+  }
+
+  /** A socket for namespace `nsp` on this connection. */
+  socket(nsp, opts = {}) {
+    let socket = this.nsps.get(nsp);
+    if (!socket) {
+      socket = new Socket(this, nsp, opts);
+      this.nsps.set(nsp, socket);
+    }
+    return socket;
+  }
+
+  _call(fn) {
+    if (this._connection) fn(this._connection);
+    else this._pending.push(() => fn(this._connection));
+  }
+
+  _onEffect(effect) {
+    const socket = effect.nsp !== undefined ? this.nsps.get(effect.nsp) : undefined;
+    switch (effect.type) {
+      case 'reconnect_attempt': this._emitLocal('reconnect_attempt', effect.attempt); return;
+      case 'reconnect': this._emitLocal('reconnect', effect.attempts); return;
+      case 'reconnect_failed': this._emitLocal('reconnect_failed'); return;
+      case 'error': this._emitLocal('error', new Error(effect.message)); return;
+      default: if (socket) socket._onEffect(effect);
+    }
+  }
+
+  /** Closes the connection (every socket disconnects). */
+  close() { this._call((c) => c.close()); }
+}
+
+/** One namespace over a Manager (socket.io-client's Socket). */
+export class Socket extends Emitter {
+  constructor(manager, nsp, opts = {}) {
+    super();
+    this.io = manager;
+    this.nsp = nsp;
+    this.auth = opts.auth || manager.opts.auth || {};
+    this.connected = false;
+    this.id = undefined;
+    this._acks = new Map();
+    this._any = [];
+    this._anyOutgoing = [];
+    this._flags = {};
+  }
+
+  get disconnected() { return !this.connected; }
+  get active() { return this._active === true; }
+
+  connect() {
+    this._active = true;
+    const auth = typeof this.auth === 'function' ? undefined : this.auth;
+    if (typeof this.auth === 'function') {
+      this.auth((data) => this.io._call((c) => c.connectSocket(this.nsp, JSON.stringify(data || {}))));
+    } else {
+      this.io._call((c) => c.connectSocket(this.nsp, JSON.stringify(auth || {})));
+    }
+    return this;
+  }
+  open() { return this.connect(); }
+
+  disconnect() {
+    this._active = false;
+    this.io._call((c) => c.disconnectSocket(this.nsp));
+    return this;
+  }
+  close() { return this.disconnect(); }
+
+  get volatile() { this._flags.volatile = true; return this; }
+  timeout(ms) { this._flags.timeout = ms; return this; }
+
+  onAny(fn) { this._any.push(fn); return this; }
+  prependAny(fn) { this._any.unshift(fn); return this; }
+  offAny(fn) { this._any = fn ? this._any.filter((f) => f !== fn) : []; return this; }
+  onAnyOutgoing(fn) { this._anyOutgoing.push(fn); return this; }
+  offAnyOutgoing(fn) { this._anyOutgoing = fn ? this._anyOutgoing.filter((f) => f !== fn) : []; return this; }
+
+  send(...args) { return this.emit('message', ...args); }
+
+  emit(event, ...args) {
+    if (RESERVED.has(event)) throw new Error(`"${String(event)}" is a reserved event name`);
+    const flags = this._flags;
+    this._flags = {};
+    let ack = typeof args[args.length - 1] === 'function' ? args.pop() : undefined;
+    const timeout = flags.timeout !== undefined ? flags.timeout : this.io.opts.ackTimeout;
+    if (ack && timeout !== undefined) {
+      const userAck = ack;
+      ack = (err, ...res) => (err ? userAck(err) : userAck(null, ...res));
+      ack.withError = true;
+    }
+    const { data, attachments } = encodeArgs([event, ...args]);
+    for (const fn of [...this._anyOutgoing]) fn(event, ...args);
+    this.io._call((c) => {
+      const id = c.emit(this.nsp, data, attachments, Boolean(ack), ack && timeout !== undefined ? timeout : -1,
+        Boolean(flags.volatile));
+      if (ack && id >= 0) this._acks.set(id, ack);
+    });
+    return this;
+  }
+
+  emitWithAck(event, ...args) {
+    const withTimeout = this._flags.timeout !== undefined || this.io.opts.ackTimeout !== undefined;
+    return new Promise((resolve, reject) => {
+      args.push(withTimeout ? (err, arg) => (err ? reject(err) : resolve(arg)) : resolve);
+      this.emit(event, ...args);
+    });
+  }
+
+  _onEffect(effect) {
+    switch (effect.type) {
+      case 'connect':
+        this.connected = true;
+        this.id = effect.id;
+        this._emitLocal('connect');
+        return;
+      case 'disconnect': {
+        this.connected = false;
+        this.id = undefined;
+        if (effect.reason === 'io server disconnect' || effect.reason === 'io client disconnect') this._active = false;
+        // Acks that can never be answered now fail, as socket.io-client does for those with a timeout.
+        this._emitLocal('disconnect', effect.reason);
+        return;
+      }
+      case 'connect_error': {
+        this._active = false;
+        const err = new Error(effect.message);
+        const data = JSON.parse(effect.data);
+        if (data !== null) err.data = data;
+        this._emitLocal('connect_error', err);
+        return;
+      }
+      case 'event': {
+        const [name, ...args] = reconstruct(JSON.parse(effect.data), effect.attachments);
+        if (effect.id >= 0) {
+          let sent = false;
+          args.push((...reply) => {
+            if (sent) return;
+            sent = true;
+            const encoded = encodeArgs(reply);
+            this.io._call((c) => c.ack(this.nsp, effect.id, encoded.data, encoded.attachments));
+          });
+        }
+        for (const fn of [...this._any]) fn(name, ...args);
+        this._emitLocal(name, ...args);
+        return;
+      }
+      case 'ack': {
+        const ack = this._acks.get(effect.id);
+        if (!ack) return;
+        this._acks.delete(effect.id);
+        const args = reconstruct(JSON.parse(effect.data), effect.attachments);
+        if (ack.withError) ack(null, ...args);
+        else ack(...args);
+        return;
+      }
+      case 'ack_timeout': {
+        const ack = this._acks.get(effect.id);
+        if (!ack) return;
+        this._acks.delete(effect.id);
+        if (ack.withError) ack(new Error('operation has timed out'));
+        return;
+      }
+      default:
+    }
+  }
+}
+
+const managers = new Map();
+
+/**
+ * io(url[, opts]): a Socket for the URL's namespace ("/" when the path is empty), sharing one
+ * connection per server unless `forceNew` (or `multiplex: false`) asks for a new one.
+ */
+export function io(uri, opts = {}) {
+  if (typeof uri === 'object') { opts = uri; uri = undefined; }
+  if (uri === undefined) uri = typeof location === 'object' ? location.origin : 'http://localhost';
+  const url = new URL(uri, typeof location === 'object' ? location.href : undefined);
+  const nsp = url.pathname && url.pathname !== '/' ? url.pathname : '/';
+  const key = `${url.protocol}//${url.host}${opts.path || DEFAULTS.path}`;
+  const fresh = opts.forceNew || opts['force new connection'] || opts.multiplex === false;
+  let manager = fresh ? undefined : managers.get(key);
+  if (!manager || manager.nsps.has(nsp)) {
+    manager = new Manager(`${url.protocol}//${url.host}`, opts);
+    if (!fresh) managers.set(key, manager);
+  }
+  const socket = manager.socket(nsp, opts);
+  if (manager.opts.autoConnect !== false) socket.connect();
+  return socket;
+}
+
+export { io as connect };
+
