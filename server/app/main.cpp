@@ -9,6 +9,7 @@
 int main(int argc, char** argv) {
     switchboard::server::server_config config;
     config.static_dir = SWITCHBOARD_DEFAULT_STATIC;
+    config.client_dir = SWITCHBOARD_DEFAULT_CLIENT;
     switch (switchboard::server::parse_command_line(argc, argv, config, std::cout, std::cerr)) {
     case switchboard::server::cli_action::exit_success: return 0;
     case switchboard::server::cli_action::exit_failure: return 2;

@@ -36,6 +36,8 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
             "origin allowed to make polling requests (repeatable; * for any)")
         ("static", po::value(&config.static_dir)->default_value(config.static_dir),
             "directory served at / (default: the built chat page)")
+        ("client-dir", po::value(&config.client_dir)->default_value(config.client_dir),
+            "directory served at /switchboard/: the WASM client (default: the wasm build's)")
         ("threads", po::value(&config.threads)->default_value(config.threads), "I/O threads")
         ("max-queue", po::value(&config.max_queue_bytes)->default_value(config.max_queue_bytes),
             "bytes a session may have waiting to be sent before it is closed as too slow");

@@ -25,6 +25,11 @@ struct query_view {
     }
 };
 
+// The WASM client is served under /switchboard/ (client.mjs, client.wasm), as the Node server serves
+// its client bundle under /socket.io/.
+constexpr std::string_view client_mount = "/switchboard";
+bool is_client_path(std::string_view target) { return target.substr(0, client_mount.size() + 1) == "/switchboard/"; }
+
 query_view parse_query(std::string_view target) {
     query_view q;
     const auto mark = target.find('?');
@@ -129,6 +134,8 @@ private:
         auto req = parser_->release();
         if (auto* endpoint = server_.endpoint_for(path_of(req.target()))) {
             handle_engine(*endpoint, std::move(req));
+        } else if (is_client_path(req.target()) && !server_.config.client_dir.empty()) {
+            write(serve_static(server_.config.client_dir, req, client_mount));
         } else {
             write(serve_static(server_.config.static_dir, req));
         }

@@ -75,7 +75,8 @@ std::string_view mime_type(std::string_view path) {
     return "application/octet-stream";
 }
 
-http::message_generator serve_static(const std::string& root, const http::request<http::string_body>& req) {
+http::message_generator serve_static(const std::string& root, const http::request<http::string_body>& req,
+                                     std::string_view mount) {
     const unsigned version = req.version();
     const bool keep_alive = req.keep_alive();
     if (req.method() != http::verb::get && req.method() != http::verb::head) {
@@ -87,6 +88,7 @@ http::message_generator serve_static(const std::string& root, const http::reques
 
     std::string_view target = req.target();
     target = target.substr(0, target.find_first_of("?#"));
+    if (target.substr(0, mount.size()) == mount) target.remove_prefix(mount.size());
     std::string path;
     if (target.empty() || target.front() != '/' || !percent_decode(target, path)) {
         return text_response(http::status::bad_request, "Bad request\n", version, keep_alive);

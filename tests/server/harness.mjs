@@ -14,6 +14,7 @@ export const binaries = {
   switchboard: join(build, 'server', 'switchboard'),
   fixture: join(build, 'tests', 'server', 'sio_fixture'),
   hello: join(root, 'build', 'install-user', 'hello_switchboard'), // tests/install, built by scripts/test
+  reference: [process.execPath, join(root, 'tests', 'interop', 'reference-server.mjs')], // Node socket.io 4.8
 };
 
 // SWITCHBOARD_TEST_THREADS=N runs every server of a suite with N I/O threads.
@@ -21,7 +22,9 @@ const threadArgs = process.env.SWITCHBOARD_TEST_THREADS ? ['--threads', process.
 
 // A fixed `port` lets a test restart a server where its clients expect it.
 export async function startServer(name, args = [], env = {}, { port: fixedPort = 0 } = {}) {
-  const proc = spawn(binaries[name], ['--port', String(fixedPort), ...threadArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const [command, ...leading] = [binaries[name]].flat();
+  const threads = name === 'reference' ? [] : threadArgs;
+  const proc = spawn(command, [...leading, '--port', String(fixedPort), ...threads, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let output = '';
   const port = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start: ${output}`)), 10000);

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <mutex>
 #include <regex>
 #include <thread>
 
@@ -17,6 +18,9 @@ using namespace switchboard;
 namespace json = boost::json;
 
 namespace {
+
+std::mutex records_mutex;
+json::array records; // what "record" events carried, for every client
 
 std::vector<std::string> strings(const json::value& v) {
     std::vector<std::string> out;
@@ -162,6 +166,15 @@ void serve_commands(const io::nsp& nsp, io::socket& socket) {
             });
             ack(out);
         });
+    });
+    // record: [value] -> kept by the server; records -> every value recorded so far, in order.
+    socket.on("record", [](io::event& e) {
+        std::lock_guard lock(records_mutex);
+        records.push_back(e.args.values.empty() ? json::value(nullptr) : e.args[0]);
+    });
+    socket.on("records", [](io::event& e) {
+        std::lock_guard lock(records_mutex);
+        if (e.ack) e.ack(records);
     });
     // disconnect-me: [close] -> the server disconnects this socket (or the whole connection).
     socket.on("disconnect-me", [socket](io::event& e) {

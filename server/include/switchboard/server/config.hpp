@@ -22,6 +22,7 @@ struct server_config {
     bool allow_websocket = true;              ///< … and WebSocket
     std::vector<std::string> cors_origins;    ///< origins allowed for polling requests; "*" for any
     std::string static_dir;                   ///< served at `/`; empty: nothing is served
+    std::string client_dir;                   ///< the WASM client, served at `/switchboard/`; empty: none
     unsigned threads = 1;                     ///< I/O threads
     std::uint64_t max_queue_bytes = 8u << 20; ///< a session whose unsent data exceeds this is closed
 };
