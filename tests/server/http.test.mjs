@@ -14,7 +14,7 @@ let server;
 let dir;
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'switchboard-static-'));
-  mkdirSync(join(dir, 'switchboard'));
+  mkdirSync(join(dir, 'switchboard')); // given as --client-dir, served at /switchboard/
   mkdirSync(join(dir, 'docs'));
   writeFileSync(join(dir, 'index.html'), '<!doctype html><title>chat</title>');
   writeFileSync(join(dir, 'switchboard', 'client.wasm'), Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
@@ -22,7 +22,7 @@ before(async () => {
   writeFileSync(join(dir, 'style.css'), 'body{}');
   writeFileSync(join(dir, 'docs', 'index.html'), 'docs');
   writeFileSync(join(tmpdir(), 'switchboard-secret.txt'), 'secret');
-  server = await startServer('switchboard', ['--static', dir, '--path', '/rt']);
+  server = await startServer('switchboard', ['--static', dir, '--client-dir', join(dir, 'switchboard'), '--path', '/rt']);
 });
 after(async () => {
   assert.equal((await server.stop()).code, 0);
@@ -32,7 +32,7 @@ after(async () => {
 test('--help lists every flag; bad flags are refused', () => {
   const help = execFileSync(binaries.switchboard, ['--help'], { encoding: 'utf8' });
   for (const flag of ['--host', '--port', '--path', '--ping-interval', '--ping-timeout', '--max-payload', '--transports',
-    '--cors-origin', '--static', '--threads', '--connect-timeout']) assert.ok(help.includes(flag), flag);
+    '--cors-origin', '--static', '--client-dir', '--threads', '--connect-timeout']) assert.ok(help.includes(flag), flag);
   assert.throws(() => execFileSync(binaries.switchboard, ['--no-such-flag'], { stdio: 'pipe' }));
   assert.throws(() => execFileSync(binaries.switchboard, ['--transports', 'smoke-signals'], { stdio: 'pipe' }));
 });

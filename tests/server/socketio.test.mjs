@@ -145,7 +145,10 @@ for (const transports of [['polling'], ['websocket']]) {
     assert.equal(got, 50);
     got = 0;
     await s.emitWithAck('burst', 50, true);
-    assert.ok(got >= 1 && got < 50, `${got} of 50 volatile packets arrived`);
+    // WebSocket: the first finds the writer idle, the rest do not. Polling: only while a GET is held,
+    // which it may not be at that moment (so possibly none).
+    const least = transports[0] === 'websocket' ? 1 : 0;
+    assert.ok(got >= least && got < 50, `${got} of 50 volatile packets arrived`);
     closeAll();
   });
 }
