@@ -146,6 +146,13 @@ void manager::on_binary(duration now, shared_bytes bytes) {
     if (*progress == sio::decoder::progress::packet_ready) on_socket_packet(decoder_.take_packet());
 }
 
+void manager::on_packet(duration now, eio::packet&& packet) {
+    if (packet.binary) return on_binary(now, make_shared_bytes(std::move(packet.data)));
+    if (engine_ != engine_state::opening && engine_ != engine_state::open) return;
+    last_heard_ = now;
+    on_engine_packet(now, std::move(packet));
+}
+
 void manager::on_engine_packet(duration now, eio::packet&& packet) {
     switch (packet.type) {
     case eio::packet_type::open: {

@@ -104,6 +104,30 @@ for (const [serverName, binary] of Object.entries(servers)) {
         assert.equal(back[1].list[1], 'x');
       });
 
+      test('polling fallback when WebSocket is refused', async () => {
+        const pollingOnly = await startServer(binary, ['--transports', 'polling']);
+        try {
+          const s = io(pollingOnly.url, {
+            forceNew: true, transports: ['websocket', 'polling'], tryAllTransports: true, reconnection: false,
+          });
+          opened.push(s);
+          await connected(s);
+          assert.equal(s.io.engine.transport.name, 'polling');
+          assert.deepEqual(await new Promise((r) => s.emit('echo', 'over', new Uint8Array([7]), (...a) => r(a))).then(
+            ([text, bytes]) => [text, [...bytesOf(bytes)]]), ['over', [7]]);
+          s.disconnect();
+        } finally {
+          await pollingOnly.stop();
+        }
+      });
+
+      test('upgrade from polling to WebSocket when the server allows it', async () => {
+        const s = await connected(open('/', { transports: ['polling', 'websocket'] }));
+        await until(() => s.io.engine.transport.name === 'websocket', 5000, 'upgrade');
+        const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => s.emitWithAck('echo', i)));
+        assert.deepEqual(replies, Array.from({ length: 20 }, (_, i) => i));
+      });
+
       test('reconnection after a server restart; emits buffered meanwhile arrive exactly once', async () => {
         const first = await startServer(binary, []);
         const port = first.port;

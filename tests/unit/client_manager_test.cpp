@@ -288,3 +288,23 @@ TEST_CASE("client: a malformed frame from the server closes the transport as a p
     h.m.on_text(ms(20), "x");
     CHECK(h.pump().empty()); // the old transport no longer counts
 }
+
+TEST_CASE("client: packets of a polling payload, binary ones included, drive it as frames do") {
+    harness h;
+    h.m.connect_socket(ms(0), "/", {});
+    h.pump();
+    auto payload = eio::decode_payload(open_packet + "\x1e"
+                                                     "40{\"sid\":\"p1\"}");
+    REQUIRE(!payload.error);
+    for (auto& p : payload.packets) h.m.on_packet(ms(1), std::move(p));
+    h.pump();
+    CHECK(h.m.id_of("/") == "p1");
+    auto binary = eio::decode_payload("451-[\"b\",{\"_placeholder\":true,\"num\":0}]\x1e"
+                                      "bAQID");
+    REQUIRE(!binary.error);
+    for (auto& p : binary.packets) h.m.on_packet(ms(2), std::move(p));
+    h.pump();
+    const auto events = h.all<event_received>();
+    REQUIRE(events.size() == 1);
+    CHECK(*events[0].packet.attachments.at(0) == "\x01\x02\x03");
+}

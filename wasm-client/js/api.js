@@ -105,7 +105,7 @@ async function loadModule() {
 }
 
 const DEFAULTS = {
-  path: '/socket.io/', reconnection: true, reconnectionAttempts: Infinity, reconnectionDelay: 1000,
+  path: '/socket.io/', transports: ['polling', 'websocket'], upgrade: true, reconnection: true, reconnectionAttempts: Infinity, reconnectionDelay: 1000,
   reconnectionDelayMax: 5000, randomizationFactor: 0.5, timeout: 20000, autoConnect: true, ackTimeout: undefined,
 };
 
@@ -115,19 +115,19 @@ export class Manager extends Emitter {
     super();
     this.opts = { ...DEFAULTS, ...opts };
     const url = new URL(uri);
-    url.protocol = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss:' : 'ws:';
+    const secure = url.protocol === 'https:' || url.protocol === 'wss:';
     let path = this.opts.path;
     if (!path.endsWith('/')) path += '/';
     const query = new URLSearchParams(this.opts.query || {});
     query.set('EIO', '4');
-    query.set('transport', 'websocket');
-    this.uri = `${url.protocol}//${url.host}${path}?${query}`;
+    this.uri = `//${url.host}${path}?${query}`;
     this.nsps = new Map();
+    this.engine = { transport: { name: undefined } }; // the transport in use, as engine.io-client shows it
     this._pending = [];
     this._connection = null;
     this._ready = loadModule().then((module) => {
       const options = { ...this.opts, seed: Math.random() };
-      this._connection = new module.Connection(this.uri, options, (effect) => this._onEffect(effect));
+      this._connection = new module.Connection(this.uri, secure, options, (effect) => this._onEffect(effect));
       for (const call of this._pending.splice(0)) call();
     });
   }
@@ -154,6 +154,7 @@ export class Manager extends Emitter {
       case 'reconnect': this._emitLocal('reconnect', effect.attempts); return;
       case 'reconnect_failed': this._emitLocal('reconnect_failed'); return;
       case 'error': this._emitLocal('error', new Error(effect.message)); return;
+      case 'transport': this.engine.transport = { name: effect.name }; return;
       default: if (socket) socket._onEffect(effect);
     }
   }

@@ -1,20 +1,46 @@
 // The browser side of the WebAssembly client: one `Connection` (socket.io-client's Manager) drives
-// the shared sans-I/O `client::manager` with the browser's WebSocket (Emscripten's websocket API)
-// and timers, and hands what the application must see to JavaScript (client.js) as plain objects.
-// Arguments cross as JSON text plus attachment bytes: client.js turns ArrayBuffer / Uint8Array values
-// into the codec's placeholders and back.
+// the shared sans-I/O `client::manager` with the browser's transports and timers, and hands what the
+// application must see to JavaScript (js/api.js) as plain objects. Arguments cross as JSON text plus
+// attachment bytes: api.js turns ArrayBuffer / Uint8Array values into the codec's placeholders and back.
+//
+// Transports, as engine.io-client: WebSocket through Emscripten's websocket API; HTTP long-polling
+// through `fetch` (a GET held open for the server's packets, one POST at a time for ours). The first
+// transport listed is tried first; when WebSocket cannot connect, polling takes over; a polling
+// session upgrades to WebSocket when the server offers it (2probe / 3probe, polling paused, 5).
 #include <switchboard/client/manager.hpp>
 #include <switchboard/json.hpp>
 
 #include <emscripten/bind.h>
+#include <emscripten/em_js.h>
 #include <emscripten/emscripten.h>
 #include <emscripten/eventloop.h>
 #include <emscripten/val.h>
 #include <emscripten/websocket.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
+#include <unordered_map>
+
+// One HTTP request through fetch(); its completion calls sb_http_done(id, ok, text, length).
+// clang-format off
+EM_JS(void, sb_http, (int id, int is_post, const char* url, const char* body), {
+    const init = is_post
+        ? { method: "POST", body: UTF8ToString(body), headers: { "Content-Type": "text/plain;charset=UTF-8" } }
+        : { method: "GET" };
+    fetch(UTF8ToString(url), init)
+        .then((r) => r.text().then((text) => ({ ok: r.ok, text })))
+        .catch(() => ({ ok: false, text: "" }))
+        .then(({ ok, text }) => {
+            const length = lengthBytesUTF8(text);
+            const buffer = _malloc(length + 1);
+            stringToUTF8(text, buffer, length + 1);
+            _sb_http_done(id, ok ? 1 : 0, buffer, length);
+            _free(buffer);
+        });
+});
+// clang-format on
 
 namespace {
 
@@ -57,16 +83,40 @@ double option(const val& opts, const char* name, double fallback) {
     return v.isNumber() ? v.as<double>() : fallback;
 }
 
+class connection;
+
+/// Pending fetch() requests, by id: a completion for a connection that is gone is dropped.
+std::unordered_map<int, connection*>& http_requests() {
+    static std::unordered_map<int, connection*> requests;
+    return requests;
+}
+int next_http_id = 1;
+
 class connection {
 public:
-    /// `url`: the WebSocket endpoint, e.g. "ws://host:3000/socket.io/?EIO=4&transport=websocket".
+    /// `base`: "//host:port/socket.io/?EIO=4&…" (scheme-relative); `secure` picks https/wss.
     /// `on_effect`: called with one object per thing the application must know.
-    connection(std::string url, val opts, val on_effect)
-        : url_(std::move(url)), on_effect_(std::move(on_effect)), manager_(make_options(opts), seed(opts)) {}
+    connection(std::string base, bool secure, val opts, val on_effect)
+        : base_(std::move(base)), secure_(secure), on_effect_(std::move(on_effect)),
+          manager_(make_options(opts), seed(opts)) {
+        const val list = opts["transports"];
+        if (list.isArray()) {
+            const auto n = list["length"].as<std::size_t>();
+            for (std::size_t i = 0; i < n; ++i) {
+                const auto name = list[i].as<std::string>();
+                if (name == "websocket") transports_.push_back(transport_kind::websocket);
+                if (name == "polling") transports_.push_back(transport_kind::polling);
+            }
+        }
+        if (transports_.empty()) transports_ = {transport_kind::polling, transport_kind::websocket};
+        upgrade_ = !opts["upgrade"].isFalse();
+    }
 
     ~connection() {
         cancel_timer();
-        drop_socket();
+        stop_transport();
+        for (auto it = http_requests().begin(); it != http_requests().end();)
+            it = it->second == this ? http_requests().erase(it) : std::next(it);
     }
 
     void connect_socket(const std::string& nsp, const std::string& auth_json) {
@@ -107,7 +157,26 @@ public:
         run();
     }
 
+    /// A fetch() finished.
+    void on_http_done(int id, bool ok, std::string_view text) {
+        if (id == get_id_) {
+            get_id_ = 0;
+            on_poll_response(ok, text);
+        } else if (id == post_id_) {
+            post_id_ = 0;
+            if (!ok) {
+                if (polling_active_) transport_failed("transport error");
+            } else {
+                flush_post();
+                maybe_finish_upgrade();
+            }
+        }
+        run();
+    }
+
 private:
+    enum class transport_kind { polling, websocket };
+
     static client::options make_options(const val& opts) {
         client::options o;
         if (opts["reconnection"].isTrue() || opts["reconnection"].isFalse())
@@ -127,41 +196,28 @@ private:
 
     /// Carries out the manager's effects, then re-arms the timer.
     void run() {
-        // Carrying out an effect may produce more (a WebSocket that cannot even be created).
+        // Carrying out an effect may produce more (a transport that cannot even start).
         for (auto effects = manager_.take_effects(); !effects.empty(); effects = manager_.take_effects())
             for (auto& effect : effects) std::visit([this](auto& e) { apply(e); }, effect);
         arm_timer();
     }
 
     void apply(client::open_transport&) {
-        drop_socket();
-        EmscriptenWebSocketCreateAttributes attributes;
-        emscripten_websocket_init_create_attributes(&attributes);
-        attributes.url = url_.c_str();
-        attributes.createOnMainThread = EM_TRUE;
-        const auto ws = emscripten_websocket_new(&attributes);
-        if (ws <= 0) {
-            manager_.on_transport_closed(now(), "transport error");
-            return;
-        }
-        socket_ = ws;
-        emscripten_websocket_set_onmessage_callback(ws, this, &connection::on_message);
-        emscripten_websocket_set_onclose_callback(ws, this, &connection::on_close);
-        emscripten_websocket_set_onerror_callback(ws, this, &connection::on_error);
+        stop_transport();
+        handshaken_ = false;
+        start_transport(transports_.front());
     }
     void apply(client::close_transport&) {
-        if (socket_) emscripten_websocket_close(socket_, 1000, "");
-        drop_socket();
+        flush_post(); // a close packet queued just before goes out
+        stop_transport();
     }
     void apply(client::send_frames& s) {
-        if (!socket_) return;
-        for (const auto& f : s.frames) {
-            if (f.binary)
-                emscripten_websocket_send_binary(socket_, const_cast<char*>(f.bytes->data()),
-                                                 static_cast<std::uint32_t>(f.bytes->size()));
-            else
-                emscripten_websocket_send_utf8_text(socket_, f.bytes->c_str());
+        if (kind_ == transport_kind::websocket && socket_) {
+            for (const auto& f : s.frames) send_ws(socket_, f);
+            return;
         }
+        for (auto& f : s.frames) outbox_.push_back(std::move(f));
+        flush_post();
     }
     void apply(client::socket_connected& e) { emit_effect(object("connect", e.nsp).set("id", e.id)); }
     void apply(client::socket_disconnected& e) { emit_effect(object("disconnect", e.nsp).set("reason", e.reason)); }
@@ -204,43 +260,187 @@ private:
     }
     void emit_effect(js_object o) { on_effect_(o.v); }
 
-    // --- WebSocket callbacks (Emscripten calls them on the main thread) --------------------------------
+    // --- transports -------------------------------------------------------------------------------------
 
-    static EM_BOOL on_message(int, const EmscriptenWebSocketMessageEvent* e, void* self) {
-        auto* c = static_cast<connection*>(self);
-        if (e->socket != c->socket_) return EM_TRUE;
-        if (e->isText) {
-            // numBytes counts the NUL Emscripten appends to text frames.
-            const auto n = e->numBytes > 0 ? e->numBytes - 1 : 0;
-            c->manager_.on_text(now(), std::string_view(reinterpret_cast<const char*>(e->data), n));
+    std::string url(transport_kind kind) const {
+        std::string u = kind == transport_kind::websocket ? (secure_ ? "wss:" : "ws:") : (secure_ ? "https:" : "http:");
+        u += base_;
+        u += kind == transport_kind::websocket ? "&transport=websocket" : "&transport=polling";
+        if (handshaken_ && manager_.handshake()) u += "&sid=" + manager_.handshake()->sid;
+        return u;
+    }
+
+    bool allowed(transport_kind kind) const {
+        return std::find(transports_.begin(), transports_.end(), kind) != transports_.end();
+    }
+
+    void start_transport(transport_kind kind) {
+        kind_ = kind;
+        emit_effect(
+            object("transport").set("name", std::string(kind == transport_kind::websocket ? "websocket" : "polling")));
+        if (kind == transport_kind::websocket) {
+            socket_ = open_ws(url(kind));
+            if (!socket_) transport_failed("transport error");
         } else {
-            c->manager_.on_binary(
-                now(), copy_shared_bytes(std::string_view(reinterpret_cast<const char*>(e->data), e->numBytes)));
+            polling_active_ = true;
+            issue_get();
         }
-        c->run();
-        return EM_TRUE;
-    }
-    static EM_BOOL on_close(int, const EmscriptenWebSocketCloseEvent* e, void* self) {
-        auto* c = static_cast<connection*>(self);
-        if (e->socket != c->socket_) return EM_TRUE;
-        c->drop_socket();
-        c->manager_.on_transport_closed(now(), "transport close");
-        c->run();
-        return EM_TRUE;
-    }
-    static EM_BOOL on_error(int, const EmscriptenWebSocketErrorEvent* e, void* self) {
-        auto* c = static_cast<connection*>(self);
-        if (e->socket != c->socket_) return EM_TRUE;
-        c->drop_socket();
-        c->manager_.on_transport_closed(now(), "transport error");
-        c->run();
-        return EM_TRUE;
     }
 
-    void drop_socket() {
-        if (!socket_) return;
-        emscripten_websocket_delete(socket_); // no more callbacks for it
-        socket_ = 0;
+    void stop_transport() {
+        drop_ws(socket_);
+        drop_ws(probe_);
+        polling_active_ = false;
+        upgrading_ = false;
+        get_id_ = 0;
+        post_id_ = 0;
+        outbox_.clear();
+    }
+
+    /// The current transport failed. Before any handshake, WebSocket falls back to polling (the server
+    /// or a proxy may refuse WebSocket); otherwise the manager decides (reconnection).
+    void transport_failed(std::string_view reason) {
+        const auto failed = kind_;
+        stop_transport();
+        if (!handshaken_ && failed == transport_kind::websocket && allowed(transport_kind::polling)) {
+            start_transport(transport_kind::polling);
+            return;
+        }
+        manager_.on_transport_closed(now(), reason);
+    }
+
+    /// After feeding the manager: the handshake may just have arrived.
+    void after_packets() {
+        if (handshaken_ || !manager_.handshake()) return;
+        handshaken_ = true;
+        const auto& upgrades = manager_.handshake()->upgrades;
+        const bool offered = std::find(upgrades.begin(), upgrades.end(), "websocket") != upgrades.end();
+        if (kind_ == transport_kind::polling && upgrade_ && offered && allowed(transport_kind::websocket))
+            probe_ = open_ws(url(transport_kind::websocket));
+    }
+
+    // WebSocket.
+    EMSCRIPTEN_WEBSOCKET_T open_ws(const std::string& u) {
+        EmscriptenWebSocketCreateAttributes attributes;
+        emscripten_websocket_init_create_attributes(&attributes);
+        attributes.url = u.c_str();
+        attributes.createOnMainThread = EM_TRUE;
+        const auto ws = emscripten_websocket_new(&attributes);
+        if (ws <= 0) return 0;
+        emscripten_websocket_set_onopen_callback(ws, this, &connection::on_ws_open);
+        emscripten_websocket_set_onmessage_callback(ws, this, &connection::on_ws_message);
+        emscripten_websocket_set_onclose_callback(ws, this, &connection::on_ws_close);
+        emscripten_websocket_set_onerror_callback(ws, this, &connection::on_ws_close_or_error);
+        return ws;
+    }
+    static void drop_ws(EMSCRIPTEN_WEBSOCKET_T& ws) {
+        if (!ws) return;
+        emscripten_websocket_close(ws, 1000, "");
+        emscripten_websocket_delete(ws); // no more callbacks for it
+        ws = 0;
+    }
+    static void send_ws(EMSCRIPTEN_WEBSOCKET_T ws, const eio::frame& f) {
+        if (f.binary)
+            emscripten_websocket_send_binary(ws, const_cast<char*>(f.bytes->data()),
+                                             static_cast<std::uint32_t>(f.bytes->size()));
+        else
+            emscripten_websocket_send_utf8_text(ws, f.bytes->c_str());
+    }
+
+    static EM_BOOL on_ws_open(int, const EmscriptenWebSocketOpenEvent* e, void* self) {
+        auto* c = static_cast<connection*>(self);
+        if (e->socket == c->probe_) send_ws(c->probe_, eio::make_text_frame(eio::packet_type::ping, "probe"));
+        return EM_TRUE;
+    }
+    static EM_BOOL on_ws_message(int, const EmscriptenWebSocketMessageEvent* e, void* self) {
+        auto* c = static_cast<connection*>(self);
+        const auto* data = reinterpret_cast<const char*>(e->data);
+        // numBytes counts the NUL Emscripten appends to text frames.
+        const std::string_view text(data, e->isText && e->numBytes > 0 ? e->numBytes - 1 : e->numBytes);
+        if (e->socket == c->probe_) {
+            if (e->isText && text == "3probe") {
+                c->upgrading_ = true; // no new requests; switch once those in flight are done
+                c->maybe_finish_upgrade();
+            } else {
+                drop_ws(c->probe_); // not a server we can upgrade with: stay on polling
+            }
+            c->run();
+            return EM_TRUE;
+        }
+        if (e->socket != c->socket_) return EM_TRUE;
+        if (e->isText)
+            c->manager_.on_text(now(), text);
+        else
+            c->manager_.on_binary(now(), copy_shared_bytes(text));
+        c->after_packets();
+        c->run();
+        return EM_TRUE;
+    }
+    static EM_BOOL on_ws_close(int, const EmscriptenWebSocketCloseEvent* e, void* self) {
+        static_cast<connection*>(self)->on_ws_gone(e->socket);
+        return EM_TRUE;
+    }
+    static EM_BOOL on_ws_close_or_error(int, const EmscriptenWebSocketErrorEvent* e, void* self) {
+        static_cast<connection*>(self)->on_ws_gone(e->socket);
+        return EM_TRUE;
+    }
+    void on_ws_gone(EMSCRIPTEN_WEBSOCKET_T ws) {
+        if (ws == probe_) {
+            // The upgrade failed: carry on polling.
+            drop_ws(probe_);
+            upgrading_ = false;
+            issue_get();
+            flush_post();
+        } else if (ws == socket_) {
+            transport_failed("transport close");
+        }
+        run();
+    }
+
+    // Polling.
+    int http(bool post, const std::string& u, const std::string& body = {}) {
+        const int id = next_http_id++;
+        http_requests()[id] = this;
+        sb_http(id, post ? 1 : 0, u.c_str(), body.c_str());
+        return id;
+    }
+    void issue_get() {
+        if (!polling_active_ || get_id_ || upgrading_) return;
+        get_id_ = http(false, url(transport_kind::polling));
+    }
+    void flush_post() {
+        if (!polling_active_ || post_id_ || outbox_.empty() || upgrading_ || !handshaken_) return;
+        post_id_ = http(true, url(transport_kind::polling), eio::encode_payload(outbox_));
+        outbox_.clear();
+    }
+    void on_poll_response(bool ok, std::string_view text) {
+        if (!polling_active_) return;
+        if (!ok) return transport_failed("transport error");
+        auto payload = eio::decode_payload(text);
+        for (auto& packet : payload.packets) {
+            if (!polling_active_) return; // a close packet ended it
+            manager_.on_packet(now(), std::move(packet));
+            after_packets();
+        }
+        if (payload.error) {
+            manager_.on_transport_closed(now(), "parse error");
+            return stop_transport();
+        }
+        flush_post();
+        maybe_finish_upgrade();
+        issue_get();
+    }
+    /// 3probe came, and no request is in flight: tell the server (5) and carry on over the WebSocket.
+    void maybe_finish_upgrade() {
+        if (!upgrading_ || !probe_ || get_id_ || post_id_) return;
+        send_ws(probe_, eio::make_text_frame(eio::packet_type::upgrade));
+        socket_ = std::exchange(probe_, 0);
+        polling_active_ = false;
+        upgrading_ = false;
+        kind_ = transport_kind::websocket;
+        emit_effect(object("transport").set("name", std::string("websocket")));
+        for (const auto& f : outbox_) send_ws(socket_, f); // what waited during the switch
+        outbox_.clear();
     }
 
     // --- the one timer ----------------------------------------------------------------------------------
@@ -263,18 +463,38 @@ private:
         c->run();
     }
 
-    std::string url_;
+    std::string base_;
+    bool secure_;
     val on_effect_;
     client::manager manager_;
+    std::vector<transport_kind> transports_;
+    bool upgrade_ = true;
+
+    transport_kind kind_ = transport_kind::polling;
+    bool handshaken_ = false; // the current Engine.IO session has its handshake
     EMSCRIPTEN_WEBSOCKET_T socket_ = 0;
+    EMSCRIPTEN_WEBSOCKET_T probe_ = 0; // the WebSocket a polling session upgrades to
+    bool upgrading_ = false;           // 3probe received: polling pauses
+    bool polling_active_ = false;
+    int get_id_ = 0;
+    int post_id_ = 0;
+    std::vector<eio::frame> outbox_; // polling: frames for the next POST
     long timer_ = 0;
 };
 
 } // namespace
 
+extern "C" EMSCRIPTEN_KEEPALIVE void sb_http_done(int id, int ok, const char* text, int length) {
+    const auto it = http_requests().find(id);
+    if (it == http_requests().end()) return;
+    auto* c = it->second;
+    http_requests().erase(it);
+    c->on_http_done(id, ok != 0, std::string_view(text, static_cast<std::size_t>(length)));
+}
+
 EMSCRIPTEN_BINDINGS(switchboard_client) {
     emscripten::class_<connection>("Connection")
-        .constructor<std::string, val, val>()
+        .constructor<std::string, bool, val, val>()
         .function("connectSocket", &connection::connect_socket)
         .function("disconnectSocket", &connection::disconnect_socket)
         .function("emit", &connection::emit)

@@ -122,8 +122,11 @@ public:
 
     // --- the transport and the clock ---------------------------------------------------------------
 
+    /// A WebSocket text frame / binary frame from the server.
     void on_text(duration now, std::string_view frame);
     void on_binary(duration now, shared_bytes bytes);
+    /// One packet of a polling payload (eio::decode_payload), binary ones included.
+    void on_packet(duration now, eio::packet&& packet);
     /// The transport closed or failed (`reason`: "transport close", "transport error"). Not called for a
     /// transport the manager itself asked to close.
     void on_transport_closed(duration now, std::string_view reason);
