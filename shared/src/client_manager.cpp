@@ -1,4 +1,5 @@
 #include <switchboard/client/manager.hpp>
+#include <switchboard/json.hpp>
 
 #include <algorithm>
 
@@ -12,7 +13,7 @@ void manager::open(duration now) {
     if (engine_ == engine_state::waiting_to_reconnect) return; // the reconnection timer will open it
     engine_ = engine_state::opening;
     opened_at_ = now;
-    decoder_ = sio::decoder(options_.limits);
+    decoder_ = sio::raw_decoder(options_.limits);
     effects_.emplace_back(open_transport{});
 }
 
@@ -33,7 +34,7 @@ void manager::disconnect_socket(duration now, const std::string& nsp) {
     auto& s = it->second;
     const bool was_connected = s.state == socket_state::connected;
     if (s.state != socket_state::disconnected && engine_ == engine_state::open) {
-        sio::packet bye;
+        sio::raw_packet bye;
         bye.type = sio::packet_type::disconnect;
         bye.nsp = nsp;
         send_packet(bye);
@@ -48,18 +49,25 @@ void manager::disconnect_socket(duration now, const std::string& nsp) {
     if (!any_wanted) close(now);
 }
 
-std::optional<std::uint64_t> manager::emit(duration now, const std::string& nsp, boost::json::array data,
+std::optional<std::uint64_t> manager::emit(duration now, const std::string& nsp, const boost::json::array& data,
+                                           std::vector<shared_bytes> attachments, bool want_ack,
+                                           std::optional<duration> ack_timeout, bool is_volatile) {
+    const bool named = !data.empty() && data.front().is_string() && !sio::is_reserved_event(data.front().as_string());
+    if (!named) return std::nullopt;
+    return emit(now, nsp, stringify(data), std::move(attachments), want_ack, ack_timeout, is_volatile);
+}
+
+std::optional<std::uint64_t> manager::emit(duration now, const std::string& nsp, std::string data_json,
                                            std::vector<shared_bytes> attachments, bool want_ack,
                                            std::optional<duration> ack_timeout, bool is_volatile) {
     auto& s = sockets_[nsp];
-    sio::packet packet = sio::make_event(nsp, std::move(data));
-    packet.attachments = std::move(attachments);
+    sio::raw_packet packet{sio::packet_type::event, nsp, std::nullopt, std::move(data_json), std::move(attachments)};
     std::optional<std::uint64_t> id;
     if (want_ack) {
         id = s.next_ack_id++;
         packet.id = id;
     }
-    auto frames = sio::encode_frames(packet);
+    auto frames = sio::encode_raw_frames(packet);
     if (!frames) return std::nullopt; // invalid (e.g. a reserved name): nothing sent, no ack to wait for
     if (id) s.acks[*id] = pending_ack{ack_timeout ? std::optional<duration>(now + *ack_timeout) : std::nullopt};
 
@@ -71,13 +79,16 @@ std::optional<std::uint64_t> manager::emit(duration now, const std::string& nsp,
     return id;
 }
 
-void manager::ack(const std::string& nsp, std::uint64_t id, boost::json::array data,
+void manager::ack(const std::string& nsp, std::uint64_t id, const boost::json::array& data,
+                  std::vector<shared_bytes> attachments) {
+    ack(nsp, id, stringify(data), std::move(attachments));
+}
+
+void manager::ack(const std::string& nsp, std::uint64_t id, std::string data_json,
                   std::vector<shared_bytes> attachments) {
     const auto it = sockets_.find(nsp);
     if (it == sockets_.end() || it->second.state != socket_state::connected || engine_ != engine_state::open) return;
-    sio::packet packet = sio::make_ack(nsp, id, std::move(data));
-    packet.attachments = std::move(attachments);
-    send_packet(packet);
+    send_packet(sio::raw_packet{sio::packet_type::ack, nsp, id, std::move(data_json), std::move(attachments)});
 }
 
 void manager::close(duration) {
@@ -109,16 +120,16 @@ std::string manager::id_of(const std::string& nsp) const {
 
 void manager::send(std::vector<eio::frame> frames) { effects_.emplace_back(send_frames{std::move(frames)}); }
 
-void manager::send_packet(const sio::packet& packet) {
-    if (auto frames = sio::encode_frames(packet)) send(std::move(*frames));
+void manager::send_packet(const sio::raw_packet& packet) {
+    if (auto frames = sio::encode_raw_frames(packet)) send(std::move(*frames));
 }
 
 void manager::send_connect(const std::string& nsp, socket& s) {
     s.state = socket_state::connecting;
-    sio::packet connect;
+    sio::raw_packet connect;
     connect.type = sio::packet_type::connect;
     connect.nsp = nsp;
-    if (!s.auth.empty()) connect.data = s.auth;
+    if (!s.auth.empty()) connect.data = stringify(s.auth);
     send_packet(connect);
 }
 
@@ -164,7 +175,7 @@ void manager::on_engine_packet(duration now, eio::packet&& packet) {
         }
         handshake_ = std::move(*h);
         engine_ = engine_state::open;
-        decoder_ = sio::decoder(options_.limits);
+        decoder_ = sio::raw_decoder(options_.limits);
         if (attempts_ > 0) effects_.emplace_back(reconnected{attempts_});
         attempts_ = 0;
         backoff_.reset();
@@ -192,13 +203,19 @@ void manager::on_engine_packet(duration now, eio::packet&& packet) {
     }
 }
 
-void manager::on_socket_packet(sio::packet&& packet) {
+void manager::on_socket_packet(sio::raw_packet&& packet) {
     const auto it = sockets_.find(packet.nsp);
     if (it == sockets_.end()) return; // a namespace we did not ask for
     auto& s = it->second;
+    // CONNECT and CONNECT_ERROR payloads are small and ours to read; events stay text.
+    auto small_payload = [&packet, this]() -> boost::json::value {
+        auto parsed = parse_json(packet.data, options_.limits.max_json_depth);
+        return parsed ? std::move(*parsed) : boost::json::value();
+    };
     switch (packet.type) {
     case sio::packet_type::connect: {
-        const auto* sid = packet.data.is_object() ? packet.data.as_object().if_contains("sid") : nullptr;
+        const auto data = small_payload();
+        const auto* sid = data.is_object() ? data.as_object().if_contains("sid") : nullptr;
         if (!sid || !sid->is_string() || s.state != socket_state::connecting) return;
         s.state = socket_state::connected;
         s.id = std::string(sid->as_string());
@@ -213,8 +230,9 @@ void manager::on_socket_packet(sio::packet&& packet) {
         s.state = socket_state::disconnected;
         s.wanted = false;
         connect_failed failure{packet.nsp, {}, nullptr};
-        if (packet.data.is_string()) failure.message = std::string(packet.data.as_string());
-        if (const auto* o = packet.data.if_object()) {
+        const auto data = small_payload();
+        if (data.is_string()) failure.message = std::string(data.as_string());
+        if (const auto* o = data.if_object()) {
             if (const auto* m = o->if_contains("message"); m && m->is_string())
                 failure.message = std::string(m->as_string());
             if (const auto* d = o->if_contains("data")) failure.data = *d;

@@ -197,14 +197,25 @@ result<std::vector<eio::frame>> encode_frames(const packet& p) {
     return frames;
 }
 
-result<packet> decode_text(std::string_view text, const codec_limits& limits, std::size_t& attachment_count) {
-    attachment_count = 0;
+namespace {
+
+/// The header of a text packet: everything before the JSON payload.
+struct header {
+    packet_type type = packet_type::event; // as written (BINARY_* included)
+    std::string_view nsp = "/";
+    std::optional<std::uint64_t> id;
+    std::size_t attachments = 0;
+    std::string_view payload; // the rest: the JSON text, possibly empty
+};
+
+result<header> decode_header(std::string_view text, const codec_limits& limits) {
     if (text.size() > limits.max_payload) return errc::packet_too_large;
     if (text.empty()) return errc::empty_packet;
     if (text[0] < '0' || text[0] > '6') return errc::unknown_packet_type;
 
-    packet p;
-    const auto type = static_cast<packet_type>(text[0] - '0');
+    header h;
+    h.type = static_cast<packet_type>(text[0] - '0');
+    const auto type = h.type;
     std::size_t i = 1;
 
     if (is_binary_type(type)) {
@@ -218,17 +229,17 @@ result<packet> decode_text(std::string_view text, const codec_limits& limits, st
         }
         if (count == 0) return errc::invalid_attachment_count;
         if (count > limits.max_attachments) return errc::too_many_attachments;
-        attachment_count = count;
+        h.attachments = count;
         i = dash + 1;
     }
 
     if (i < text.size() && text[i] == '/') {
         const std::size_t comma = text.find(',', i);
         if (comma == std::string_view::npos) {
-            p.nsp = text.substr(i);
+            h.nsp = text.substr(i);
             i = text.size();
         } else {
-            p.nsp = text.substr(i, comma - i);
+            h.nsp = text.substr(i, comma - i);
             i = comma + 1;
         }
     }
@@ -241,27 +252,51 @@ result<packet> decode_text(std::string_view text, const codec_limits& limits, st
             id = id * 10 + static_cast<std::uint64_t>(text[i] - '0');
         }
         if (id > max_ack_id) return errc::invalid_ack_id;
-        p.id = id;
+        h.id = id;
     }
+    h.payload = text.substr(i);
+    // Whatever follows the header must at least start like JSON; otherwise a payload beginning with
+    // '/' would read back as a namespace once re-encoded (the raw path never parses it).
+    if (!h.payload.empty() &&
+        std::string_view("[{\"-0123456789tfn \t\r\n").find(h.payload.front()) == std::string_view::npos)
+        return errc::invalid_json;
+    // socket.io-parser lets packets other than CONNECT and DISCONNECT through without a payload;
+    // nothing can act on such a packet.
+    if (h.payload.empty() && type != packet_type::connect && type != packet_type::disconnect)
+        return errc::invalid_payload;
+    return h;
+}
 
-    if (i < text.size()) {
-        auto data = parse_json(text.substr(i), limits.max_json_depth);
+packet_type in_memory_type(packet_type type) noexcept {
+    // In memory the binary types are EVENT/ACK with attachments, as socket.io-parser delivers them.
+    return type == packet_type::binary_event ? packet_type::event
+           : type == packet_type::binary_ack ? packet_type::ack
+                                             : type;
+}
+
+} // namespace
+
+result<packet> decode_text(std::string_view text, const codec_limits& limits, std::size_t& attachment_count) {
+    attachment_count = 0;
+    auto h = decode_header(text, limits);
+    if (!h) return h.error();
+    const auto type = h->type;
+    packet p;
+    p.nsp = h->nsp;
+    p.id = h->id;
+    attachment_count = h->attachments;
+
+    if (!h->payload.empty()) {
+        auto data = parse_json(h->payload, limits.max_json_depth);
         if (!data) return data.error() == boost::json::error::too_deep ? errc::json_too_deep : errc::invalid_json;
         p.data = std::move(*data);
         // A payload that is present must have the type's shape: an explicit `null` does not count as
         // "no payload" (socket.io-parser refuses `0null` and `1{}`).
         if (p.data.is_null()) return errc::invalid_payload;
-    } else if (type != packet_type::connect && type != packet_type::disconnect) {
-        // socket.io-parser lets these through without a payload; nothing can act on such a packet.
-        return errc::invalid_payload;
     }
     if (auto ec = check_payload(type, p.data)) return ec;
     if (attachment_count && !placeholders_in_range(p.data, attachment_count)) return errc::invalid_placeholder;
-
-    // In memory the binary types are EVENT/ACK with attachments, as socket.io-parser delivers them.
-    p.type = type == packet_type::binary_event ? packet_type::event
-             : type == packet_type::binary_ack ? packet_type::ack
-                                               : type;
+    p.type = in_memory_type(type);
     return p;
 }
 
@@ -292,6 +327,66 @@ result<decoder::progress> decoder::feed_binary(shared_bytes bytes) {
 
 void decoder::reset() noexcept {
     packet_ = packet{};
+    pending_ = 0;
+}
+
+// --- raw packets -----------------------------------------------------------------------------------------
+
+result<std::vector<eio::frame>> encode_raw_frames(const raw_packet& p) {
+    if (!is_valid_namespace(p.nsp)) return errc::invalid_namespace;
+    if (p.id && *p.id > max_ack_id) return errc::invalid_ack_id;
+    packet_type type = p.type;
+    if (type == packet_type::event || type == packet_type::binary_event)
+        type = p.attachments.empty() ? packet_type::event : packet_type::binary_event;
+    if (type == packet_type::ack || type == packet_type::binary_ack)
+        type = p.attachments.empty() ? packet_type::ack : packet_type::binary_ack;
+    std::string text;
+    text.reserve(p.data.size() + p.nsp.size() + 24);
+    text.push_back('4'); // Engine.IO message
+    text.push_back(static_cast<char>('0' + static_cast<int>(type)));
+    if (is_binary_type(type)) {
+        append_decimal(text, p.attachments.size());
+        text.push_back('-');
+    }
+    if (p.nsp != "/") {
+        text.append(p.nsp);
+        text.push_back(',');
+    }
+    if (p.id) append_decimal(text, *p.id);
+    text.append(p.data);
+    std::vector<eio::frame> frames;
+    frames.reserve(1 + p.attachments.size());
+    frames.push_back({make_shared_bytes(std::move(text)), false});
+    for (const auto& bytes : p.attachments) frames.push_back(eio::make_binary_frame(bytes));
+    return frames;
+}
+
+result<decoder::progress> raw_decoder::feed_text(std::string_view text) {
+    if (pending_ != 0) {
+        reset();
+        return errc::unexpected_text;
+    }
+    auto h = decode_header(text, limits_);
+    if (!h) return h.error();
+    packet_ = raw_packet{in_memory_type(h->type), std::string(h->nsp), h->id, std::string(h->payload), {}};
+    pending_ = h->attachments;
+    if (pending_ == 0) return decoder::progress::packet_ready;
+    packet_.attachments.reserve(pending_);
+    return decoder::progress::needs_attachments;
+}
+
+result<decoder::progress> raw_decoder::feed_binary(shared_bytes bytes) {
+    if (pending_ == 0) return errc::unexpected_binary;
+    if (!bytes || bytes->size() > limits_.max_payload) {
+        reset();
+        return errc::packet_too_large;
+    }
+    packet_.attachments.push_back(std::move(bytes));
+    return --pending_ == 0 ? decoder::progress::packet_ready : decoder::progress::needs_attachments;
+}
+
+void raw_decoder::reset() noexcept {
+    packet_ = raw_packet{};
     pending_ = 0;
 }
 

@@ -118,7 +118,7 @@ TEST_CASE("client: answers pings; events and acks both ways; binary out and in")
     const auto acks = h.all<ack_received>();
     REQUIRE(acks.size() == 1);
     CHECK(acks[0].id == 0);
-    CHECK(acks[0].packet.data == args(R"(["ok",1])"));
+    CHECK(acks[0].packet.data == R"(["ok",1])"); // left as text for the application to parse
 
     std::vector<shared_bytes> attachments;
     auto placeholder = sio::attach(attachments, make_shared_bytes("\x01\x02\x03"));
@@ -136,10 +136,23 @@ TEST_CASE("client: answers pings; events and acks both ways; binary out and in")
     CHECK(events[0].packet.id == 7u);
     REQUIRE(events[0].packet.attachments.size() == 1);
     CHECK(*events[0].packet.attachments[0] == "xyz");
+    CHECK(events[0].packet.data == R"(["blob",{"_placeholder":true,"num":0}])");
 
-    h.m.ack("/", 7, args(R"(["thanks"])"), {});
+    h.m.ack("/", 7, std::string(R"(["thanks"])"), {});
     h.pump();
     CHECK(h.sent() == std::vector<std::string>{R"(437["thanks"])"});
+}
+
+TEST_CASE("client: emits from JSON values refuse what is not a named, non-reserved event") {
+    harness h;
+    h.connect_main();
+    CHECK_FALSE(h.m.emit(ms(1), "/", args(R"(["disconnect"])"), {}, true));
+    CHECK_FALSE(h.m.emit(ms(1), "/", args(R"([1,2])"), {}, true));
+    CHECK_FALSE(h.m.emit(ms(1), "/", args(R"([])"), {}, true));
+    CHECK(h.pump().empty());
+    CHECK(h.m.emit(ms(1), "/", std::string(R"(["raw",{"a":1}])"), {}, true) == 0u);
+    h.pump();
+    CHECK(h.sent() == std::vector<std::string>{R"(420["raw",{"a":1}])"});
 }
 
 TEST_CASE("client: an ack that does not come in time is reported once; a late answer is ignored") {

@@ -90,3 +90,39 @@ TEST_CASE("an oversize attachment is refused", "[sio][decoder][limits]") {
     CHECK(d.feed_binary(make_shared_bytes(std::string(41, 'x'))).error() == sio::errc::packet_too_large);
     CHECK(d.pending_attachments() == 0);
 }
+
+TEST_CASE("raw packets: the header is checked, the payload handed over as text; encoding writes it as given") {
+    sio::raw_decoder d;
+    auto p = d.feed_text(R"(2/chat,12["msg",{"x":[1,2]}])");
+    REQUIRE(p);
+    CHECK(*p == sio::decoder::progress::packet_ready);
+    auto packet = d.take_packet();
+    CHECK(packet.type == sio::packet_type::event);
+    CHECK(packet.nsp == "/chat");
+    CHECK(packet.id == 12u);
+    CHECK(packet.data == R"(["msg",{"x":[1,2]}])");
+
+    p = d.feed_text(R"(61-/chat,3[{"_placeholder":true,"num":0}])");
+    REQUIRE(p);
+    CHECK(*p == sio::decoder::progress::needs_attachments);
+    CHECK(d.feed_binary(make_shared_bytes("\x01")).value() == sio::decoder::progress::packet_ready);
+    packet = d.take_packet();
+    CHECK(packet.type == sio::packet_type::ack);
+    CHECK(packet.attachments.size() == 1);
+
+    for (const char* bad : {"", "9", "5-[]", "50-[\"a\"]", "2", "3", "2/chat,99999999999999999[]"}) {
+        sio::raw_decoder fresh;
+        CHECK_FALSE(fresh.feed_text(bad));
+    }
+    CHECK_FALSE(d.feed_binary(make_shared_bytes("x"))); // no packet awaits attachments
+
+    sio::raw_packet out{
+        sio::packet_type::event, "/chat", 5, R"(["a",{"_placeholder":true,"num":0}])", {make_shared_bytes("\x02")}};
+    auto frames = sio::encode_raw_frames(out);
+    REQUIRE(frames);
+    REQUIRE(frames->size() == 2);
+    CHECK(*frames->at(0).bytes == R"(451-/chat,5["a",{"_placeholder":true,"num":0}])");
+    CHECK(frames->at(1).binary);
+    out.nsp = "chat";
+    CHECK_FALSE(sio::encode_raw_frames(out));
+}

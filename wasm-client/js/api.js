@@ -77,6 +77,11 @@ function reconstruct(value, attachments) {
   return value;
 }
 
+// Payloads come from the server as text; one that is not JSON is dropped, not thrown into the client.
+function parseOrNull(text) {
+  try { return JSON.parse(text); } catch { return null; }
+}
+
 function encodeArgs(args) {
   const attachments = [];
   const data = JSON.stringify(deconstruct(args, attachments));
@@ -258,13 +263,15 @@ export class Socket extends Emitter {
       case 'connect_error': {
         this._active = false;
         const err = new Error(effect.message);
-        const data = JSON.parse(effect.data);
+        const data = parseOrNull(effect.data);
         if (data !== null) err.data = data;
         this._emitLocal('connect_error', err);
         return;
       }
       case 'event': {
-        const [name, ...args] = reconstruct(JSON.parse(effect.data), effect.attachments);
+        const decoded = parseOrNull(effect.data);
+        if (!Array.isArray(decoded) || typeof decoded[0] !== 'string') return; // not an event we can deliver
+        const [name, ...args] = reconstruct(decoded, effect.attachments);
         if (effect.id >= 0) {
           let sent = false;
           args.push((...reply) => {
@@ -282,7 +289,8 @@ export class Socket extends Emitter {
         const ack = this._acks.get(effect.id);
         if (!ack) return;
         this._acks.delete(effect.id);
-        const args = reconstruct(JSON.parse(effect.data), effect.attachments);
+        const decoded = parseOrNull(effect.data);
+        const args = reconstruct(Array.isArray(decoded) ? decoded : [], effect.attachments);
         if (ack.withError) ack(null, ...args);
         else ack(...args);
         return;

@@ -1,7 +1,8 @@
 // The browser side of the WebAssembly client: one `Connection` (socket.io-client's Manager) drives
 // the shared sans-I/O `client::manager` with the browser's transports and timers, and hands what the
 // application must see to JavaScript (js/api.js) as plain objects. Arguments cross as JSON text plus
-// attachment bytes: api.js turns ArrayBuffer / Uint8Array values into the codec's placeholders and back.
+// attachment bytes and stay text here: JSON.stringify / JSON.parse do that work in api.js, which also
+// turns ArrayBuffer / Uint8Array values into the codec's placeholders and back.
 //
 // Transports, as engine.io-client: WebSocket through Emscripten's websocket API; HTTP long-polling
 // through `fetch` (a GET held open for the server's packets, one POST at a time for ours). The first
@@ -132,23 +133,21 @@ public:
         run();
     }
 
-    /// Returns the ack id, or -1 when none was asked for (or the emit was refused).
-    double emit(const std::string& nsp, const std::string& data_json, val attachments, bool want_ack, double timeout_ms,
+    /// Returns the ack id, or -1 when none was asked for (or the emit was refused). `data_json` comes
+    /// from JSON.stringify in api.js (which also refuses reserved names): it goes into the packet as it
+    /// is, never parsed here.
+    double emit(const std::string& nsp, std::string data_json, val attachments, bool want_ack, double timeout_ms,
                 bool is_volatile) {
-        auto parsed = parse_json(data_json, 64);
-        if (!parsed || !parsed->is_array()) return -1;
         std::optional<client::duration> timeout;
         if (timeout_ms >= 0) timeout = client::duration(static_cast<std::int64_t>(timeout_ms));
-        const auto id = manager_.emit(now(), nsp, std::move(parsed->as_array()), attachments_from(attachments),
-                                      want_ack, timeout, is_volatile);
+        const auto id = manager_.emit(now(), nsp, std::move(data_json), attachments_from(attachments), want_ack,
+                                      timeout, is_volatile);
         run();
         return id ? static_cast<double>(*id) : -1;
     }
 
-    void ack(const std::string& nsp, double id, const std::string& data_json, val attachments) {
-        auto parsed = parse_json(data_json, 64);
-        if (!parsed || !parsed->is_array()) return;
-        manager_.ack(nsp, static_cast<std::uint64_t>(id), std::move(parsed->as_array()), attachments_from(attachments));
+    void ack(const std::string& nsp, double id, std::string data_json, val attachments) {
+        manager_.ack(nsp, static_cast<std::uint64_t>(id), std::move(data_json), attachments_from(attachments));
         run();
     }
 
@@ -225,13 +224,13 @@ private:
         emit_effect(object("connect_error", e.nsp).set("message", e.message).set("data", stringify(e.data)));
     }
     void apply(client::event_received& e) {
-        auto o = object("event", e.nsp).set("data", stringify(e.packet.data));
+        auto o = object("event", e.nsp).set("data", e.packet.data); // JSON text: api.js parses it
         o.set("attachments", attachments_to_js(e.packet.attachments));
         o.set("id", e.packet.id ? val(static_cast<double>(*e.packet.id)) : val(-1));
         emit_effect(std::move(o));
     }
     void apply(client::ack_received& e) {
-        auto o = object("ack", e.nsp).set("id", static_cast<double>(e.id)).set("data", stringify(e.packet.data));
+        auto o = object("ack", e.nsp).set("id", static_cast<double>(e.id)).set("data", e.packet.data);
         o.set("attachments", attachments_to_js(e.packet.attachments));
         emit_effect(std::move(o));
     }

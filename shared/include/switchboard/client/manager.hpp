@@ -68,12 +68,12 @@ struct connect_failed {
 };
 struct event_received {
     std::string nsp;
-    sio::packet packet; ///< EVENT: data is [name, ...args]; id set when the server wants an ack
+    sio::raw_packet packet; ///< EVENT: data is the JSON text [name, ...args]; id set when an ack is wanted
 };
 struct ack_received {
     std::string nsp;
     std::uint64_t id;
-    sio::packet packet; ///< ACK: data is the argument array
+    sio::raw_packet packet; ///< ACK: data is the JSON text of the argument array
 };
 struct ack_timed_out {
     std::string nsp;
@@ -109,11 +109,20 @@ public:
     void disconnect_socket(duration now, const std::string& nsp);
     /// Sends an event; while the namespace is not connected it is buffered (a volatile one is dropped).
     /// With `want_ack`, returns the ack id (and with a timeout, ack_timed_out follows if no answer).
-    std::optional<std::uint64_t> emit(duration now, const std::string& nsp, boost::json::array data,
+    /// `data_json` is the JSON text of `[name, ...args]` (binary values as placeholders), written as
+    /// given: the caller vouches for it (the JS API makes it with JSON.stringify and checks the name).
+    std::optional<std::uint64_t> emit(duration now, const std::string& nsp, std::string data_json,
                                       std::vector<shared_bytes> attachments, bool want_ack = false,
                                       std::optional<duration> ack_timeout = {}, bool is_volatile = false);
-    /// Answers the server's ack request `id`.
-    void ack(const std::string& nsp, std::uint64_t id, boost::json::array data, std::vector<shared_bytes> attachments);
+    /// As above from JSON values; refuses (nullopt, nothing sent) what is not `[name, ...]` with a
+    /// non-reserved name.
+    std::optional<std::uint64_t> emit(duration now, const std::string& nsp, const boost::json::array& data,
+                                      std::vector<shared_bytes> attachments, bool want_ack = false,
+                                      std::optional<duration> ack_timeout = {}, bool is_volatile = false);
+    /// Answers the server's ack request `id` with the JSON text of the argument array.
+    void ack(const std::string& nsp, std::uint64_t id, std::string data_json, std::vector<shared_bytes> attachments);
+    void ack(const std::string& nsp, std::uint64_t id, const boost::json::array& data,
+             std::vector<shared_bytes> attachments);
     /// Closes everything (no reconnection).
     void close(duration now);
 
@@ -165,10 +174,10 @@ private:
         return backoff(o.reconnection_delay, o.reconnection_delay_max, o.randomization_factor, seed);
     }
     void send(std::vector<eio::frame> frames);
-    void send_packet(const sio::packet& packet);
+    void send_packet(const sio::raw_packet& packet);
     void send_connect(const std::string& nsp, socket& s);
     void on_engine_packet(duration now, eio::packet&& packet);
-    void on_socket_packet(sio::packet&& packet);
+    void on_socket_packet(sio::raw_packet&& packet);
     void transport_lost(duration now, std::string_view reason);
     void schedule_reconnect(duration now);
 
@@ -181,7 +190,7 @@ private:
     duration reconnect_at_{};     // when waiting_to_reconnect ends
     std::uint32_t attempts_ = 0;  // reconnection attempts since the last good connection
     bool closed_by_user_ = false; // close(): no reconnection
-    sio::decoder decoder_;
+    sio::raw_decoder decoder_;    // payloads stay text: the application parses them
     std::map<std::string, socket> sockets_;
     std::vector<effect> effects_;
 };

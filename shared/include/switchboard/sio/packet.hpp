@@ -125,6 +125,42 @@ private:
     std::size_t pending_ = 0;
 };
 
+// --- packets whose JSON payload stays text ---------------------------------------------------------------
+//
+// A peer that only hands payloads on (the WASM client gives them to JavaScript's JSON.parse and gets
+// them from JSON.stringify) needs the header, not a parsed payload. These skip the JSON work: the
+// payload is not parsed on decode, and is trusted to be valid JSON on encode.
+
+/// A packet with its payload as JSON text ("" when it has none).
+struct raw_packet {
+    packet_type type = packet_type::event;
+    std::string nsp = "/";
+    std::optional<std::uint64_t> id;
+    std::string data;
+    std::vector<shared_bytes> attachments;
+};
+
+/// Encodes as encode_frames() does, the payload written as given. Checks the namespace and ack id;
+/// the type follows the attachments (EVENT with attachments is sent as BINARY_EVENT and so on).
+result<std::vector<eio::frame>> encode_raw_frames(const raw_packet& p);
+
+/// Reassembles packets as `decoder` does, leaving payloads unparsed. The header is checked as the
+/// reference parser checks it (type, attachment count, namespace, ack id, a payload where one is due).
+class raw_decoder {
+public:
+    explicit raw_decoder(codec_limits limits = {}) : limits_(limits) {}
+    result<decoder::progress> feed_text(std::string_view text);
+    result<decoder::progress> feed_binary(shared_bytes bytes);
+    raw_packet take_packet() { return std::move(packet_); }
+    std::size_t pending_attachments() const noexcept { return pending_; }
+    void reset() noexcept;
+
+private:
+    codec_limits limits_;
+    raw_packet packet_;
+    std::size_t pending_ = 0;
+};
+
 /// Decodes one complete text packet (no attachments follow it; for BINARY_* types the attachments
 /// are left empty and the caller supplies them). Used by `decoder`; exposed for tools and tests.
 result<packet> decode_text(std::string_view text, const codec_limits& limits, std::size_t& attachment_count);
