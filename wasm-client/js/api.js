@@ -109,6 +109,23 @@ async function loadModule() {
   return modulePromise;
 }
 
+// Connection (C++) reports each effect as (type, nsp, a, b, c); named here once.
+function effectOf(type, nsp, a, b, c) {
+  switch (type) {
+    case 'connect': return { type, nsp, id: a };
+    case 'disconnect': return { type, nsp, reason: a };
+    case 'connect_error': return { type, nsp, message: a, data: b };
+    case 'event': return { type, nsp, data: a, id: b, attachments: c || [] };
+    case 'ack': return { type, nsp, id: a, data: b, attachments: c || [] };
+    case 'ack_timeout': return { type, nsp, id: a };
+    case 'reconnect_attempt': return { type, attempt: a };
+    case 'reconnect': return { type, attempts: a };
+    case 'error': return { type, message: a };
+    case 'transport': return { type, name: a };
+    default: return { type };
+  }
+}
+
 const DEFAULTS = {
   path: '/socket.io/', transports: ['polling', 'websocket'], upgrade: true, reconnection: true, reconnectionAttempts: Infinity, reconnectionDelay: 1000,
   reconnectionDelayMax: 5000, randomizationFactor: 0.5, timeout: 20000, autoConnect: true, ackTimeout: undefined,
@@ -132,7 +149,8 @@ export class Manager extends Emitter {
     this._connection = null;
     this._ready = loadModule().then((module) => {
       const options = { ...this.opts, seed: Math.random() };
-      this._connection = new module.Connection(this.uri, secure, options, (effect) => this._onEffect(effect));
+      this._connection = new module.Connection(this.uri, secure, options,
+        (type, nsp, a, b, c) => this._onEffect(effectOf(type, nsp, a, b, c)));
       for (const call of this._pending.splice(0)) call();
     });
   }

@@ -74,6 +74,7 @@ std::vector<shared_bytes> attachments_from(const val& list) {
 }
 
 val attachments_to_js(const std::vector<shared_bytes>& attachments) {
+    if (attachments.empty()) return val::null();
     val out = val::array();
     for (const auto& a : attachments) out.call<void>("push", to_uint8array(a));
     return out;
@@ -218,46 +219,29 @@ private:
         for (auto& f : s.frames) outbox_.push_back(std::move(f));
         flush_post();
     }
-    void apply(client::socket_connected& e) { emit_effect(object("connect", e.nsp).set("id", e.id)); }
-    void apply(client::socket_disconnected& e) { emit_effect(object("disconnect", e.nsp).set("reason", e.reason)); }
-    void apply(client::connect_failed& e) {
-        emit_effect(object("connect_error", e.nsp).set("message", e.message).set("data", stringify(e.data)));
-    }
+    void apply(client::socket_connected& e) { tell("connect", val(e.nsp), val(e.id)); }
+    void apply(client::socket_disconnected& e) { tell("disconnect", val(e.nsp), val(e.reason)); }
+    void apply(client::connect_failed& e) { tell("connect_error", val(e.nsp), val(e.message), val(stringify(e.data))); }
     void apply(client::event_received& e) {
-        auto o = object("event", e.nsp).set("data", e.packet.data); // JSON text: api.js parses it
-        o.set("attachments", attachments_to_js(e.packet.attachments));
-        o.set("id", e.packet.id ? val(static_cast<double>(*e.packet.id)) : val(-1));
-        emit_effect(std::move(o));
+        // The payload is JSON text: api.js parses it.
+        tell("event", val(e.nsp), val(e.packet.data), val(e.packet.id ? static_cast<double>(*e.packet.id) : -1.0),
+             attachments_to_js(e.packet.attachments));
     }
     void apply(client::ack_received& e) {
-        auto o = object("ack", e.nsp).set("id", static_cast<double>(e.id)).set("data", e.packet.data);
-        o.set("attachments", attachments_to_js(e.packet.attachments));
-        emit_effect(std::move(o));
+        tell("ack", val(e.nsp), val(static_cast<double>(e.id)), val(e.packet.data),
+             attachments_to_js(e.packet.attachments));
     }
-    void apply(client::ack_timed_out& e) {
-        emit_effect(object("ack_timeout", e.nsp).set("id", static_cast<double>(e.id)));
-    }
-    void apply(client::reconnect_attempt& e) { emit_effect(object("reconnect_attempt").set("attempt", e.attempt)); }
-    void apply(client::reconnected& e) { emit_effect(object("reconnect").set("attempts", e.attempts)); }
-    void apply(client::reconnect_failed&) { emit_effect(object("reconnect_failed")); }
-    void apply(client::transport_error& e) { emit_effect(object("error").set("message", e.message)); }
+    void apply(client::ack_timed_out& e) { tell("ack_timeout", val(e.nsp), val(static_cast<double>(e.id))); }
+    void apply(client::reconnect_attempt& e) { tell("reconnect_attempt", val::undefined(), val(e.attempt)); }
+    void apply(client::reconnected& e) { tell("reconnect", val::undefined(), val(e.attempts)); }
+    void apply(client::reconnect_failed&) { tell("reconnect_failed"); }
+    void apply(client::transport_error& e) { tell("error", val::undefined(), val(e.message)); }
 
-    /// A small builder over a JS object.
-    struct js_object {
-        val v = val::object();
-        template <class T>
-        js_object& set(const char* key, const T& value) {
-            v.set(key, value);
-            return *this;
-        }
-    };
-    static js_object object(const char* type, const std::string& nsp = {}) {
-        js_object o;
-        o.set("type", std::string(type));
-        if (!nsp.empty()) o.set("nsp", nsp);
-        return o;
+    /// One call into api.js per effect, with positional values (no object built through embind).
+    void tell(const char* type, val nsp = val::undefined(), val a = val::undefined(), val b = val::undefined(),
+              val c = val::undefined()) {
+        on_effect_(val(type), nsp, a, b, c);
     }
-    void emit_effect(js_object o) { on_effect_(o.v); }
 
     // --- transports -------------------------------------------------------------------------------------
 
@@ -275,8 +259,7 @@ private:
 
     void start_transport(transport_kind kind) {
         kind_ = kind;
-        emit_effect(
-            object("transport").set("name", std::string(kind == transport_kind::websocket ? "websocket" : "polling")));
+        tell("transport", val::undefined(), val(kind == transport_kind::websocket ? "websocket" : "polling"));
         if (kind == transport_kind::websocket) {
             socket_ = open_ws(url(kind));
             if (!socket_) transport_failed("transport error");
@@ -437,7 +420,7 @@ private:
         polling_active_ = false;
         upgrading_ = false;
         kind_ = transport_kind::websocket;
-        emit_effect(object("transport").set("name", std::string("websocket")));
+        tell("transport", val::undefined(), val("websocket"));
         for (const auto& f : outbox_) send_ws(socket_, f); // what waited during the switch
         outbox_.clear();
     }
@@ -445,9 +428,13 @@ private:
     // --- the one timer ----------------------------------------------------------------------------------
 
     void arm_timer() {
-        cancel_timer();
         const auto deadline = manager_.next_deadline();
-        if (!deadline) return;
+        if (!deadline) return cancel_timer();
+        // Most calls only push the deadline later (the server was heard from): a timer armed for an
+        // earlier time stays, and on_timer() re-arms when it fires early. No timer churn per message.
+        if (timer_ && armed_for_ <= *deadline) return;
+        cancel_timer();
+        armed_for_ = *deadline;
         const double delay = std::max<double>(0, static_cast<double>((*deadline - now()).count()));
         timer_ = emscripten_set_timeout(&connection::on_timer, delay + 1, this);
     }
@@ -479,6 +466,7 @@ private:
     int post_id_ = 0;
     std::vector<eio::frame> outbox_; // polling: frames for the next POST
     long timer_ = 0;
+    client::duration armed_for_{}; // when the armed timer fires
 };
 
 } // namespace
