@@ -1,24 +1,30 @@
-// The switchboard binary: the server on its flags and SWITCHBOARD_* environment variables.
-// Socket.IO is served at --path and the page at /; the chat application's events arrive with the
-// chat issue (until then clients can connect to any static namespace they are given: "/" only).
+// The switchboard binary: the chat server on its flags and SWITCHBOARD_* environment variables.
+// Socket.IO at --path with the chat application (history in SQLite at --db), the page at /, and the
+// WASM client at /switchboard/.
+#include "chat.hpp"
+
 #include <switchboard/io/io.hpp>
 #include <switchboard/server/server.hpp>
 
 #include <iostream>
 
 int main(int argc, char** argv) {
-    switchboard::server::server_config config;
+    namespace sb = switchboard;
+    sb::server::server_config config;
     config.static_dir = SWITCHBOARD_DEFAULT_STATIC;
     config.client_dir = SWITCHBOARD_DEFAULT_CLIENT;
-    switch (switchboard::server::parse_command_line(argc, argv, config, std::cout, std::cerr)) {
-    case switchboard::server::cli_action::exit_success: return 0;
-    case switchboard::server::cli_action::exit_failure: return 2;
-    case switchboard::server::cli_action::run: break;
+    config.db_path = "data/chat.db";
+    switch (sb::server::parse_command_line(argc, argv, config, std::cout, std::cerr)) {
+    case sb::server::cli_action::exit_success: return 0;
+    case sb::server::cli_action::exit_failure: return 2;
+    case sb::server::cli_action::run: break;
     }
     try {
-        switchboard::server::server server(config);
-        switchboard::io::server io(server);
-        server.run();
+        sb::chat::chat_store store(config.db_path);
+        sb::server::server http(config);
+        sb::io::server io(http);
+        sb::chat::serve_chat(io, store);
+        http.run();
     } catch (const std::exception& e) {
         std::cerr << "switchboard: " << e.what() << '\n';
         return 1;

@@ -38,6 +38,8 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
             "directory served at / (default: the built chat page)")
         ("client-dir", po::value(&config.client_dir)->default_value(config.client_dir),
             "directory served at /switchboard/: the WASM client (default: the wasm build's)")
+        ("db", po::value(&config.db_path)->default_value(config.db_path),
+            "the chat's SQLite database file (switchboard binary)")
         ("threads", po::value(&config.threads)->default_value(config.threads), "I/O threads")
         ("max-queue", po::value(&config.max_queue_bytes)->default_value(config.max_queue_bytes),
             "bytes a session may have waiting to be sent before it is closed as too slow");

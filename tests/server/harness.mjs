@@ -2,6 +2,7 @@
 // test. Nothing here talks the protocol; the tests use the official clients or raw HTTP/WebSocket.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,7 +25,9 @@ const threadArgs = process.env.SWITCHBOARD_TEST_THREADS ? ['--threads', process.
 export async function startServer(name, args = [], env = {}, { port: fixedPort = 0 } = {}) {
   const [command, ...leading] = [binaries[name]].flat();
   const threads = name === 'reference' ? [] : threadArgs;
-  const proc = spawn(command, [...leading, '--port', String(fixedPort), ...threads, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  // The chat's database goes to a temporary file unless the test names one.
+  const db = name === 'switchboard' && !args.includes('--db') ? { SWITCHBOARD_DB: join(tmpdir(), `switchboard-test-${process.pid}-${Date.now()}.db`) } : {};
+  const proc = spawn(command, [...leading, '--port', String(fixedPort), ...threads, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...db, ...env } });
   let output = '';
   const port = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start: ${output}`)), 10000);

@@ -25,6 +25,7 @@ struct server_config {
     std::string client_dir;                   ///< the WASM client, served at `/switchboard/`; empty: none
     unsigned threads = 1;                     ///< I/O threads
     std::uint64_t max_queue_bytes = 8u << 20; ///< a session whose unsent data exceeds this is closed
+    std::string db_path;                      ///< the application's database (the chat's history)
 };
 
 /// What the command line asked for.

@@ -1,0 +1,128 @@
+// The chat application of the switchboard binary (its protocol, as the README lists it), driven by
+// socket.io-client: nicknames, rooms, messages stored before their ack, presence, typing, private
+// messages, mentions, limits, and history that survives kill -9.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { io } from 'socket.io-client';
+import { startServer, until } from './harness.mjs';
+
+let dir;
+let server;
+const db = () => join(dir, 'chat.db');
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'switchboard-chat-'));
+  server = await startServer('switchboard', ['--db', db()]);
+});
+after(async () => { await server.stop(); rmSync(dir, { recursive: true, force: true }); });
+
+const sockets = [];
+async function user(nickname, url = server.url) {
+  const s = io(url, { forceNew: true, transports: ['websocket'], reconnection: false });
+  sockets.push(s);
+  await new Promise((r) => s.once('connect', r));
+  if (nickname) assert.deepEqual(await s.emitWithAck('hello', { nickname }), { ok: true, nickname });
+  return s;
+}
+const closeAll = () => { for (const s of sockets.splice(0)) s.disconnect(); };
+
+test('nicknames: validated and unique among connected users', async () => {
+  const s = await user();
+  for (const bad of ['', 'x'.repeat(33), 'a@b', ' pad']) {
+    const r = await s.emitWithAck('hello', { nickname: bad });
+    assert.equal(r.ok, false, bad);
+    assert.match(r.error, /nickname/);
+  }
+  assert.equal((await s.emitWithAck('join', { room: 'general' })).error, 'say hello with a nickname first');
+  await user('Zed');
+  assert.deepEqual(await s.emitWithAck('hello', { nickname: 'zed' }), { ok: false, error: 'that nickname is taken' });
+  closeAll();
+});
+
+test('rooms: join gives history and members; messages are acked with their id and reach the room', async () => {
+  const alice = await user('alice');
+  const bob = await user('bob');
+  const carol = await user('carol');
+  assert.equal((await alice.emitWithAck('join', { room: 'bad room!' })).ok, false);
+  const joined = await alice.emitWithAck('join', { room: 'general' });
+  assert.deepEqual([joined.ok, joined.room, joined.members], [true, 'general', ['alice']]);
+  const presence = new Promise((r) => alice.on('presence', (p) => { if (p.members.length === 2) r(p); }));
+  const notified = new Promise((r) => alice.once('notification', r));
+  await bob.emitWithAck('join', { room: 'general' });
+  assert.deepEqual(await presence, { room: 'general', members: ['alice', 'bob'] });
+  assert.deepEqual(await notified, { kind: 'joined', room: 'general', nickname: 'bob' });
+
+  const heard = [];
+  bob.on('message', (m) => heard.push(m));
+  carol.on('message', (m) => heard.push(m)); // not in the room
+  const ack = await alice.emitWithAck('message', { room: 'general', text: '<img src=x onerror=alert(1)> hi' });
+  assert.equal(ack.ok, true);
+  assert.ok(Number.isInteger(ack.id) && ack.ts > 0);
+  await until(() => heard.length === 1, 2000, 'message');
+  assert.deepEqual(heard[0], { id: ack.id, room: 'general', author: 'alice', text: '<img src=x onerror=alert(1)> hi', ts: ack.ts });
+  assert.equal((await carol.emitWithAck('message', { room: 'general', text: 'x' })).error, 'join the room first');
+  assert.equal((await alice.emitWithAck('message', { room: 'general', text: '' })).ok, false);
+  assert.equal((await alice.emitWithAck('message', { room: 'general', text: 'y'.repeat(2001) })).ok, false);
+
+  const typing = new Promise((r) => bob.once('typing', r));
+  alice.emit('typing', { room: 'general' });
+  assert.deepEqual(await typing, { room: 'general', nickname: 'alice' });
+
+  const mention = new Promise((r) => bob.once('notification', r));
+  await alice.emitWithAck('message', { room: 'general', text: 'hey @bob, look' });
+  assert.deepEqual(await mention, { kind: 'mention', room: 'general', from: 'alice', text: 'hey @bob, look' });
+
+  const rooms = await carol.emitWithAck('rooms');
+  assert.deepEqual(rooms.rooms, [{ name: 'general', members: 2 }]);
+  const page = await carol.emitWithAck('history', { room: 'general' });
+  assert.deepEqual(page.messages.map((m) => m.author), ['alice', 'alice']);
+  closeAll();
+});
+
+test('private messages reach only their target; unknown targets are refused', async () => {
+  const alice = await user('alice2');
+  const bob = await user('bob2');
+  const eve = await user('eve2');
+  let eveHeard = 0;
+  eve.on('private', () => eveHeard++);
+  const got = new Promise((r) => bob.once('private', r));
+  assert.equal((await alice.emitWithAck('private', { to: 'bob2', text: 'psst' })).ok, true);
+  const pm = await got;
+  assert.deepEqual([pm.from, pm.to, pm.text], ['alice2', 'bob2', 'psst']);
+  assert.equal((await alice.emitWithAck('private', { to: 'nobody', text: 'x' })).error, 'nobody by that nickname is online');
+  await alice.emitWithAck('rooms'); // a round trip: eve would have had it by now
+  assert.equal(eveHeard, 0);
+  closeAll();
+});
+
+test('at most 10 messages per 5 seconds; the excess is refused with a clear error, nothing else lost', async () => {
+  const s = await user('fast');
+  await s.emitWithAck('join', { room: 'rate' });
+  const acks = await Promise.all(Array.from({ length: 12 }, (_, i) => s.emitWithAck('message', { room: 'rate', text: `m${i}` })));
+  assert.equal(acks.filter((a) => a.ok).length, 10);
+  assert.deepEqual(acks.slice(10).map((a) => a.error), Array(2).fill('too many messages: at most 10 per 5 seconds'));
+  const page = await s.emitWithAck('history', { room: 'rate' });
+  assert.deepEqual(page.messages.map((m) => m.text), Array.from({ length: 10 }, (_, i) => `m${i}`));
+  closeAll();
+});
+
+test('an acked message survives kill -9; history comes back on join', async () => {
+  const own = await startServer('switchboard', ['--db', join(dir, 'crash.db')]);
+  const s = await user('durable', own.url);
+  await s.emitWithAck('join', { room: 'vault' });
+  const ack = await s.emitWithAck('message', { room: 'vault', text: 'keep me' });
+  assert.equal(ack.ok, true);
+  own.proc.kill('SIGKILL');
+  await own.exited;
+  const again = await startServer('switchboard', ['--db', join(dir, 'crash.db')]);
+  try {
+    const t = await user('durable', again.url);
+    const joined = await t.emitWithAck('join', { room: 'vault' });
+    assert.deepEqual(joined.history.map((m) => [m.id, m.text]), [[ack.id, 'keep me']]);
+  } finally {
+    closeAll();
+    await again.stop();
+  }
+});
