@@ -16,7 +16,11 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'switchboard-chat-'));
   server = await startServer('switchboard', ['--db', db()]);
 });
-after(async () => { await server.stop(); rmSync(dir, { recursive: true, force: true }); });
+after(async () => {
+  const { code } = await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+  assert.equal(code, 0, server.output().slice(-4000));
+});
 
 const sockets = [];
 async function user(nickname, url = server.url) {
