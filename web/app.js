@@ -72,6 +72,20 @@ function addMessages(name, messages) {
   scrollDown();
 }
 
+/** The page of messages before the oldest one shown (the server sends 50 at a time). */
+async function loadOlder() {
+  const r = room(state.current);
+  const oldest = r.log.reduce((min, m) => (m.id < min ? m.id : min), Infinity);
+  if (!Number.isFinite(oldest)) return;
+  const reply = await socket.timeout(5000).emitWithAck('history', { room: state.current, before: oldest }).catch(() => null);
+  if (!reply || !reply.ok) return;
+  const fresh = reply.messages.filter((m) => !r.shown.has(m.id));
+  for (const m of fresh) r.shown.add(m.id);
+  r.log = [...fresh, ...r.log];
+  $('messages').prepend(...fresh.map((m) => messageElement({ ...m, status: m.author === state.nickname ? 'delivered' : undefined })));
+  $('older').hidden = reply.messages.length < 50;
+}
+
 function renderRoom() {
   $('room-title').textContent = `#${state.current}`;
   $('messages').replaceChildren(...room(state.current).log.map((m) => messageElement({
@@ -126,6 +140,7 @@ async function join(name) {
   room(name).members = reply.members;
   renderRoom();
   addMessages(name, reply.history);
+  $('older').hidden = reply.history.length < 50; // there may be more before these
 }
 
 async function hello(nickname) {
@@ -216,6 +231,8 @@ $('nickname-form').addEventListener('submit', async (e) => {
   if ('Notification' in window && Notification.permission === 'default') Notification.requestPermission().catch(() => {});
   await join(state.current);
 });
+
+$('older').addEventListener('click', loadOlder);
 
 $('room-form').addEventListener('submit', (e) => {
   e.preventDefault();

@@ -109,6 +109,8 @@ test('at most 10 messages per 5 seconds; the excess is refused with a clear erro
   assert.deepEqual(acks.slice(10).map((a) => a.error), Array(2).fill('too many messages: at most 10 per 5 seconds'));
   const page = await s.emitWithAck('history', { room: 'rate' });
   assert.deepEqual(page.messages.map((m) => m.text), Array.from({ length: 10 }, (_, i) => `m${i}`));
+  const older = await s.emitWithAck('history', { room: 'rate', before: page.messages[5].id });
+  assert.deepEqual(older.messages.map((m) => m.text), ['m0', 'm1', 'm2', 'm3', 'm4']); // the page before an id
   closeAll();
 });
 
