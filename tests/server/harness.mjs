@@ -16,15 +16,21 @@ export const binaries = {
   fixture: join(build, 'tests', 'server', 'sio_fixture'),
   hello: join(root, 'build', 'install-user', 'hello_switchboard'), // tests/install, built by scripts/test
   reference: [process.execPath, join(root, 'tests', 'interop', 'reference-server.mjs')], // Node socket.io 4.8
+  bench: join(build, 'examples', 'bench'),
+  referenceBench: [process.execPath, join(root, 'bench', 'reference', 'server.mjs')], // the benchmarks' reference
 };
 
 // SWITCHBOARD_TEST_THREADS=N runs every server of a suite with N I/O threads.
 const threadArgs = process.env.SWITCHBOARD_TEST_THREADS ? ['--threads', process.env.SWITCHBOARD_TEST_THREADS] : [];
 
 // A fixed `port` lets a test restart a server where its clients expect it.
-export async function startServer(name, args = [], env = {}, { port: fixedPort = 0 } = {}) {
-  const [command, ...leading] = [binaries[name]].flat();
-  const threads = name === 'reference' ? [] : threadArgs;
+export async function startServer(name, args = [], env = {}, { port: fixedPort = 0, taskset } = {}) {
+  let [command, ...leading] = [binaries[name]].flat();
+  if (taskset !== undefined) { // pinned to one core (the benchmarks)
+    leading = ['-c', String(taskset), command, ...leading];
+    command = 'taskset';
+  }
+  const threads = name === 'reference' || name === 'referenceBench' ? [] : threadArgs;
   // The chat's database goes to a temporary file unless the test names one.
   const db = name === 'switchboard' && !args.includes('--db') ? { SWITCHBOARD_DB: join(tmpdir(), `switchboard-test-${process.pid}-${Date.now()}.db`) } : {};
   const proc = spawn(command, [...leading, '--port', String(fixedPort), ...threads, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...db, ...env } });

@@ -1,0 +1,266 @@
+// The native load generator: real Socket.IO v5 clients over WebSocket (Beast), speaking through the
+// shared codec, answering pings. Drives any Socket.IO server with the bench handlers (examples/bench,
+// bench/reference/server.mjs).
+//
+//   loadgen --url http://127.0.0.1:3000 --scenario echo --clients 50 --inflight 16 --seconds 5 [--pid PID]
+//
+// Scenario `echo`: every client keeps `inflight` ack'd `echo` events outstanding for `seconds`; reports
+// round trips/s, latency p50/p99/p99.9, and (with --pid) the server's CPU time per round trip from
+// /proc. Output: one JSON line.
+#include <switchboard/eio/packet.hpp>
+#include <switchboard/sio/packet.hpp>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = net::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct settings {
+    std::string host = "127.0.0.1";
+    std::string port = "3000";
+    std::string scenario = "echo";
+    int clients = 50;
+    int inflight = 16;
+    double seconds = 5;
+    int pid = 0;
+    std::string label = "server";
+};
+
+struct results {
+    std::vector<double> latencies_us;
+    std::uint64_t round_trips = 0;
+    int connected = 0;
+    int failed = 0;
+};
+
+/// One Socket.IO client: handshake, CONNECT to "/", then ack'd echoes while `running`.
+class client : public std::enable_shared_from_this<client> {
+public:
+    client(net::io_context& ioc, const settings& s, results& r, const bool& running, const bool& measuring)
+        : ws_(ioc), settings_(s), results_(r), running_(running), measuring_(measuring) {}
+
+    void start(const tcp::resolver::results_type& endpoints) {
+        beast::get_lowest_layer(ws_).async_connect(endpoints, [self = shared_from_this()](beast::error_code ec, auto) {
+            if (ec) return self->fail();
+            beast::get_lowest_layer(self->ws_).socket().set_option(tcp::no_delay(true));
+            self->ws_.async_handshake(self->settings_.host + ":" + self->settings_.port,
+                                      "/socket.io/?EIO=4&transport=websocket", [self](beast::error_code ec) {
+                                          if (ec) return self->fail();
+                                          self->read();
+                                      });
+        });
+    }
+
+    void stop() {
+        beast::error_code ignored;
+        beast::get_lowest_layer(ws_).socket().close(ignored);
+    }
+
+private:
+    void fail() {
+        if (!failed_) ++results_.failed;
+        failed_ = true;
+    }
+
+    void read() {
+        ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            if (ec) return;
+            const auto data = beast::buffers_to_string(self->buffer_.data());
+            self->buffer_.consume(self->buffer_.size());
+            if (self->ws_.got_text()) self->on_text(data);
+            self->read();
+        });
+    }
+
+    void on_text(std::string_view frame) {
+        auto packet = switchboard::eio::decode_text(frame);
+        if (!packet) return fail();
+        switch (packet->type) {
+        case switchboard::eio::packet_type::open: send("40"); return;
+        case switchboard::eio::packet_type::ping: send("3"); return;
+        case switchboard::eio::packet_type::message: break;
+        default: return;
+        }
+        auto progress = decoder_.feed_text(packet->data);
+        if (!progress || *progress != switchboard::sio::decoder::progress::packet_ready) return;
+        const auto p = decoder_.take_packet();
+        if (p.type == switchboard::sio::packet_type::connect) {
+            ++results_.connected;
+            for (int i = 0; i < settings_.inflight; ++i) emit_echo();
+        } else if (p.type == switchboard::sio::packet_type::ack && p.id) {
+            const auto it = sent_at_.find(*p.id);
+            if (it == sent_at_.end()) return;
+            if (measuring_) {
+                results_.latencies_us.push_back(
+                    std::chrono::duration<double, std::micro>(clock_type::now() - it->second).count());
+                ++results_.round_trips;
+            }
+            sent_at_.erase(it);
+            if (running_) emit_echo();
+        }
+    }
+
+    void emit_echo() {
+        const auto id = next_id_++;
+        sent_at_[id] = clock_type::now();
+        send("42" + std::to_string(id) + "[\"echo\"," + std::to_string(id) + ",\"payload\"]");
+    }
+
+    // One writer: frames wait in `queue_` while a write is in flight.
+    void send(std::string text) {
+        queue_.push_back(std::move(text));
+        if (!writing_) write_next();
+    }
+    void write_next() {
+        if (queue_.empty()) return;
+        writing_ = true;
+        ws_.text(true);
+        ws_.async_write(net::buffer(queue_.front()), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            self->writing_ = false;
+            self->queue_.pop_front();
+            if (ec) return self->fail();
+            self->write_next();
+        });
+    }
+
+    websocket::stream<beast::tcp_stream> ws_;
+    beast::flat_buffer buffer_;
+    const settings& settings_;
+    results& results_;
+    const bool& running_;
+    const bool& measuring_;
+    switchboard::sio::raw_decoder decoder_;
+    std::unordered_map<std::uint64_t, clock_type::time_point> sent_at_;
+    std::uint64_t next_id_ = 0;
+    std::deque<std::string> queue_;
+    bool writing_ = false;
+    bool failed_ = false;
+};
+
+/// utime + stime of a process, in microseconds (from /proc/PID/stat).
+double cpu_us(int pid) {
+    if (pid <= 0) return 0;
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(in, line);
+    const auto close = line.rfind(')'); // the command name may hold spaces
+    std::istringstream fields(line.substr(close + 2));
+    std::string skip;
+    for (int i = 3; i < 14; ++i) fields >> skip; // fields 3..13
+    double utime = 0, stime = 0;
+    fields >> utime >> stime;
+    return (utime + stime) * 1e6 / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double percentile(std::vector<double>& v, double p) {
+    if (v.empty()) return 0;
+    const auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+    return v[k];
+}
+
+bool parse(int argc, char** argv, settings& s) {
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string key = argv[i], value = argv[i + 1];
+        if (key == "--url") {
+            auto rest = value.substr(value.find("//") + 2);
+            const auto colon = rest.find(':');
+            s.host = rest.substr(0, colon);
+            s.port = colon == std::string::npos ? "80" : rest.substr(colon + 1, rest.find('/', colon) - colon - 1);
+        } else if (key == "--scenario") {
+            s.scenario = value;
+        } else if (key == "--clients") {
+            s.clients = std::stoi(value);
+        } else if (key == "--inflight") {
+            s.inflight = std::stoi(value);
+        } else if (key == "--seconds") {
+            s.seconds = std::stod(value);
+        } else if (key == "--pid") {
+            s.pid = std::stoi(value);
+        } else if (key == "--label") {
+            s.label = value;
+        } else {
+            std::cerr << "loadgen: unknown flag " << key << '\n';
+            return false;
+        }
+    }
+    if (s.scenario != "echo") {
+        std::cerr << "loadgen: scenarios so far: echo\n";
+        return false;
+    }
+    return true;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    settings s;
+    if (!parse(argc, argv, s)) return 2;
+    net::io_context ioc;
+    tcp::resolver resolver(ioc);
+    const auto endpoints = resolver.resolve(s.host, s.port);
+
+    results r;
+    bool running = true;
+    bool measuring = false;
+    std::vector<std::shared_ptr<client>> clients;
+    for (int i = 0; i < s.clients; ++i) {
+        clients.push_back(std::make_shared<client>(ioc, s, r, running, measuring));
+        clients.back()->start(endpoints);
+    }
+
+    // Warm up for half a second, measure for `seconds`, then let the last acks drain and stop.
+    double cpu_start = 0;
+    auto start = clock_type::now();
+    net::steady_timer warmup(ioc, std::chrono::milliseconds(500));
+    net::steady_timer window(ioc);
+    net::steady_timer drain(ioc);
+    warmup.async_wait([&](beast::error_code) {
+        measuring = true;
+        cpu_start = cpu_us(s.pid);
+        start = clock_type::now();
+        window.expires_after(std::chrono::microseconds(static_cast<std::int64_t>(s.seconds * 1e6)));
+        window.async_wait([&](beast::error_code) {
+            measuring = false;
+            running = false;
+            const double elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
+            const double cpu = cpu_us(s.pid) - cpu_start;
+            drain.expires_after(std::chrono::milliseconds(200));
+            drain.async_wait([&, elapsed, cpu](beast::error_code) {
+                for (auto& c : clients) c->stop();
+                const double rate = static_cast<double>(r.round_trips) / elapsed;
+                std::printf("{\"scenario\":\"echo\",\"server\":\"%s\",\"clients\":%d,\"inflight\":%d,\"seconds\":%.2f,"
+                            "\"connected\":%d,\"failed\":%d,\"round_trips\":%llu,\"rate\":%.0f,\"p50_us\":%.0f,"
+                            "\"p99_us\":%.0f,\"p999_us\":%.0f,\"server_cpu_us_per_op\":%.2f}\n",
+                            s.label.c_str(), s.clients, s.inflight, elapsed, r.connected, r.failed,
+                            static_cast<unsigned long long>(r.round_trips), rate, percentile(r.latencies_us, 0.5),
+                            percentile(r.latencies_us, 0.99), percentile(r.latencies_us, 0.999),
+                            s.pid > 0 && r.round_trips ? cpu / static_cast<double>(r.round_trips) : 0.0);
+            });
+        });
+    });
+    ioc.run();
+    return r.connected == s.clients ? 0 : 1;
+}

@@ -1,0 +1,44 @@
+// examples/bench: the server the benchmarks drive (bench/, scripts/bench), on the public C++ API. The
+// Node.js reference (bench/reference/server.mjs) runs the same three handlers on "/":
+//   echo      acknowledges with its arguments
+//   join      joins the room named by its argument
+//   broadcast {room, msg}: emits "msg" with msg to everyone in the room but the sender
+//   scripts/run --example bench [FLAGS]
+#include <switchboard/io/io.hpp>
+#include <switchboard/server/server.hpp>
+
+#include <iostream>
+
+using namespace switchboard;
+
+int main(int argc, char** argv) {
+    server::server_config config;
+    switch (server::parse_command_line(argc, argv, config, std::cout, std::cerr, "bench")) {
+    case server::cli_action::exit_success: return 0;
+    case server::cli_action::exit_failure: return 2;
+    case server::cli_action::run: break;
+    }
+    try {
+        server::server http(config);
+        io::server io(http);
+        io.on_connection([](io::socket& socket) {
+            socket.on("echo", [](io::event& e) {
+                if (e.ack) e.ack.send(std::move(e.args));
+            });
+            socket.on("join", [socket](io::event& e) {
+                if (!e.args.empty() && e.args[0].is_string()) socket.join(std::string(e.args[0].as_string()));
+            });
+            socket.on("broadcast", [socket](io::event& e) {
+                const auto* o = e.args.empty() ? nullptr : e.args[0].if_object();
+                const auto* room = o ? o->if_contains("room") : nullptr;
+                const auto* msg = o ? o->if_contains("msg") : nullptr;
+                if (room && room->is_string() && msg) socket.to(std::string(room->as_string())).emit("msg", *msg);
+            });
+        });
+        http.run();
+    } catch (const std::exception& e) {
+        std::cerr << "bench: " << e.what() << '\n';
+        return 1;
+    }
+    return 0;
+}
