@@ -3,10 +3,13 @@
 // bench/reference/server.mjs).
 //
 //   loadgen --url http://127.0.0.1:3000 --scenario echo --clients 50 --inflight 16 --seconds 5 [--pid PID]
+//   loadgen --url http://127.0.0.1:3000 --scenario fanout --clients 1000 --rate 200 --seconds 5 [--pid PID]
 //
 // Scenario `echo`: every client keeps `inflight` ack'd `echo` events outstanding for `seconds`; reports
 // round trips/s, latency p50/p99/p99.9, and (with --pid) the server's CPU time per round trip from
-// /proc. Output: one JSON line.
+// /proc. Scenario `fanout`: `clients` receivers join one room, one more client broadcasts `rate`
+// messages/s to it; reports deliveries/s, end-to-end latency, lost deliveries and server CPU per
+// delivery. Output: one JSON line.
 #include <switchboard/eio/packet.hpp>
 #include <switchboard/sio/packet.hpp>
 
@@ -22,6 +25,7 @@
 #include <cstdio>
 #include <deque>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -43,6 +47,7 @@ struct settings {
     std::string scenario = "echo";
     int clients = 50;
     int inflight = 16;
+    int rate = 200; // fanout: broadcasts per second
     double seconds = 5;
     int pid = 0;
     std::string label = "server";
@@ -50,7 +55,8 @@ struct settings {
 
 struct results {
     std::vector<double> latencies_us;
-    std::uint64_t round_trips = 0;
+    std::uint64_t round_trips = 0; // echo: acks; fanout: deliveries
+    std::uint64_t sent = 0;        // fanout: broadcasts sent while measuring
     int connected = 0;
     int failed = 0;
 };
@@ -71,6 +77,14 @@ public:
                                           self->read();
                                       });
         });
+    }
+
+    /// fanout: one broadcast to the room, stamped with the send time.
+    void broadcast(bool measured) {
+        const auto now_ns =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch()).count();
+        send("42[\"broadcast\",{\"room\":\"fan\",\"msg\":{\"t\":" + std::to_string(now_ns) +
+             ",\"m\":" + (measured ? "1" : "0") + "}}]");
     }
 
     void stop() {
@@ -108,7 +122,20 @@ private:
         const auto p = decoder_.take_packet();
         if (p.type == switchboard::sio::packet_type::connect) {
             ++results_.connected;
+            if (settings_.scenario == "fanout") {
+                send("42[\"join\",\"fan\"]");
+                return;
+            }
             for (int i = 0; i < settings_.inflight; ++i) emit_echo();
+        } else if (p.type == switchboard::sio::packet_type::event) {
+            // fanout: ["msg",{"t":<ns sent>,"m":<measured>}]
+            const auto t = p.data.find("\"t\":");
+            if (t == std::string::npos || p.data.find("\"m\":1") == std::string::npos) return;
+            const auto sent_ns = std::strtoll(p.data.c_str() + t + 4, nullptr, 10);
+            const auto now_ns =
+                std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch()).count();
+            results_.latencies_us.push_back(static_cast<double>(now_ns - sent_ns) / 1000.0);
+            ++results_.round_trips;
         } else if (p.type == switchboard::sio::packet_type::ack && p.id) {
             const auto it = sent_at_.find(*p.id);
             if (it == sent_at_.end()) return;
@@ -181,6 +208,11 @@ double percentile(std::vector<double>& v, double p) {
     return v[k];
 }
 
+void report_fanout_failure(const results& r, const settings& s) {
+    std::fprintf(stderr, "loadgen: only %d of %d clients connected\n", r.connected, s.clients + 1);
+    std::exit(1);
+}
+
 bool parse(int argc, char** argv, settings& s) {
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string key = argv[i], value = argv[i + 1];
@@ -199,6 +231,8 @@ bool parse(int argc, char** argv, settings& s) {
             s.seconds = std::stod(value);
         } else if (key == "--pid") {
             s.pid = std::stoi(value);
+        } else if (key == "--rate") {
+            s.rate = std::stoi(value);
         } else if (key == "--label") {
             s.label = value;
         } else {
@@ -206,8 +240,8 @@ bool parse(int argc, char** argv, settings& s) {
             return false;
         }
     }
-    if (s.scenario != "echo") {
-        std::cerr << "loadgen: scenarios so far: echo\n";
+    if (s.scenario != "echo" && s.scenario != "fanout") {
+        std::cerr << "loadgen: scenarios so far: echo, fanout\n";
         return false;
     }
     return true;
@@ -215,9 +249,91 @@ bool parse(int argc, char** argv, settings& s) {
 
 } // namespace
 
+/// fanout: `clients` receivers and one sender; paced broadcasts, then the count of what arrived.
+int run_fanout(const settings& s) {
+    net::io_context ioc;
+    tcp::resolver resolver(ioc);
+    const auto endpoints = resolver.resolve(s.host, s.port);
+    results r;
+    bool running = true;
+    bool measuring = false;
+    std::vector<std::shared_ptr<client>> clients;
+    for (int i = 0; i <= s.clients; ++i) { // the last one sends
+        clients.push_back(std::make_shared<client>(ioc, s, r, running, measuring));
+        clients.back()->start(endpoints);
+    }
+    auto& sender = *clients.back();
+
+    net::steady_timer timer(ioc);
+    const auto tick = std::chrono::milliseconds(5);
+    double due = 0; // broadcasts owed by the pacing
+    double cpu_start = 0;
+    double cpu_measured = 0;
+    auto phase_start = clock_type::now();
+    enum class phase { connecting, settling, warming, measuring, draining } state = phase::connecting;
+    std::function<void()> step = [&] {
+        const auto now = clock_type::now();
+        const double in_phase = std::chrono::duration<double>(now - phase_start).count();
+        auto next = [&](phase p) {
+            state = p;
+            phase_start = now;
+        };
+        switch (state) {
+        case phase::connecting:
+            if (r.connected == s.clients + 1) next(phase::settling);
+            if (in_phase > 30) return report_fanout_failure(r, s);
+            break;
+        case phase::settling: // the joins reach the server
+            if (in_phase >= 0.3) next(phase::warming);
+            break;
+        case phase::warming:
+        case phase::measuring:
+            due += s.rate * std::chrono::duration<double>(tick).count();
+            for (; due >= 1; due -= 1) {
+                sender.broadcast(state == phase::measuring);
+                if (state == phase::measuring) ++r.sent;
+            }
+            if (state == phase::warming && in_phase >= 0.5) {
+                next(phase::measuring);
+                cpu_start = cpu_us(s.pid);
+            } else if (state == phase::measuring && in_phase >= s.seconds) {
+                cpu_measured = cpu_us(s.pid) - cpu_start;
+                next(phase::draining);
+            }
+            break;
+        case phase::draining:
+            if (in_phase >= 1.0 || r.round_trips >= r.sent * static_cast<std::uint64_t>(s.clients)) {
+                const auto expected = r.sent * static_cast<std::uint64_t>(s.clients);
+                std::printf(
+                    "{\"scenario\":\"fanout\",\"server\":\"%s\",\"receivers\":%d,\"rate\":%d,\"seconds\":%.2f,"
+                    "\"connected\":%d,\"failed\":%d,\"sent\":%llu,\"deliveries\":%llu,\"lost\":%lld,"
+                    "\"deliveries_per_s\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,\"server_cpu_us_per_op\":%.2f}\n",
+                    s.label.c_str(), s.clients, s.rate, s.seconds, r.connected, r.failed,
+                    static_cast<unsigned long long>(r.sent), static_cast<unsigned long long>(r.round_trips),
+                    static_cast<long long>(expected) - static_cast<long long>(r.round_trips),
+                    static_cast<double>(r.round_trips) / s.seconds, percentile(r.latencies_us, 0.5),
+                    percentile(r.latencies_us, 0.99),
+                    s.pid > 0 && r.round_trips ? cpu_measured / static_cast<double>(r.round_trips) : 0.0);
+                running = false;
+                for (auto& c : clients) c->stop();
+                return;
+            }
+            break;
+        }
+        timer.expires_after(tick);
+        timer.async_wait([&](beast::error_code ec) {
+            if (!ec) step();
+        });
+    };
+    step();
+    ioc.run();
+    return r.connected == s.clients + 1 && r.failed == 0 ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
     settings s;
     if (!parse(argc, argv, s)) return 2;
+    if (s.scenario == "fanout") return run_fanout(s);
     net::io_context ioc;
     tcp::resolver resolver(ioc);
     const auto endpoints = resolver.resolve(s.host, s.port);

@@ -24,4 +24,19 @@ for (const name of ['bench', 'referenceBench']) {
       await server.stop();
     }
   });
+
+  test(`loadgen fanout against ${name}: every receiver gets every broadcast`, async () => {
+    const server = await startServer(name, []);
+    try {
+      const { stdout } = await run(join(build, 'bench', 'loadgen'), ['--url', server.url, '--scenario', 'fanout',
+        '--clients', '20', '--rate', '50', '--seconds', '0.5', '--pid', String(server.proc.pid)]);
+      const r = JSON.parse(stdout);
+      assert.equal(r.connected, 21);
+      assert.ok(r.sent > 5, `${r.sent} broadcasts`);
+      assert.equal(r.deliveries, r.sent * 20);
+      assert.equal(r.lost, 0);
+    } finally {
+      await server.stop();
+    }
+  });
 }
