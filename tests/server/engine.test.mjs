@@ -265,7 +265,10 @@ test('abuse: 1,000 clients connecting and leaving, repeatedly; memory returns; a
   await until(() => received === sent, 5000, 'bystander echoes');
   assert.equal(bystander.readyState, 'open');
   // ASan holds freed memory in quarantine, so RSS says nothing there; LSan checks leaks at exit instead.
-  if (!sanitized) assert.ok(afterChurn <= baseline * 1.1 + 1024, `RSS ${baseline} KiB -> ${afterChurn} KiB`);
+  // With several I/O threads glibc gives each its own malloc arena, which keeps a few MB it does not
+  // hand back at once: the multi-threaded run allows for that.
+  const arenas = process.env.SWITCHBOARD_TEST_THREADS ? 4096 : 0;
+  if (!sanitized) assert.ok(afterChurn <= baseline * 1.1 + 1024 + arenas, `RSS ${baseline} KiB -> ${afterChurn} KiB`);
   bystander.close();
 });
 
