@@ -9,7 +9,9 @@
 // round trips/s, latency p50/p99/p99.9, and (with --pid) the server's CPU time per round trip from
 // /proc. Scenario `fanout`: `clients` receivers join one room, one more client broadcasts `rate`
 // messages/s to it; reports deliveries/s, end-to-end latency, lost deliveries and server CPU per
-// delivery. Output: one JSON line.
+// delivery. Scenario `churn`: `clients` lanes each connect, do one ack'd echo and disconnect, over and
+// over for `seconds`; reports sessions/s and the server's RSS before and after (settled). Output: one
+// JSON line.
 #include <switchboard/eio/packet.hpp>
 #include <switchboard/sio/packet.hpp>
 
@@ -30,6 +32,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -87,6 +90,8 @@ public:
              ",\"m\":" + (measured ? "1" : "0") + "}}]");
     }
 
+    std::function<void()> on_done; // churn: the session did its one exchange
+
     void stop() {
         beast::error_code ignored;
         beast::get_lowest_layer(ws_).socket().close(ignored);
@@ -126,6 +131,7 @@ private:
                 send("42[\"join\",\"fan\"]");
                 return;
             }
+            if (settings_.scenario == "churn") return emit_echo();
             for (int i = 0; i < settings_.inflight; ++i) emit_echo();
         } else if (p.type == switchboard::sio::packet_type::event) {
             // fanout: ["msg",{"t":<ns sent>,"m":<measured>}]
@@ -145,6 +151,11 @@ private:
                 ++results_.round_trips;
             }
             sent_at_.erase(it);
+            if (settings_.scenario == "churn") { // counted above
+                stop();
+                if (on_done) on_done();
+                return;
+            }
             if (running_) emit_echo();
         }
     }
@@ -240,14 +251,52 @@ bool parse(int argc, char** argv, settings& s) {
             return false;
         }
     }
-    if (s.scenario != "echo" && s.scenario != "fanout") {
-        std::cerr << "loadgen: scenarios so far: echo, fanout\n";
+    if (s.scenario != "echo" && s.scenario != "fanout" && s.scenario != "churn") {
+        std::cerr << "loadgen: scenarios so far: echo, fanout, churn\n";
         return false;
     }
     return true;
 }
 
 } // namespace
+
+/// The server's resident memory, in KiB (from /proc/PID/status).
+long rss_kib(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+    return 0;
+}
+
+/// churn: `clients` lanes of connect, one ack'd echo, disconnect, for `seconds`.
+int run_churn(const settings& s) {
+    net::io_context ioc;
+    tcp::resolver resolver(ioc);
+    const auto endpoints = resolver.resolve(s.host, s.port);
+    results r;
+    bool running = true;
+    bool measuring = true;
+    const long rss_before = s.pid > 0 ? rss_kib(s.pid) : 0;
+    const auto start = clock_type::now();
+    const auto until = start + std::chrono::microseconds(static_cast<std::int64_t>(s.seconds * 1e6));
+    std::function<void()> lane = [&] {
+        if (clock_type::now() >= until) return;
+        auto c = std::make_shared<client>(ioc, s, r, running, measuring);
+        c->on_done = [&] { net::post(ioc, lane); };
+        c->start(endpoints);
+    };
+    for (int i = 0; i < s.clients; ++i) lane();
+    ioc.run();
+    const double elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
+    // Let the server see every close and free what it can before its memory is read again.
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    const long rss_after = s.pid > 0 ? rss_kib(s.pid) : 0;
+    std::printf("{\"scenario\":\"churn\",\"server\":\"%s\",\"lanes\":%d,\"seconds\":%.2f,\"sessions\":%llu,"
+                "\"failed\":%d,\"sessions_per_s\":%.0f,\"rss_before_kib\":%ld,\"rss_after_kib\":%ld}\n",
+                s.label.c_str(), s.clients, elapsed, static_cast<unsigned long long>(r.round_trips), r.failed,
+                static_cast<double>(r.round_trips) / elapsed, rss_before, rss_after);
+    return r.failed == 0 ? 0 : 1;
+}
 
 /// fanout: `clients` receivers and one sender; paced broadcasts, then the count of what arrived.
 int run_fanout(const settings& s) {
@@ -334,6 +383,7 @@ int main(int argc, char** argv) {
     settings s;
     if (!parse(argc, argv, s)) return 2;
     if (s.scenario == "fanout") return run_fanout(s);
+    if (s.scenario == "churn") return run_churn(s);
     net::io_context ioc;
     tcp::resolver resolver(ioc);
     const auto endpoints = resolver.resolve(s.host, s.port);

@@ -11,6 +11,7 @@ const rounds = quick ? 1 : 3;
 const scenarios = [
   { name: 'echo', args: ['--clients', '50', '--inflight', '16', '--seconds', quick ? '2' : '10'] },
   { name: 'fanout', args: ['--scenario', 'fanout', '--clients', quick ? '200' : '1000', '--rate', '100', '--seconds', quick ? '2' : '10'] },
+  { name: 'churn', args: ['--scenario', 'churn', '--clients', '20', '--seconds', quick ? '2' : '10'] },
 ];
 const servers = [
   { label: 'switchboard', name: 'bench' },
@@ -59,6 +60,9 @@ const rows = [
   ['fanout: latency p50 µs', 'fanout', 'p50_us'],
   ['fanout: latency p99 µs', 'fanout', 'p99_us'],
   ['fanout: lost deliveries', 'fanout', 'lost'],
+  ['churn: sessions/s (20 lanes: connect, one ack\'d echo, disconnect)', 'churn', 'sessions_per_s'],
+  ['churn: server RSS KiB before', 'churn', 'rss_before_kib'],
+  ['churn: server RSS KiB after (settled 1 s)', 'churn', 'rss_after_kib'],
 ];
 console.log(`\n| figure | Switchboard | Node.js socket.io 4.8 | ratio (ours / theirs) |`);
 console.log('|---|---|---|---|');

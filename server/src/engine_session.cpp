@@ -141,10 +141,18 @@ void engine_session::post(std::function<void()> task) {
 }
 
 void engine_session::post_after(std::chrono::milliseconds delay, std::function<void()> task) {
-    auto timer = std::make_shared<net::steady_timer>(strand_, delay);
-    timer->async_wait([timer, weak = weak_from_this(), task = std::move(task)](beast::error_code ec) {
-        auto self = weak.lock();
-        if (!ec && self && !self->closed_) task();
+    net::dispatch(strand_, [self = shared_from_this(), delay, task = std::move(task)]() mutable {
+        if (self->closed_) return;
+        auto timer = std::make_shared<net::steady_timer>(self->strand_, delay);
+        self->timers_.push_back(timer);
+        // The timer holds the session weakly; finish() cancels it, so nothing of an ended session
+        // (a make_shared allocation that weak references keep) waits for a long timeout to pass.
+        timer->async_wait([timer, weak = self->weak_from_this(), task = std::move(task)](beast::error_code ec) {
+            auto s = weak.lock();
+            if (!s) return;
+            std::erase(s->timers_, timer);
+            if (!ec && !s->closed_) task();
+        });
     });
 }
 
@@ -440,6 +448,7 @@ void engine_session::finish(eio::close_reason reason) {
     if (closed_) return;
     closed_ = true;
     heartbeat_timer_.cancel();
+    for (auto& timer : std::exchange(timers_, {})) timer->cancel();
     drop_probe();
 
     const bool graceful = reason == eio::close_reason::forced_close;

@@ -123,6 +123,7 @@ private:
 
     eio::server_heartbeat heartbeat_;
     net::steady_timer heartbeat_timer_;
+    std::vector<std::shared_ptr<net::steady_timer>> timers_; // post_after(), cancelled by finish()
 
     std::deque<eio::frame> queue_; // frames not yet handed to the transport
     std::size_t queued_bytes_ = 0;

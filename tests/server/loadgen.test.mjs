@@ -25,6 +25,20 @@ for (const name of ['bench', 'referenceBench']) {
     }
   });
 
+  test(`loadgen churn against ${name}: sessions come and go, none fails`, async () => {
+    const server = await startServer(name, []);
+    try {
+      const { stdout } = await run(join(build, 'bench', 'loadgen'), ['--url', server.url, '--scenario', 'churn',
+        '--clients', '4', '--seconds', '0.5', '--pid', String(server.proc.pid)]);
+      const r = JSON.parse(stdout);
+      assert.ok(r.sessions > 20, `${r.sessions} sessions`);
+      assert.equal(r.failed, 0);
+      assert.ok(r.rss_before_kib > 0 && r.rss_after_kib > 0);
+    } finally {
+      await server.stop();
+    }
+  });
+
   test(`loadgen fanout against ${name}: every receiver gets every broadcast`, async () => {
     const server = await startServer(name, []);
     try {
