@@ -74,32 +74,46 @@ void append_decimal(std::string& out, std::uint64_t v) {
 }
 
 // The type written on the wire: EVENT/ACK become BINARY_* when they carry attachments and back.
-packet_type wire_type(const packet& p) noexcept {
-    const bool has_attachments = !p.attachments.empty();
-    switch (p.type) {
+packet_type wire_type(packet_type type, bool has_attachments) noexcept {
+    switch (type) {
     case packet_type::event:
     case packet_type::binary_event: return has_attachments ? packet_type::binary_event : packet_type::event;
     case packet_type::ack:
     case packet_type::binary_ack: return has_attachments ? packet_type::binary_ack : packet_type::ack;
-    default: return p.type;
+    default: return type;
     }
+}
+
+// Everything before the payload: `<type>[<attachments>-][<nsp>,][<id>]`.
+void append_header(std::string& out, packet_type type, std::size_t attachments, std::string_view nsp,
+                   std::optional<std::uint64_t> id) {
+    type = wire_type(type, attachments != 0);
+    out.push_back(static_cast<char>('0' + static_cast<int>(type)));
+    if (is_binary_type(type)) {
+        append_decimal(out, attachments);
+        out.push_back('-');
+    }
+    if (nsp != "/") {
+        out.append(nsp);
+        out.push_back(',');
+    }
+    if (id) append_decimal(out, *id);
 }
 
 std::error_code encode_into(std::string& out, const packet& p) {
     if (auto ec = validate(p)) return ec;
-    const packet_type type = wire_type(p);
-    out.push_back(static_cast<char>('0' + static_cast<int>(type)));
-    if (is_binary_type(type)) {
-        append_decimal(out, p.attachments.size());
-        out.push_back('-');
-    }
-    if (p.nsp != "/") {
-        out.append(p.nsp);
-        out.push_back(',');
-    }
-    if (p.id) append_decimal(out, *p.id);
+    append_header(out, p.type, p.attachments.size(), p.nsp, p.id);
     if (!p.data.is_null()) stringify(out, p.data);
     return {};
+}
+
+// The Engine.IO message `4<text>` followed by one binary frame per attachment (shared, not copied).
+std::vector<eio::frame> frames_of(std::string text, const std::vector<shared_bytes>& attachments) {
+    std::vector<eio::frame> frames;
+    frames.reserve(1 + attachments.size());
+    frames.push_back({make_shared_bytes(std::move(text)), false});
+    for (const auto& bytes : attachments) frames.push_back(eio::make_binary_frame(bytes));
+    return frames;
 }
 
 } // namespace
@@ -171,7 +185,7 @@ packet make_ack(std::string_view nsp, std::uint64_t id, boost::json::array args)
 std::error_code validate(const packet& p) {
     if (!is_valid_namespace(p.nsp)) return errc::invalid_namespace;
     if (p.id && *p.id > max_ack_id) return errc::invalid_ack_id;
-    const packet_type type = wire_type(p);
+    const packet_type type = wire_type(p.type, !p.attachments.empty());
     if (auto ec = check_payload(type, p.data)) return ec;
     if (!p.attachments.empty()) {
         if (!is_binary_type(type)) return errc::invalid_payload;
@@ -190,11 +204,7 @@ result<std::vector<eio::frame>> encode_frames(const packet& p) {
     std::string text;
     text.push_back('4'); // Engine.IO message
     if (auto ec = encode_into(text, p)) return ec;
-    std::vector<eio::frame> frames;
-    frames.reserve(1 + p.attachments.size());
-    frames.push_back({make_shared_bytes(std::move(text)), false});
-    for (const auto& bytes : p.attachments) frames.push_back(eio::make_binary_frame(bytes));
-    return frames;
+    return frames_of(std::move(text), p.attachments);
 }
 
 namespace {
@@ -335,30 +345,12 @@ void decoder::reset() noexcept {
 result<std::vector<eio::frame>> encode_raw_frames(const raw_packet& p) {
     if (!is_valid_namespace(p.nsp)) return errc::invalid_namespace;
     if (p.id && *p.id > max_ack_id) return errc::invalid_ack_id;
-    packet_type type = p.type;
-    if (type == packet_type::event || type == packet_type::binary_event)
-        type = p.attachments.empty() ? packet_type::event : packet_type::binary_event;
-    if (type == packet_type::ack || type == packet_type::binary_ack)
-        type = p.attachments.empty() ? packet_type::ack : packet_type::binary_ack;
     std::string text;
     text.reserve(p.data.size() + p.nsp.size() + 24);
     text.push_back('4'); // Engine.IO message
-    text.push_back(static_cast<char>('0' + static_cast<int>(type)));
-    if (is_binary_type(type)) {
-        append_decimal(text, p.attachments.size());
-        text.push_back('-');
-    }
-    if (p.nsp != "/") {
-        text.append(p.nsp);
-        text.push_back(',');
-    }
-    if (p.id) append_decimal(text, *p.id);
+    append_header(text, p.type, p.attachments.size(), p.nsp, p.id);
     text.append(p.data);
-    std::vector<eio::frame> frames;
-    frames.reserve(1 + p.attachments.size());
-    frames.push_back({make_shared_bytes(std::move(text)), false});
-    for (const auto& bytes : p.attachments) frames.push_back(eio::make_binary_frame(bytes));
-    return frames;
+    return frames_of(std::move(text), p.attachments);
 }
 
 result<decoder::progress> raw_decoder::feed_text(std::string_view text) {
