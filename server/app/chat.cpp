@@ -71,11 +71,13 @@ struct user {
     std::deque<std::int64_t> recent; // send times within the rate window
 };
 
+} // namespace
+
 /// Who is online, and where. One mutex: the handlers of different connections may run on different
 /// I/O threads.
-class chat {
+class chat_service::impl {
 public:
-    chat(io::server& io, chat_store& store, chat_limits limits) : io_(io), store_(store), limits_(limits) {}
+    impl(io::server& io, chat_store& store, chat_limits limits) : io_(io), store_(store), limits_(limits) {}
 
     void on_connection(io::socket& socket) {
         auto self = this;
@@ -309,13 +311,11 @@ private:
     std::map<std::string, std::set<std::string>> rooms_; // room -> nicknames
 };
 
-} // namespace
-
-void serve_chat(io::server& io, chat_store& store, chat_limits limits) {
-    // Lives as long as the process: the handlers refer to it.
-    static std::unique_ptr<chat> app;
-    app = std::make_unique<chat>(io, store, limits);
-    io.on_connection([a = app.get()](io::socket& socket) { a->on_connection(socket); });
+chat_service::chat_service(io::server& io, chat_store& store, chat_limits limits)
+    : impl_(std::make_unique<impl>(io, store, limits)) {
+    io.on_connection([a = impl_.get()](io::socket& socket) { a->on_connection(socket); });
 }
+
+chat_service::~chat_service() = default;
 
 } // namespace switchboard::chat

@@ -7,6 +7,8 @@
 
 #include <switchboard/io/io.hpp>
 
+#include <memory>
+
 namespace switchboard::chat {
 
 struct chat_limits {
@@ -18,8 +20,19 @@ struct chat_limits {
     std::chrono::milliseconds rate_window{5000}; ///< … per window, per user
 };
 
-/// Serves the chat on the main namespace of `io`, storing messages in `store`. Both must outlive the
-/// server's run().
-void serve_chat(io::server& io, chat_store& store, chat_limits limits = {});
+/// The chat on the main namespace of `io`, storing messages in `store`. Create it after `io` (so it
+/// goes first) and keep it while the server runs; `io` and `store` must outlive it.
+class chat_service {
+public:
+    chat_service(io::server& io, chat_store& store, chat_limits limits = {});
+    ~chat_service();
+    chat_service(const chat_service&) = delete;
+    chat_service& operator=(const chat_service&) = delete;
+
+    class impl;
+
+private:
+    std::unique_ptr<impl> impl_;
+};
 
 } // namespace switchboard::chat

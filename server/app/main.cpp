@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
         sb::chat::chat_store store(config.db_path);
         sb::server::server http(config);
         sb::io::server io(http);
-        sb::chat::serve_chat(io, store);
+        sb::chat::chat_service chat(io, store);
         http.run();
     } catch (const std::exception& e) {
         std::cerr << "switchboard: " << e.what() << '\n';
