@@ -10,7 +10,11 @@
 // /proc. Scenario `fanout`: `clients` receivers join one room, one more client broadcasts `rate`
 // messages/s to it; reports deliveries/s, end-to-end latency, lost deliveries and server CPU per
 // delivery. Scenario `churn`: `clients` lanes each connect, do one ack'd echo and disconnect, over and
-// over for `seconds`; reports sessions/s and the server's RSS before and after (settled). Output: one
+// over for `seconds`; reports sessions/s and the server's RSS before and after (settled). Scenario
+// `idle`: `clients` connections (source addresses spread over 127.0.0.x past 20,000, so the ephemeral
+// ports of one address never run out) held for `seconds` answering pings; reports the connect rate,
+// the server's RSS per connection and its CPU use at rest. `echo --rate R` paces R round trips/s in
+// all (open loop) instead of keeping `inflight` outstanding, for latency at a fixed load. Output: one
 // JSON line.
 #include <switchboard/eio/packet.hpp>
 #include <switchboard/sio/packet.hpp>
@@ -21,6 +25,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
+
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -50,18 +56,22 @@ struct settings {
     std::string scenario = "echo";
     int clients = 50;
     int inflight = 16;
-    int rate = 200; // fanout: broadcasts per second
+    int rate = 0; // fanout: broadcasts per second (default 200); echo: round trips per second (paced)
     double seconds = 5;
     int pid = 0;
     std::string label = "server";
+
+    bool paced_echo() const { return scenario == "echo" && rate > 0; }
 };
 
 struct results {
     std::vector<double> latencies_us;
     std::uint64_t round_trips = 0; // echo: acks; fanout: deliveries
     std::uint64_t sent = 0;        // fanout: broadcasts sent while measuring
+    std::uint64_t pings = 0;       // pings answered
     int connected = 0;
     int failed = 0;
+    int dropped = 0; // connections the server closed (or lost) after the Socket.IO connect
 };
 
 /// One Socket.IO client: handshake, CONNECT to "/", then ack'd echoes while `running`.
@@ -70,8 +80,21 @@ public:
     client(net::io_context& ioc, const settings& s, results& r, const bool& running, const bool& measuring)
         : ws_(ioc), settings_(s), results_(r), running_(running), measuring_(measuring) {}
 
-    void start(const tcp::resolver::results_type& endpoints) {
-        beast::get_lowest_layer(ws_).async_connect(endpoints, [self = shared_from_this()](beast::error_code ec, auto) {
+    /// Connects from `source` (an address on the loopback; unspecified: the kernel's choice).
+    void start(const tcp::endpoint& server, const net::ip::address& source = {}) {
+        auto& socket = beast::get_lowest_layer(ws_).socket();
+        if (!source.is_unspecified()) {
+            beast::error_code ec;
+            socket.open(tcp::v4(), ec);
+#ifdef IP_BIND_ADDRESS_NO_PORT
+            // Pick the port at connect(), per (source, destination): not one unique port per bind().
+            const int one = 1;
+            ::setsockopt(socket.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+#endif
+            if (!ec) socket.bind(tcp::endpoint(source, 0), ec);
+            if (ec) return fail();
+        }
+        socket.async_connect(server, [self = shared_from_this()](beast::error_code ec) {
             if (ec) return self->fail();
             beast::get_lowest_layer(self->ws_).socket().set_option(tcp::no_delay(true));
             self->ws_.async_handshake(self->settings_.host + ":" + self->settings_.port,
@@ -90,7 +113,11 @@ public:
              ",\"m\":" + (measured ? "1" : "0") + "}}]");
     }
 
-    std::function<void()> on_done; // churn: the session did its one exchange
+    std::function<void()> on_done;      // churn: the session did its one exchange
+    std::function<void()> on_connected; // the Socket.IO connect arrived
+
+    /// echo --rate: one ack'd echo now.
+    void emit_paced() { emit_echo(); }
 
     void stop() {
         beast::error_code ignored;
@@ -105,7 +132,10 @@ private:
 
     void read() {
         ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-            if (ec) return;
+            if (ec) {
+                if (self->sio_connected_ && self->running_) ++self->results_.dropped;
+                return;
+            }
             const auto data = beast::buffers_to_string(self->buffer_.data());
             self->buffer_.consume(self->buffer_.size());
             if (self->ws_.got_text()) self->on_text(data);
@@ -118,7 +148,10 @@ private:
         if (!packet) return fail();
         switch (packet->type) {
         case switchboard::eio::packet_type::open: send("40"); return;
-        case switchboard::eio::packet_type::ping: send("3"); return;
+        case switchboard::eio::packet_type::ping:
+            ++results_.pings;
+            send("3");
+            return;
         case switchboard::eio::packet_type::message: break;
         default: return;
         }
@@ -127,6 +160,9 @@ private:
         const auto p = decoder_.take_packet();
         if (p.type == switchboard::sio::packet_type::connect) {
             ++results_.connected;
+            sio_connected_ = true;
+            if (on_connected) on_connected();
+            if (settings_.scenario == "idle" || settings_.paced_echo()) return; // idle, or echo paced from outside
             if (settings_.scenario == "fanout") {
                 send("42[\"join\",\"fan\"]");
                 return;
@@ -156,7 +192,7 @@ private:
                 if (on_done) on_done();
                 return;
             }
-            if (running_) emit_echo();
+            if (running_ && !settings_.paced_echo()) emit_echo();
         }
     }
 
@@ -195,6 +231,7 @@ private:
     std::deque<std::string> queue_;
     bool writing_ = false;
     bool failed_ = false;
+    bool sio_connected_ = false;
 };
 
 /// utime + stime of a process, in microseconds (from /proc/PID/stat).
@@ -251,10 +288,11 @@ bool parse(int argc, char** argv, settings& s) {
             return false;
         }
     }
-    if (s.scenario != "echo" && s.scenario != "fanout" && s.scenario != "churn") {
-        std::cerr << "loadgen: scenarios so far: echo, fanout, churn\n";
+    if (s.scenario != "echo" && s.scenario != "fanout" && s.scenario != "churn" && s.scenario != "idle") {
+        std::cerr << "loadgen: scenarios: echo, fanout, churn, idle\n";
         return false;
     }
+    if (s.scenario == "fanout" && s.rate == 0) s.rate = 200;
     return true;
 }
 
@@ -272,7 +310,7 @@ long rss_kib(int pid) {
 int run_churn(const settings& s) {
     net::io_context ioc;
     tcp::resolver resolver(ioc);
-    const auto endpoints = resolver.resolve(s.host, s.port);
+    const tcp::endpoint server = *resolver.resolve(s.host, s.port).begin();
     results r;
     bool running = true;
     bool measuring = true;
@@ -283,7 +321,7 @@ int run_churn(const settings& s) {
         if (clock_type::now() >= until) return;
         auto c = std::make_shared<client>(ioc, s, r, running, measuring);
         c->on_done = [&] { net::post(ioc, lane); };
-        c->start(endpoints);
+        c->start(server);
     };
     for (int i = 0; i < s.clients; ++i) lane();
     ioc.run();
@@ -302,14 +340,14 @@ int run_churn(const settings& s) {
 int run_fanout(const settings& s) {
     net::io_context ioc;
     tcp::resolver resolver(ioc);
-    const auto endpoints = resolver.resolve(s.host, s.port);
+    const tcp::endpoint server = *resolver.resolve(s.host, s.port).begin();
     results r;
     bool running = true;
     bool measuring = false;
     std::vector<std::shared_ptr<client>> clients;
     for (int i = 0; i <= s.clients; ++i) { // the last one sends
         clients.push_back(std::make_shared<client>(ioc, s, r, running, measuring));
-        clients.back()->start(endpoints);
+        clients.back()->start(server);
     }
     auto& sender = *clients.back();
 
@@ -379,23 +417,138 @@ int run_fanout(const settings& s) {
     return r.connected == s.clients + 1 && r.failed == 0 ? 0 : 1;
 }
 
+/// The soft limit on open files raised to the hard one (each connection is a descriptor).
+void raise_fd_limit() {
+    rlimit fds{};
+    if (::getrlimit(RLIMIT_NOFILE, &fds) == 0 && fds.rlim_cur < fds.rlim_max) {
+        fds.rlim_cur = fds.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &fds);
+    }
+}
+
+/// idle: `clients` connections opened (a bounded number at a time), then held for `seconds`.
+int run_idle(const settings& s) {
+    raise_fd_limit();
+    net::io_context ioc;
+    tcp::resolver resolver(ioc);
+    const tcp::endpoint server = *resolver.resolve(s.host, s.port).begin();
+    results r;
+    bool running = true;
+    bool measuring = false;
+    // One source address has ~28,000 ephemeral ports towards one server port: spread past 20,000.
+    constexpr int per_source = 20000;
+    const int sources = (s.clients + per_source - 1) / per_source;
+    constexpr int connecting_at_once = 256; // within the server's listen backlog
+    std::vector<std::shared_ptr<client>> clients;
+    clients.reserve(static_cast<std::size_t>(s.clients));
+
+    const long rss_before = rss_kib(s.pid);
+    const auto start = clock_type::now();
+    double connect_s = 0, cpu_start = 0, cpu_us_at_rest = 0;
+    long rss_connected = 0;
+    std::uint64_t pings_before_hold = 0;
+    auto phase_start = start;
+    enum class phase { connecting, settling, holding } state = phase::connecting;
+    net::steady_timer timer(ioc);
+    std::function<void()> step = [&] {
+        const auto now = clock_type::now();
+        const double in_phase = std::chrono::duration<double>(now - phase_start).count();
+        switch (state) {
+        case phase::connecting: {
+            const int launched = static_cast<int>(clients.size());
+            for (int i = launched; i < s.clients && i - r.connected - r.failed < connecting_at_once; ++i) {
+                const auto source =
+                    sources > 1
+                        ? net::ip::address(net::ip::address_v4(0x7f000001u + static_cast<unsigned>(i % sources)))
+                        : net::ip::address();
+                clients.push_back(std::make_shared<client>(ioc, s, r, running, measuring));
+                clients.back()->start(server, source);
+            }
+            if (r.connected + r.failed == s.clients) {
+                connect_s = std::chrono::duration<double>(now - start).count();
+                state = phase::settling;
+                phase_start = now;
+            } else if (in_phase > 300) {
+                std::fprintf(stderr, "loadgen: %d of %d connected after 300 s\n", r.connected, s.clients);
+                std::exit(1);
+            }
+            break;
+        }
+        case phase::settling: // the server's allocations of the last connections settle
+            if (in_phase >= 2) {
+                rss_connected = rss_kib(s.pid);
+                cpu_start = cpu_us(s.pid);
+                pings_before_hold = r.pings;
+                state = phase::holding;
+                phase_start = now;
+            }
+            break;
+        case phase::holding:
+            if (in_phase >= s.seconds) {
+                cpu_us_at_rest = cpu_us(s.pid) - cpu_start;
+                const double per_conn_bytes =
+                    r.connected ? static_cast<double>(rss_connected - rss_before) * 1024.0 / r.connected : 0.0;
+                std::printf("{\"scenario\":\"idle\",\"server\":\"%s\",\"clients\":%d,\"source_addresses\":%d,"
+                            "\"connected\":%d,\"failed\":%d,\"dropped\":%d,\"connect_s\":%.2f,\"connects_per_s\":%.0f,"
+                            "\"rss_before_kib\":%ld,\"rss_connected_kib\":%ld,\"rss_per_conn_bytes\":%.0f,"
+                            "\"hold_s\":%.1f,\"pings_per_conn\":%.2f,\"server_cpu_pct_at_rest\":%.2f}\n",
+                            s.label.c_str(), s.clients, sources, r.connected, r.failed, r.dropped, connect_s,
+                            connect_s > 0 ? r.connected / connect_s : 0.0, rss_before, rss_connected, per_conn_bytes,
+                            in_phase,
+                            r.connected ? static_cast<double>(r.pings - pings_before_hold) / r.connected : 0.0,
+                            cpu_us_at_rest / (in_phase * 1e6) * 100.0);
+                running = false;
+                for (auto& c : clients) c->stop();
+                return;
+            }
+            break;
+        }
+        timer.expires_after(std::chrono::milliseconds(5));
+        timer.async_wait([&](beast::error_code ec) {
+            if (!ec) step();
+        });
+    };
+    step();
+    ioc.run();
+    return r.connected == s.clients && r.dropped == 0 ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
     settings s;
     if (!parse(argc, argv, s)) return 2;
     if (s.scenario == "fanout") return run_fanout(s);
     if (s.scenario == "churn") return run_churn(s);
+    if (s.scenario == "idle") return run_idle(s);
     net::io_context ioc;
     tcp::resolver resolver(ioc);
-    const auto endpoints = resolver.resolve(s.host, s.port);
+    const tcp::endpoint server = *resolver.resolve(s.host, s.port).begin();
 
     results r;
     bool running = true;
     bool measuring = false;
     std::vector<std::shared_ptr<client>> clients;
+    std::vector<client*> ready; // echo --rate: connected clients, emitting in turn
     for (int i = 0; i < s.clients; ++i) {
         clients.push_back(std::make_shared<client>(ioc, s, r, running, measuring));
-        clients.back()->start(endpoints);
+        clients.back()->on_connected = [&ready, c = clients.back().get()] { ready.push_back(c); };
+        clients.back()->start(server);
     }
+    net::steady_timer pacer(ioc);
+    double due = 0;
+    std::size_t turn = 0;
+    auto paced_at = clock_type::now();
+    std::function<void()> pace = [&] {
+        const auto now = clock_type::now();
+        due += s.rate * std::chrono::duration<double>(now - paced_at).count();
+        paced_at = now;
+        for (; due >= 1 && !ready.empty(); due -= 1) ready[turn++ % ready.size()]->emit_paced();
+        if (!running) return;
+        pacer.expires_after(std::chrono::microseconds(500));
+        pacer.async_wait([&](beast::error_code ec) {
+            if (!ec) pace();
+        });
+    };
+    if (s.paced_echo()) pace();
 
     // Warm up for half a second, measure for `seconds`, then let the last acks drain and stop.
     double cpu_start = 0;
@@ -417,12 +570,14 @@ int main(int argc, char** argv) {
             drain.async_wait([&, elapsed, cpu](beast::error_code) {
                 for (auto& c : clients) c->stop();
                 const double rate = static_cast<double>(r.round_trips) / elapsed;
-                std::printf("{\"scenario\":\"echo\",\"server\":\"%s\",\"clients\":%d,\"inflight\":%d,\"seconds\":%.2f,"
+                std::printf("{\"scenario\":\"echo\",\"server\":\"%s\",\"clients\":%d,\"inflight\":%d,\"paced_rate\":%d,"
+                            "\"seconds\":%.2f,"
                             "\"connected\":%d,\"failed\":%d,\"round_trips\":%llu,\"rate\":%.0f,\"p50_us\":%.0f,"
                             "\"p99_us\":%.0f,\"p999_us\":%.0f,\"server_cpu_us_per_op\":%.2f}\n",
-                            s.label.c_str(), s.clients, s.inflight, elapsed, r.connected, r.failed,
-                            static_cast<unsigned long long>(r.round_trips), rate, percentile(r.latencies_us, 0.5),
-                            percentile(r.latencies_us, 0.99), percentile(r.latencies_us, 0.999),
+                            s.label.c_str(), s.clients, s.paced_echo() ? 0 : s.inflight, s.rate, elapsed, r.connected,
+                            r.failed, static_cast<unsigned long long>(r.round_trips), rate,
+                            percentile(r.latencies_us, 0.5), percentile(r.latencies_us, 0.99),
+                            percentile(r.latencies_us, 0.999),
                             s.pid > 0 && r.round_trips ? cpu / static_cast<double>(r.round_trips) : 0.0);
             });
         });

@@ -1,6 +1,6 @@
 // The reference for the benchmarks: the official Node.js socket.io 4.8 server with the same three
 // handlers as examples/bench (echo, join, broadcast), WebSocket transport.
-//   node bench/reference/server.mjs --port 0   -> prints "listening on http://127.0.0.1:PORT"
+//   node bench/reference/server.mjs --port 0 [--ping-interval MS]   -> prints "listening on http://127.0.0.1:PORT"
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
 
@@ -9,7 +9,7 @@ const flag = (name, fallback) => {
   return i > 0 ? process.argv[i + 1] : fallback;
 };
 const http = createServer();
-const io = new Server(http, { transports: ['websocket'] });
+const io = new Server(http, { transports: ['websocket'], pingInterval: Number(flag('--ping-interval', 25000)) });
 io.on('connection', (socket) => {
   socket.on('echo', (...args) => {
     const ack = args.pop();

@@ -2,7 +2,8 @@
 
 #include "random_id.hpp"
 
-#include <iostream>
+#include <array>
+#include <span>
 
 namespace switchboard::server {
 
@@ -31,8 +32,8 @@ const char* error_message(int code) {
 }
 
 bool is_disconnect(const beast::error_code& ec) {
-    return ec == websocket::error::closed || ec == net::error::eof || ec == net::error::connection_reset ||
-           ec == net::error::operation_aborted || ec == beast::error::timeout || ec == net::error::broken_pipe;
+    return ec == net::error::eof || ec == net::error::connection_reset || ec == net::error::operation_aborted ||
+           ec == beast::error::timeout || ec == net::error::broken_pipe;
 }
 
 } // namespace
@@ -98,9 +99,9 @@ void engine_session::start() {
     h.ping_interval = cfg.ping_interval_ms;
     h.ping_timeout = cfg.ping_timeout_ms;
     h.max_payload = cfg.max_payload;
-    const auto open = eio::make_text_frame(eio::packet_type::open, eio::encode_handshake(h));
+    auto open = eio::make_text_frame(eio::packet_type::open, eio::encode_handshake(h));
     queued_bytes_ += open.bytes->size();
-    queue_.push_back(open);
+    queue_.push_back({std::move(open)});
 
     endpoint_.add(shared_from_this());
     heartbeat_.start(now());
@@ -160,13 +161,14 @@ void engine_session::enqueue(std::vector<eio::frame>&& frames, bool droppable) {
     if (closed_) return;
     if (droppable) {
         // Socket.IO's volatile: only when the transport can take it right now.
-        const bool writable = transport() == transport_kind::websocket ? ws_ && !writing_ && queue_.empty()
+        const bool writable = transport() == transport_kind::websocket ? ws_ && !ws_->writing && queue_.empty()
                                                                        : pending_get_.has_value() && !upgrading_;
         if (!writable) return;
     }
     for (auto& f : frames) {
         queued_bytes_ += f.bytes->size();
-        queue_.push_back(std::move(f));
+        const auto op = f.binary ? ws::opcode::binary : ws::opcode::text;
+        queue_.push_back({std::move(f), op});
     }
     if (queued_bytes_ > endpoint_.config().max_queue_bytes) {
         // A consumer this slow would hold unbounded memory: the session ends instead.
@@ -178,7 +180,7 @@ void engine_session::enqueue(std::vector<eio::frame>&& frames, bool droppable) {
 
 void engine_session::flush() {
     if (transport() == transport_kind::websocket) {
-        if (!writing_) write_next();
+        write_next();
     } else {
         flush_polling();
     }
@@ -189,11 +191,11 @@ void engine_session::flush_polling() {
     if (queue_.empty()) {
         if (!upgrading_) return; // keep holding the long-poll
         // Release the client's long-poll so that it can finish the upgrade.
-        queue_.push_back(eio::make_text_frame(eio::packet_type::noop));
+        queue_.push_back({eio::make_text_frame(eio::packet_type::noop)});
     }
     std::string payload;
     payload.reserve(queued_bytes_ + queue_.size() * 2);
-    for (const auto& f : queue_) eio::append_to_payload(payload, f);
+    for (const auto& f : queue_) eio::append_to_payload(payload, f.frame);
     queue_.clear();
     queued_bytes_ = 0;
     auto r = std::move(*pending_get_);
@@ -201,86 +203,165 @@ void engine_session::flush_polling() {
     r(payload_response(std::move(payload), 11));
 }
 
+// Every queued frame goes out in one gathered write (header, payload, header, payload, ...): one
+// system call for a burst instead of one per frame. Frames queued meanwhile wait for the next write.
 void engine_session::write_next() {
-    if (!ws_) return;
-    if (queue_.empty()) {
-        if (close_after_drain_) {
-            close_after_drain_ = false;
-            writing_ = true;
-            ws_->ws.async_close(websocket::close_code::normal,
-                                net::bind_executor(strand_, [self = shared_from_this(), conn = ws_](beast::error_code) {
-                                    self->writing_ = false;
-                                    self->ws_.reset();
-                                }));
-        }
-        return;
+    if (!ws_ || ws_->writing || queue_.empty()) return;
+    batch_.swap(queue_);
+    iov_.clear();
+    iov_.reserve(batch_.size() * 2);
+    for (auto& f : batch_) {
+        const auto& bytes = *f.frame.bytes;
+        f.header_size = static_cast<unsigned char>(ws::write_header(f.header, f.op, bytes.size()));
+        iov_.emplace_back(f.header, f.header_size);
+        if (!bytes.empty()) iov_.emplace_back(bytes.data(), bytes.size());
     }
-    writing_ = true;
-    const auto& f = queue_.front();
-    ws_->ws.text(!f.binary);
-    ws_->ws.async_write(net::buffer(*f.bytes), net::bind_executor(strand_, [self = shared_from_this(), conn = ws_](
-                                                                               beast::error_code ec, std::size_t) {
-                            self->writing_ = false;
-                            if (self->queue_.empty()) return; // finish() cleared it
-                            self->queued_bytes_ -= self->queue_.front().bytes->size();
-                            self->queue_.pop_front();
-                            if (ec) {
-                                self->finish(eio::close_reason::transport_error);
-                                return;
-                            }
-                            self->write_next();
-                        }));
-}
-
-void engine_session::read_next(const std::shared_ptr<ws_connection>& conn) {
-    conn->ws.async_read(
-        conn->buffer, net::bind_executor(strand_, [self = shared_from_this(), conn](beast::error_code ec, std::size_t) {
-            self->on_read(conn, ec);
+    ws_->writing = true;
+    net::async_write(
+        ws_->socket, std::span<const net::const_buffer>(iov_),
+        net::bind_executor(strand_, [self = shared_from_this(), conn = ws_](beast::error_code ec, std::size_t) {
+            conn->writing = false;
+            self->on_written(conn, ec);
         }));
 }
 
-void engine_session::on_read(const std::shared_ptr<ws_connection>& conn, beast::error_code ec) {
-    const bool is_transport = conn == ws_;
-    const bool is_probe = conn == probe_;
-    if (!is_transport && !is_probe) return; // a connection we already let go
+void engine_session::on_written(const std::shared_ptr<ws_connection>& conn, beast::error_code ec) {
+    const bool close_written = !batch_.empty() && batch_.back().op == ws::opcode::close;
+    for (const auto& f : batch_) queued_bytes_ -= f.frame.bytes->size();
+    batch_.clear();
+    iov_.clear();
+    if (batch_.capacity() > 64) { // a burst doesn't pin its memory for the life of the session
+        batch_ = {};
+        iov_ = {};
+    }
     if (ec) {
-        if (is_probe) {
-            drop_probe();
-        } else {
-            finish(is_disconnect(ec) ? eio::close_reason::transport_close : eio::close_reason::transport_error);
-        }
+        finish(eio::close_reason::transport_error);
+        beast::error_code ignored;
+        conn->socket.close(ignored);
         return;
     }
-    const auto data = conn->buffer.data();
-    const std::string_view bytes(static_cast<const char*>(data.data()), data.size());
-    if (!conn->ws.got_text()) {
-        auto copy = copy_shared_bytes(bytes);
-        conn->buffer.consume(conn->buffer.size());
-        if (is_probe) {
-            drop_probe();
+    if (close_written) {
+        linger_then_close(conn);
+        return;
+    }
+    write_next();
+}
+
+void engine_session::push_control(ws::opcode op, std::string payload) {
+    queued_bytes_ += payload.size();
+    queue_.push_back({eio::frame{make_shared_bytes(std::move(payload))}, op});
+}
+
+// After our close frame: stop sending and read (discarding) until the client closes too, for at most
+// two seconds. Closing with unread bytes would reset the connection and could lose the close frame.
+void engine_session::linger_then_close(const std::shared_ptr<ws_connection>& conn) {
+    beast::error_code ignored;
+    conn->socket.shutdown(tcp::socket::shutdown_send, ignored);
+    // Cancelled when the client closes first, so that nothing of the connection outlives it.
+    conn->linger = std::make_unique<net::steady_timer>(strand_, std::chrono::seconds(2));
+    conn->linger->async_wait([weak = std::weak_ptr<ws_connection>(conn)](beast::error_code ec) {
+        auto c = weak.lock();
+        if (c && !ec) {
+            beast::error_code ignored;
+            c->socket.close(ignored);
+        }
+    });
+}
+
+void engine_session::read_next(const std::shared_ptr<ws_connection>& conn) {
+    conn->socket.async_wait(tcp::socket::wait_read,
+                            net::bind_executor(strand_, [self = shared_from_this(), conn](beast::error_code ec) {
+                                self->on_readable(conn, ec);
+                            }));
+}
+
+void engine_session::on_readable(const std::shared_ptr<ws_connection>& conn, beast::error_code ec) {
+    if (conn != ws_ && conn != probe_) return; // a connection we already let go
+    // One receive buffer per thread: an idle connection holds none (its reader keeps a partial frame).
+    thread_local std::array<char, 64 * 1024> buffer;
+    constexpr int max_reads = 8; // then the other connections of this thread get their turn
+    for (int reads = 0; !ec; ++reads) {
+        if (reads == max_reads) {
+            net::post(strand_, [self = shared_from_this(), conn] { self->on_readable(conn, {}); });
             return;
         }
-        on_binary_message(std::move(copy));
+        // Read until the socket is drained: the reactor signals only new data (edge-triggered).
+        const std::size_t n = conn->socket.read_some(net::buffer(buffer), ec);
+        if (ec == net::error::would_block || ec == net::error::try_again) {
+            read_next(conn);
+            return;
+        }
+        if (ec) break;
+        if (closed_) continue; // after our close frame: the client's last bytes are not for us
+        const auto code = conn->reader.feed(buffer.data(), n, [&](const ws::event& e) { return on_ws_event(conn, e); });
+        if (conn != ws_ && conn != probe_) return; // dropped on the way
+        if (code) {
+            if (conn == probe_) {
+                drop_probe();
+                return;
+            }
+            ws_close_code_ = code;
+            finish(code == ws::close_code::invalid_payload ? eio::close_reason::parse_error
+                                                           : eio::close_reason::transport_error);
+        }
+    }
+    if (conn == probe_) {
+        drop_probe();
+    } else if (closed_) { // the client closed after us, or the linger timer closed the socket
+        beast::error_code ignored;
+        conn->socket.close(ignored);
+        if (conn->linger) conn->linger->cancel();
+        if (!conn->writing) ws_.reset();
     } else {
-        auto packet = eio::decode_text(bytes);
-        conn->buffer.consume(conn->buffer.size());
+        finish(is_disconnect(ec) ? eio::close_reason::transport_close : eio::close_reason::transport_error);
+    }
+}
+
+bool engine_session::on_ws_event(const std::shared_ptr<ws_connection>& conn, const ws::event& event) {
+    const bool is_probe = conn == probe_;
+    switch (event.type) {
+    case ws::event::kind::text: {
+        auto packet = eio::decode_text(event.payload);
         if (!packet) {
             if (is_probe) {
                 drop_probe();
             } else {
                 finish(eio::close_reason::parse_error);
             }
-            return;
+            return false;
         }
         if (is_probe) {
             on_probe_packet(*packet);
         } else {
             on_packet(std::move(*packet));
         }
+        break;
     }
-    // Don't let one large message pin a large buffer for the life of the session.
-    if (conn->buffer.capacity() > 64 * 1024) conn->buffer.shrink_to_fit();
-    if (!closed_ && (conn == ws_ || conn == probe_)) read_next(conn);
+    case ws::event::kind::binary:
+        if (is_probe) {
+            drop_probe();
+            return false;
+        }
+        on_binary_message(copy_shared_bytes(event.payload));
+        break;
+    case ws::event::kind::ping: // WebSocket pings (not Engine.IO's) get their pong
+        if (!is_probe && !closed_) {
+            push_control(ws::opcode::pong, std::string(event.payload));
+            write_next();
+        }
+        break;
+    case ws::event::kind::pong: break;
+    case ws::event::kind::close:
+        if (is_probe) {
+            drop_probe();
+            return false;
+        }
+        // Answer with the client's code, as RFC 6455 suggests.
+        ws_close_code_ = event.close_code == 1005 ? ws::close_code::normal : event.close_code;
+        finish(eio::close_reason::transport_close);
+        return false;
+    }
+    return !closed_ && (conn == ws_ || conn == probe_);
 }
 
 void engine_session::on_packet(eio::packet&& packet) {
@@ -381,20 +462,33 @@ void engine_session::probe_websocket(std::shared_ptr<ws_connection> ws) {
 void engine_session::on_probe_packet(const eio::packet& packet) {
     if (packet.type == eio::packet_type::ping && packet.data == "probe" && !upgrading_) {
         upgrading_ = true;
-        // Answer on the probe (nothing else writes to it yet), and release the pending long-poll.
-        auto pong = std::make_shared<eio::frame>(eio::make_text_frame(eio::packet_type::pong, "probe"));
-        probe_->ws.text(true);
-        probe_->ws.async_write(net::buffer(*pong->bytes),
-                               net::bind_executor(strand_, [self = shared_from_this(), pong,
-                                                            conn = probe_](beast::error_code ec, std::size_t) {
-                                   if (ec && conn == self->probe_) self->drop_probe();
-                               }));
-        flush_polling();
+        write_probe_pong();
+        flush_polling(); // release the pending long-poll
     } else if (packet.type == eio::packet_type::upgrade && upgrading_) {
         promote_probe();
     } else {
         drop_probe();
     }
+}
+
+// Answers 3probe on the probe (nothing else writes to it yet).
+void engine_session::write_probe_pong() {
+    auto pong = std::make_shared<outgoing_frame>(
+        outgoing_frame{eio::make_text_frame(eio::packet_type::pong, "probe"), ws::opcode::text});
+    pong->header_size = static_cast<unsigned char>(ws::write_header(pong->header, pong->op, pong->frame.bytes->size()));
+    const std::array<net::const_buffer, 2> buffers{net::buffer(pong->header, pong->header_size),
+                                                   net::buffer(*pong->frame.bytes)};
+    probe_->writing = true;
+    net::async_write(probe_->socket, buffers,
+                     net::bind_executor(
+                         strand_, [self = shared_from_this(), pong, conn = probe_](beast::error_code ec, std::size_t) {
+                             conn->writing = false;
+                             if (ec) {
+                                 if (conn == self->probe_) self->drop_probe();
+                                 return;
+                             }
+                             if (conn == self->ws_) self->write_next(); // promoted meanwhile
+                         }));
 }
 
 void engine_session::promote_probe() {
@@ -408,8 +502,7 @@ void engine_session::promote_probe() {
         pending_get_.reset();
         r(payload_response("6", 11));
     }
-    // The 3probe write may still be in flight on this connection; write_next() waits for it.
-    writing_ = false;
+    // If the 3probe write is still in flight, write_next() waits for it.
     net::post(strand_, [self = shared_from_this()] { self->flush(); });
 }
 
@@ -419,7 +512,7 @@ void engine_session::drop_probe() {
     if (probe_) {
         // Its pending operations complete with an error and release it.
         beast::error_code ignored;
-        beast::get_lowest_layer(probe_->ws).socket().close(ignored);
+        probe_->socket.close(ignored);
         probe_.reset();
     }
 }
@@ -460,13 +553,13 @@ void engine_session::finish(eio::close_reason reason) {
                 queue_.clear();
                 queued_bytes_ = 0;
             }
-            queue_.push_back(eio::make_text_frame(
-                reason == eio::close_reason::transport_close ? eio::packet_type::noop : eio::packet_type::close));
+            queue_.push_back({eio::make_text_frame(
+                reason == eio::close_reason::transport_close ? eio::packet_type::noop : eio::packet_type::close)});
             flush_polling();
         } else if (graceful) {
             // No long-poll to answer now: the client's next one gets what is queued and the close
             // packet (the session stays findable for that long, bounded by a heartbeat period).
-            queue_.push_back(eio::make_text_frame(eio::packet_type::close));
+            queue_.push_back({eio::make_text_frame(eio::packet_type::close)});
             deferred_close_ = true;
             const auto& cfg = endpoint_.config();
             auto timer = std::make_shared<net::steady_timer>(
@@ -479,17 +572,22 @@ void engine_session::finish(eio::close_reason reason) {
             queued_bytes_ = 0;
         }
     } else if (ws_) {
-        if (graceful) {
-            queue_.push_back(eio::make_text_frame(eio::packet_type::close));
-            close_after_drain_ = true;
-            if (!writing_) write_next();
-        } else {
-            if (!writing_) {
-                queue_.clear();
-                queued_bytes_ = 0;
+        if (!graceful) { // what is not written yet never will be
+            for (const auto& f : queue_) queued_bytes_ -= f.frame.bytes->size();
+            queue_.clear();
+        }
+        if (graceful || ws_close_code_ != 0) {
+            // The close packet (graceful), then the close frame; the connection closes once it is out.
+            if (graceful) {
+                auto close_packet = eio::make_text_frame(eio::packet_type::close);
+                queued_bytes_ += close_packet.bytes->size();
+                queue_.push_back({std::move(close_packet)});
             }
+            push_control(ws::opcode::close, ws::close_payload(graceful ? ws::close_code::normal : ws_close_code_));
+            write_next();
+        } else {
             beast::error_code ignored;
-            beast::get_lowest_layer(ws_->ws).socket().close(ignored);
+            ws_->socket.close(ignored);
         }
     }
 

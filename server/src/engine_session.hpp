@@ -7,9 +7,9 @@
 #include <switchboard/eio/session.hpp>
 #include <switchboard/server/config.hpp>
 #include <switchboard/server/engine.hpp>
+#include <switchboard/ws/frame.hpp>
 
 #include <atomic>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -20,7 +20,6 @@ namespace switchboard::server {
 
 class engine_session;
 
-using ws_stream = websocket::stream<beast::tcp_stream>;
 using string_response = http::response<http::string_body>;
 /// Writes an HTTP response on the connection that made the request (any thread).
 using responder = std::function<void(string_response)>;
@@ -48,12 +47,24 @@ private:
     std::unordered_map<std::string, std::shared_ptr<engine_session>> sessions_;
 };
 
-/// A WebSocket with its read buffer, owned jointly by the session and its pending operations, so
-/// that a connection the session lets go lives until its operations have completed.
+/// A WebSocket after the upgrade (Beast does the HTTP handshake; the frames are ours, see
+/// switchboard/ws/frame.hpp). Owned jointly by the session and its pending operations, so that a
+/// connection the session lets go lives until its operations have completed.
 struct ws_connection {
-    explicit ws_connection(beast::tcp_stream stream) : ws(std::move(stream)) {}
-    ws_stream ws;
-    beast::flat_buffer buffer;
+    ws_connection(tcp::socket s, std::size_t max_message) : socket(std::move(s)), reader(max_message) {}
+    tcp::socket socket; // non-blocking: read with read_some() once async_wait() says it is readable
+    ws::reader reader;
+    bool writing = false;                      // a write is in flight: the only writer waits for it
+    std::unique_ptr<net::steady_timer> linger; // after our close frame: bounds the wait for the client's
+};
+
+/// A frame waiting for (or in) a write. The WebSocket header is written in place when the frame's
+/// batch goes out, so the gathered write can point at it.
+struct outgoing_frame {
+    eio::frame frame;
+    ws::opcode op = ws::opcode::text; // control frames (pong, close) only on WebSocket
+    unsigned char header_size = 0;
+    unsigned char header[ws::max_header_size];
 };
 
 class engine_session final : public engine_socket, public std::enable_shared_from_this<engine_session> {
@@ -102,8 +113,13 @@ private:
     void flush();
     void flush_polling();
     void write_next();
+    void on_written(const std::shared_ptr<ws_connection>& conn, beast::error_code ec);
+    void write_probe_pong();
+    void push_control(ws::opcode op, std::string payload);
+    void linger_then_close(const std::shared_ptr<ws_connection>& conn);
     void read_next(const std::shared_ptr<ws_connection>& conn);
-    void on_read(const std::shared_ptr<ws_connection>& conn, beast::error_code ec);
+    void on_readable(const std::shared_ptr<ws_connection>& conn, beast::error_code ec);
+    bool on_ws_event(const std::shared_ptr<ws_connection>& conn, const ws::event& event);
     void on_probe_packet(const eio::packet& packet);
     void promote_probe();
     void drop_probe();
@@ -118,19 +134,20 @@ private:
     request_info request_;
     std::atomic<transport_kind> transport_;
     bool closed_ = false;
-    bool close_after_drain_ = false; // WebSocket: send the close packet, then close the connection
-    bool deferred_close_ = false;    // polling: closed, the last packets wait for the client's next GET
+    bool deferred_close_ = false;     // polling: closed, the last packets wait for the client's next GET
+    std::uint16_t ws_close_code_ = 0; // WebSocket: finish() answers with a close frame of this code
 
     eio::server_heartbeat heartbeat_;
     net::steady_timer heartbeat_timer_;
     std::vector<std::shared_ptr<net::steady_timer>> timers_; // post_after(), cancelled by finish()
 
-    std::deque<eio::frame> queue_; // frames not yet handed to the transport
-    std::size_t queued_bytes_ = 0;
+    std::vector<outgoing_frame> queue_;  // frames not yet handed to the transport
+    std::vector<outgoing_frame> batch_;  // WebSocket: the frames of the write in flight
+    std::vector<net::const_buffer> iov_; // ... and their headers and payloads, gathered
+    std::size_t queued_bytes_ = 0;       // payload bytes in queue_ and batch_
 
     std::optional<responder> pending_get_; // polling: the held long-poll request
     std::shared_ptr<ws_connection> ws_;    // websocket transport (pending operations share it)
-    bool writing_ = false;                 // a WebSocket write is in flight (single writer)
 
     std::shared_ptr<ws_connection> probe_; // upgrade candidate
     bool upgrading_ = false;               // the probe answered 3probe; waiting for 5

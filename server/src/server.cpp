@@ -237,24 +237,27 @@ private:
                           std::shared_ptr<engine_session> session) {
         stream_.expires_never();
         auto info = request_of(req);
-        auto conn = std::make_shared<ws_connection>(std::move(stream_));
-        auto& ws = conn->ws;
-        ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(30), websocket::stream_base::none(), false});
-        ws.read_message_max(server_.config.max_payload);
-        ws.auto_fragment(false);
-        auto* srv = &server_;
-        ws.async_accept(req, [conn, session = std::move(session), &endpoint, srv,
-                              info = std::move(info)](beast::error_code ec) mutable {
+        // Beast answers the upgrade; then the socket is handed to the session, which frames the
+        // WebSocket itself (switchboard/ws/frame.hpp).
+        auto ws = std::make_shared<websocket::stream<beast::tcp_stream>>(std::move(stream_));
+        ws->set_option(
+            websocket::stream_base::timeout{std::chrono::seconds(30), websocket::stream_base::none(), false});
+        const auto max_message = server_.config.max_payload;
+        ws->async_accept(req, [ws, session = std::move(session), &endpoint, max_message,
+                               info = std::move(info)](beast::error_code ec) mutable {
             if (ec) return;
+            auto socket = beast::get_lowest_layer(*ws).release_socket();
+            socket.non_blocking(true, ec);
+            if (ec) return;
+            auto strand = socket.get_executor();
+            auto conn = std::make_shared<ws_connection>(std::move(socket), max_message);
             if (session) {
                 session->probe_websocket(std::move(conn));
             } else {
-                auto strand = conn->ws.get_executor();
                 auto fresh = std::make_shared<engine_session>(endpoint, std::move(strand), std::move(info),
                                                               engine_session::transport_kind::websocket);
                 fresh->open_websocket(std::move(conn));
             }
-            (void)srv;
         });
     }
 
