@@ -56,7 +56,8 @@ struct settings {
     std::string scenario = "echo";
     int clients = 50;
     int inflight = 16;
-    int rate = 0; // fanout: broadcasts per second (default 200); echo: round trips per second (paced)
+    int rate = 0;   // fanout: broadcasts per second (default 200); echo: round trips per second (paced)
+    int window = 0; // fanout flat out: at most this many broadcasts not yet delivered everywhere
     double seconds = 5;
     int pid = 0;
     std::string label = "server";
@@ -69,6 +70,7 @@ struct results {
     std::uint64_t round_trips = 0; // echo: acks; fanout: deliveries
     std::uint64_t sent = 0;        // fanout: broadcasts sent while measuring
     std::uint64_t pings = 0;       // pings answered
+    std::uint64_t all_deliveries = 0; // fanout: every delivery, warm-up included
     int connected = 0;
     int failed = 0;
     int dropped = 0; // connections the server closed (or lost) after the Socket.IO connect
@@ -171,6 +173,7 @@ private:
             for (int i = 0; i < settings_.inflight; ++i) emit_echo();
         } else if (p.type == switchboard::sio::packet_type::event) {
             // fanout: ["msg",{"t":<ns sent>,"m":<measured>}]
+            ++results_.all_deliveries;
             const auto t = p.data.find("\"t\":");
             if (t == std::string::npos || p.data.find("\"m\":1") == std::string::npos) return;
             const auto sent_ns = std::strtoll(p.data.c_str() + t + 4, nullptr, 10);
@@ -281,6 +284,8 @@ bool parse(int argc, char** argv, settings& s) {
             s.pid = std::stoi(value);
         } else if (key == "--rate") {
             s.rate = std::stoi(value);
+        } else if (key == "--window") {
+            s.window = std::stoi(value);
         } else if (key == "--label") {
             s.label = value;
         } else {
@@ -354,6 +359,7 @@ int run_fanout(const settings& s) {
     net::steady_timer timer(ioc);
     const auto tick = std::chrono::milliseconds(5);
     double due = 0; // broadcasts owed by the pacing
+    std::uint64_t sent_all = 0;
     double cpu_start = 0;
     double cpu_measured = 0;
     auto phase_start = clock_type::now();
@@ -375,10 +381,20 @@ int run_fanout(const settings& s) {
             break;
         case phase::warming:
         case phase::measuring:
-            due += s.rate * std::chrono::duration<double>(tick).count();
-            for (; due >= 1; due -= 1) {
-                sender.broadcast(state == phase::measuring);
-                if (state == phase::measuring) ++r.sent;
+            if (s.window > 0) { // flat out: keep `window` broadcasts on their way
+                const auto receivers = static_cast<std::uint64_t>(s.clients);
+                while ((sent_all + 1) * receivers - r.all_deliveries <= static_cast<std::uint64_t>(s.window) * receivers) {
+                    sender.broadcast(state == phase::measuring);
+                    ++sent_all;
+                    if (state == phase::measuring) ++r.sent;
+                }
+            } else {
+                due += s.rate * std::chrono::duration<double>(tick).count();
+                for (; due >= 1; due -= 1) {
+                    sender.broadcast(state == phase::measuring);
+                    ++sent_all;
+                    if (state == phase::measuring) ++r.sent;
+                }
             }
             if (state == phase::warming && in_phase >= 0.5) {
                 next(phase::measuring);
@@ -389,13 +405,13 @@ int run_fanout(const settings& s) {
             }
             break;
         case phase::draining:
-            if (in_phase >= 1.0 || r.round_trips >= r.sent * static_cast<std::uint64_t>(s.clients)) {
+            if (in_phase >= 3.0 || r.all_deliveries >= sent_all * static_cast<std::uint64_t>(s.clients)) {
                 const auto expected = r.sent * static_cast<std::uint64_t>(s.clients);
                 std::printf(
-                    "{\"scenario\":\"fanout\",\"server\":\"%s\",\"receivers\":%d,\"rate\":%d,\"seconds\":%.2f,"
+                    "{\"scenario\":\"fanout\",\"server\":\"%s\",\"receivers\":%d,\"rate\":%d,\"window\":%d,\"seconds\":%.2f,"
                     "\"connected\":%d,\"failed\":%d,\"sent\":%llu,\"deliveries\":%llu,\"lost\":%lld,"
                     "\"deliveries_per_s\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,\"server_cpu_us_per_op\":%.2f}\n",
-                    s.label.c_str(), s.clients, s.rate, s.seconds, r.connected, r.failed,
+                    s.label.c_str(), s.clients, s.window > 0 ? 0 : s.rate, s.window, s.seconds, r.connected, r.failed,
                     static_cast<unsigned long long>(r.sent), static_cast<unsigned long long>(r.round_trips),
                     static_cast<long long>(expected) - static_cast<long long>(r.round_trips),
                     static_cast<double>(r.round_trips) / s.seconds, percentile(r.latencies_us, 0.5),

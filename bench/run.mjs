@@ -3,15 +3,29 @@
 // core 1 (taskset). Prints JSON lines, then a side-by-side Markdown table with ratios.
 //   scripts/bench [--quick]
 import { spawn, execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { startServer, root, build } from '../tests/server/harness.mjs';
+import { startServer, build } from '../tests/server/harness.mjs';
 
 const quick = process.argv.includes('--quick');
 const rounds = quick ? 1 : 3;
-const scenarios = [
-  { name: 'echo', args: ['--clients', '50', '--inflight', '16', '--seconds', quick ? '2' : '10'] },
-  { name: 'fanout', args: ['--scenario', 'fanout', '--clients', quick ? '200' : '1000', '--rate', '100', '--seconds', quick ? '2' : '10'] },
-  { name: 'churn', args: ['--scenario', 'churn', '--clients', '20', '--seconds', quick ? '2' : '10'] },
+const seconds = quick ? '2' : '10';
+const receivers = quick ? 200 : 1000;
+const idleClients = quick ? 2000 : 10000;
+// Every connection is a descriptor in the server and in the generator: the most this machine's
+// per-process limit (ulimit -Hn) lets both hold, capped at the 50,000 the targets ask for.
+const fdLimit = Number(execFileSync('sh', ['-c', 'ulimit -Hn']).toString().trim()) || 1024;
+const maxIdle = Math.min(50000, Math.floor((fdLimit - 200) / 1000) * 1000);
+const heartbeat = ['--ping-interval', quick ? '2000' : '10000']; // several heartbeats while idle
+const idleHold = quick ? '5' : '30';
+const cases = [
+  { name: 'echo', args: ['--clients', '50', '--inflight', '16', '--seconds', seconds] },
+  { name: 'echo-paced', args: ['--clients', '50', '--rate', '10000', '--seconds', seconds] },
+  { name: 'fanout', args: ['--scenario', 'fanout', '--clients', String(receivers), '--rate', '100', '--seconds', seconds] },
+  { name: 'fanout-flat', args: ['--scenario', 'fanout', '--clients', String(receivers), '--window', '20', '--seconds', seconds] },
+  { name: 'churn', args: ['--scenario', 'churn', '--clients', '20', '--seconds', seconds] },
+  { name: 'idle', server: heartbeat, args: ['--scenario', 'idle', '--clients', String(idleClients), '--seconds', idleHold] },
+  ...(quick ? [] : [{ name: 'idle-max', once: true, server: heartbeat, args: ['--scenario', 'idle', '--clients', String(maxIdle), '--seconds', idleHold] }]),
 ];
 const servers = [
   { label: 'switchboard', name: 'bench' },
@@ -27,17 +41,20 @@ function loadgen(url, pid, label, args) {
     const p = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d) => { out += d; });
-    p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`loadgen exited ${code}: ${out}`))));
+    p.on('exit', (code) => {
+      try { resolve(JSON.parse(out)); } catch { reject(new Error(`loadgen exited ${code}: ${out}`)); }
+    });
   });
 }
 
 const results = [];
 for (let round = 0; round < rounds; round++) {
-  for (const scenario of scenarios) {
+  for (const c of cases) {
+    if (c.once && round > 0) continue;
     for (const server of servers) {
-      const s = await startServer(server.name, [], {}, { taskset: hasTaskset ? 0 : undefined });
+      const s = await startServer(server.name, c.server ?? [], {}, { taskset: hasTaskset ? 0 : undefined });
       try {
-        const r = await loadgen(s.url, s.proc.pid, server.label, scenario.args);
+        const r = { case: c.name, ...(await loadgen(s.url, s.proc.pid, server.label, c.args)) };
         console.log(JSON.stringify(r));
         results.push(r);
       } finally {
@@ -48,29 +65,41 @@ for (let round = 0; round < rounds; round++) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const pick = (label, scenario, key) => median(results.filter((r) => r.server === label && r.scenario === scenario).map((r) => r[key]));
-const receivers = quick ? 200 : 1000;
+const pick = (label, name, key) => median(results.filter((r) => r.server === label && r.case === name).map((r) => r[key]));
 const rows = [
   ['echo: round trips/s (50 clients x 16 in flight)', 'echo', 'rate'],
   ['echo: server CPU µs per round trip', 'echo', 'server_cpu_us_per_op'],
-  ['echo: latency p50 µs', 'echo', 'p50_us'],
-  ['echo: latency p99 µs', 'echo', 'p99_us'],
-  [`fanout: deliveries/s (${receivers} receivers, 100 msg/s)`, 'fanout', 'deliveries_per_s'],
-  ['fanout: server CPU µs per delivery', 'fanout', 'server_cpu_us_per_op'],
-  ['fanout: latency p50 µs', 'fanout', 'p50_us'],
-  ['fanout: latency p99 µs', 'fanout', 'p99_us'],
-  ['fanout: lost deliveries', 'fanout', 'lost'],
+  ['echo: latency p99 µs (16 in flight)', 'echo', 'p99_us'],
+  ['echo at 10,000 round trips/s: latency p50 µs', 'echo-paced', 'p50_us'],
+  ['echo at 10,000 round trips/s: latency p99 µs', 'echo-paced', 'p99_us'],
+  ['echo at 10,000 round trips/s: server CPU µs per round trip', 'echo-paced', 'server_cpu_us_per_op'],
+  [`fanout, ${receivers} receivers, 100 msg/s: server CPU µs per delivery`, 'fanout', 'server_cpu_us_per_op'],
+  [`fanout, ${receivers} receivers, 100 msg/s: latency p99 µs`, 'fanout', 'p99_us'],
+  [`fanout, ${receivers} receivers, 100 msg/s: lost deliveries`, 'fanout', 'lost'],
+  [`fanout flat out, ${receivers} receivers: deliveries/s`, 'fanout-flat', 'deliveries_per_s'],
+  [`fanout flat out, ${receivers} receivers: server CPU µs per delivery`, 'fanout-flat', 'server_cpu_us_per_op'],
+  [`fanout flat out, ${receivers} receivers: lost deliveries`, 'fanout-flat', 'lost'],
   ['churn: sessions/s (20 lanes: connect, one ack\'d echo, disconnect)', 'churn', 'sessions_per_s'],
   ['churn: server RSS KiB before', 'churn', 'rss_before_kib'],
   ['churn: server RSS KiB after (settled 1 s)', 'churn', 'rss_after_kib'],
+  [`idle, ${idleClients} connections: connects/s`, 'idle', 'connects_per_s'],
+  [`idle, ${idleClients} connections: server RSS bytes per connection`, 'idle', 'rss_per_conn_bytes'],
+  [`idle, ${idleClients} connections: server CPU % at rest (heartbeats)`, 'idle', 'server_cpu_pct_at_rest'],
+  [`idle, ${idleClients} connections: connections dropped`, 'idle', 'dropped'],
+  ...(quick ? [] : [
+    [`idle, ${maxIdle} connections: server RSS bytes per connection`, 'idle-max', 'rss_per_conn_bytes'],
+    [`idle, ${maxIdle} connections: server CPU % at rest (heartbeats)`, 'idle-max', 'server_cpu_pct_at_rest'],
+    [`idle, ${maxIdle} connections: connections dropped`, 'idle-max', 'dropped'],
+  ]),
 ];
 console.log(`\n| figure | Switchboard | Node.js socket.io 4.8 | ratio (ours / theirs) |`);
 console.log('|---|---|---|---|');
-for (const [title, scenario, key] of rows) {
-  const ours = pick('switchboard', scenario, key);
-  const theirs = pick('node socket.io', scenario, key);
+for (const [title, name, key] of rows) {
+  const ours = pick('switchboard', name, key);
+  const theirs = pick('node socket.io', name, key);
   const ratio = theirs ? (ours / theirs).toFixed(2) : '—';
   console.log(`| ${title} | ${ours} | ${theirs} | ${ratio} |`);
 }
-console.log(`\n${rounds} round(s), median; ${hasTaskset ? 'server on core 0, generator on core 1' : 'no taskset: unpinned'}; ${new Date().toISOString().slice(0, 10)}`);
+console.log(`\n${rounds} round(s), median; ${hasTaskset ? 'server on core 0, generator on core 1' : 'no taskset: unpinned'}; ` +
+  `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}); open files limit ${fdLimit}; ${new Date().toISOString().slice(0, 10)}`);
 process.exit(0);

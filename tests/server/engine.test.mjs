@@ -216,6 +216,29 @@ test('abuse: garbage and invalid UTF-8 frames close only their own session', asy
   bystander.close();
 });
 
+test('websocket framing (ours, RFC 6455): fragments, WebSocket pings, bursts in order, the close code echoed', async () => {
+  const ws = new WebSocket(`ws://127.0.0.1:${server.port}${PATH}?EIO=4&transport=websocket`);
+  const inbox = [];
+  ws.on('message', (m, isBinary) => inbox.push(isBinary ? m : m.toString()));
+  await until(() => inbox.length === 1, 2000, 'open packet');
+  // One message in three frames, a WebSocket ping among them.
+  ws.send('4hel', { fin: false });
+  const pong = new Promise((r) => ws.once('pong', (data) => r(data.toString())));
+  ws.ping('are you there');
+  ws.send('lo ', { fin: false });
+  ws.send('€', { fin: true });
+  assert.equal(await pong, 'are you there');
+  await until(() => inbox.includes('4hello €'), 2000, 'the joined message echoed');
+  // A burst: every echo comes back, in order (the server writes queued frames together).
+  const burst = Array.from({ length: 200 }, (_, i) => `4burst ${i}`);
+  for (const m of burst) ws.send(m);
+  await until(() => inbox.filter((m) => m.startsWith('4burst')).length === 200, 5000, 'burst echoes');
+  assert.deepEqual(inbox.filter((m) => m.startsWith('4burst')), burst);
+  const code = new Promise((r) => ws.once('close', (c) => r(c)));
+  ws.close(4001, 'bye');
+  assert.equal(await code, 4001);
+});
+
 test('abuse: half-open connections and garbage HTTP do not stop the server', async () => {
   const half = net.connect(server.port, '127.0.0.1');
   await new Promise((r) => half.once('connect', r));
