@@ -67,9 +67,9 @@ struct settings {
 
 struct results {
     std::vector<double> latencies_us;
-    std::uint64_t round_trips = 0; // echo: acks; fanout: deliveries
-    std::uint64_t sent = 0;        // fanout: broadcasts sent while measuring
-    std::uint64_t pings = 0;       // pings answered
+    std::uint64_t round_trips = 0;    // echo: acks; fanout: deliveries
+    std::uint64_t sent = 0;           // fanout: broadcasts sent while measuring
+    std::uint64_t pings = 0;          // pings answered
     std::uint64_t all_deliveries = 0; // fanout: every delivery, warm-up included
     int connected = 0;
     int failed = 0;
@@ -383,7 +383,8 @@ int run_fanout(const settings& s) {
         case phase::measuring:
             if (s.window > 0) { // flat out: keep `window` broadcasts on their way
                 const auto receivers = static_cast<std::uint64_t>(s.clients);
-                while ((sent_all + 1) * receivers - r.all_deliveries <= static_cast<std::uint64_t>(s.window) * receivers) {
+                while ((sent_all + 1) * receivers - r.all_deliveries <=
+                       static_cast<std::uint64_t>(s.window) * receivers) {
                     sender.broadcast(state == phase::measuring);
                     ++sent_all;
                     if (state == phase::measuring) ++r.sent;
@@ -408,7 +409,8 @@ int run_fanout(const settings& s) {
             if (in_phase >= 3.0 || r.all_deliveries >= sent_all * static_cast<std::uint64_t>(s.clients)) {
                 const auto expected = r.sent * static_cast<std::uint64_t>(s.clients);
                 std::printf(
-                    "{\"scenario\":\"fanout\",\"server\":\"%s\",\"receivers\":%d,\"rate\":%d,\"window\":%d,\"seconds\":%.2f,"
+                    "{\"scenario\":\"fanout\",\"server\":\"%s\",\"receivers\":%d,\"rate\":%d,\"window\":%d,\"seconds\":"
+                    "%.2f,"
                     "\"connected\":%d,\"failed\":%d,\"sent\":%llu,\"deliveries\":%llu,\"lost\":%lld,"
                     "\"deliveries_per_s\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,\"server_cpu_us_per_op\":%.2f}\n",
                     s.label.c_str(), s.clients, s.window > 0 ? 0 : s.rate, s.window, s.seconds, r.connected, r.failed,

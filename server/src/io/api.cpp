@@ -184,7 +184,7 @@ void broadcast_operator::fetch_sockets(std::function<void(std::vector<socket>)> 
 
 const std::string& socket::id() const noexcept { return impl_->id; }
 const std::string& socket::nsp_name() const noexcept { return impl_->nsp->name; }
-const handshake_info& socket::handshake() const noexcept { return impl_->handshake; }
+const handshake_info& socket::handshake() const { return impl_->handshake(); }
 bool socket::connected() const noexcept { return impl_->connected; }
 boost::json::value& socket::data() const noexcept { return impl_->data; }
 

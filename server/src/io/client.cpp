@@ -16,18 +16,6 @@ std::string_view reason_text(eio::close_reason reason) {
     return "transport close";
 }
 
-handshake_info make_handshake(const switchboard::server::request_info& request, boost::json::object auth) {
-    handshake_info h;
-    h.address = request.remote_address;
-    h.url = request.url;
-    h.headers = request.headers;
-    h.query = request.query;
-    h.auth = std::move(auth);
-    h.time = std::chrono::system_clock::now();
-    h.xdomain = h.header("origin") != nullptr;
-    return h;
-}
-
 } // namespace
 
 client::client(std::shared_ptr<io_core> core, std::shared_ptr<switchboard::server::engine_socket> engine)
@@ -92,8 +80,7 @@ void client::on_decoded(sio::packet&& packet) {
 void client::connect(const std::string& nsp, boost::json::object auth) {
     auto ns = core_->resolve(nsp, auth);
     if (!ns) return refuse(nsp, {"Invalid namespace", nullptr});
-    auto socket =
-        std::make_shared<socket_impl>(ns, shared_from_this(), make_handshake(engine_->request(), std::move(auth)));
+    auto socket = std::make_shared<socket_impl>(ns, shared_from_this(), std::move(auth));
     connecting_.insert(nsp);
     run_middleware(std::move(socket), std::make_shared<std::vector<middleware>>(ns->middleware_chain()), 0);
 }

@@ -38,12 +38,14 @@ private:
 };
 
 struct socket_impl : std::enable_shared_from_this<socket_impl> {
-    socket_impl(std::shared_ptr<namespace_impl> nsp, std::shared_ptr<client> owner, handshake_info handshake);
+    socket_impl(std::shared_ptr<namespace_impl> nsp, std::shared_ptr<client> owner, boost::json::object auth);
 
     const std::string id;
     const std::shared_ptr<namespace_impl> nsp;
     const std::shared_ptr<client> owner; // the client forgets its sockets when they close: no cycle
-    const handshake_info handshake;
+    /// The handshake, made on first use from the session's request (most sockets never ask, and an
+    /// idle connection should not hold a second copy of its headers).
+    const handshake_info& handshake() const;
     boost::json::value data;
     std::atomic<bool> connected{false};
 
@@ -76,6 +78,11 @@ struct socket_impl : std::enable_shared_from_this<socket_impl> {
 
 private:
     void notify_outgoing(std::string_view name, const arguments& args);
+
+    boost::json::object auth_;
+    std::chrono::system_clock::time_point created_;
+    mutable std::once_flag handshake_once_;
+    mutable std::unique_ptr<handshake_info> handshake_;
 
     std::mutex acks_mutex_;
     std::unordered_map<std::uint64_t, ack_callback> acks_;

@@ -41,10 +41,25 @@ void ack_state::answer(arguments args) {
     socket->send_packet(ack, false);
 }
 
-socket_impl::socket_impl(std::shared_ptr<namespace_impl> nsp_, std::shared_ptr<client> owner_,
-                         handshake_info handshake_)
-    : id(switchboard::server::random_id()), nsp(std::move(nsp_)), owner(std::move(owner_)),
-      handshake(std::move(handshake_)) {}
+socket_impl::socket_impl(std::shared_ptr<namespace_impl> nsp_, std::shared_ptr<client> owner_, boost::json::object auth)
+    : id(switchboard::server::random_id()), nsp(std::move(nsp_)), owner(std::move(owner_)), auth_(std::move(auth)),
+      created_(std::chrono::system_clock::now()) {}
+
+const handshake_info& socket_impl::handshake() const {
+    std::call_once(handshake_once_, [this] {
+        const auto& request = owner->engine().request();
+        auto h = std::make_unique<handshake_info>();
+        h->address = request.remote_address;
+        h->url = request.url;
+        h->headers = request.headers;
+        h->query = request.query;
+        h->auth = auth_;
+        h->time = created_;
+        h->xdomain = h->header("origin") != nullptr;
+        handshake_ = std::move(h);
+    });
+    return *handshake_;
+}
 
 void socket_impl::send_packet(const sio::packet& packet, bool droppable) {
     auto frames = sio::encode_frames(packet);

@@ -210,7 +210,7 @@ public:
     const std::string& id() const noexcept;
     /// The namespace's name, e.g. "/" or "/admin".
     const std::string& nsp_name() const noexcept;
-    const handshake_info& handshake() const noexcept;
+    const handshake_info& handshake() const;
     /// Whether the socket is still connected.
     bool connected() const noexcept;
     /// Application data attached to the socket (access it from the socket's handlers).
