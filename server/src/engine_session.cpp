@@ -206,7 +206,7 @@ void engine_session::flush_polling() {
 // Every queued frame goes out in one gathered write (header, payload, header, payload, ...): one
 // system call for a burst instead of one per frame. Frames queued meanwhile wait for the next write.
 void engine_session::write_next() {
-    if (!ws_ || ws_->writing || queue_.empty()) return;
+    if (!ws_ || ws_->writing || corked_ || queue_.empty()) return;
     batch_.swap(queue_);
     iov_.clear();
     iov_.reserve(batch_.size() * 2);
@@ -285,24 +285,35 @@ void engine_session::on_readable(const std::shared_ptr<ws_connection>& conn, bea
             net::post(strand_, [self = shared_from_this(), conn] { self->on_readable(conn, {}); });
             return;
         }
-        // Read until the socket is drained: the reactor signals only new data (edge-triggered).
         const std::size_t n = conn->socket.read_some(net::buffer(buffer), ec);
         if (ec == net::error::would_block || ec == net::error::try_again) {
             read_next(conn);
             return;
         }
         if (ec) break;
-        if (closed_) continue; // after our close frame: the client's last bytes are not for us
-        const auto code = conn->reader.feed(buffer.data(), n, [&](const ws::event& e) { return on_ws_event(conn, e); });
-        if (conn != ws_ && conn != probe_) return; // dropped on the way
-        if (code) {
-            if (conn == probe_) {
-                drop_probe();
-                return;
+        if (!closed_) { // after our close frame the client's last bytes are not for us
+            // Whatever the handlers send while this read is handled leaves in one write, after it.
+            corked_ = true;
+            const auto code =
+                conn->reader.feed(buffer.data(), n, [&](const ws::event& e) { return on_ws_event(conn, e); });
+            corked_ = false;
+            if (conn == ws_) write_next();
+            if (conn != ws_ && conn != probe_) return; // dropped on the way
+            if (code) {
+                if (conn == probe_) {
+                    drop_probe();
+                    return;
+                }
+                ws_close_code_ = code;
+                finish(code == ws::close_code::invalid_payload ? eio::close_reason::parse_error
+                                                               : eio::close_reason::transport_error);
             }
-            ws_close_code_ = code;
-            finish(code == ws::close_code::invalid_payload ? eio::close_reason::parse_error
-                                                           : eio::close_reason::transport_error);
+        }
+        // A short read drained the socket for now. No need to read until EAGAIN: Asio's wait for
+        // readiness re-arms the descriptor (EPOLL_CTL_MOD), which reports data that came meanwhile.
+        if (n < buffer.size()) {
+            read_next(conn);
+            return;
         }
     }
     if (conn == probe_) {

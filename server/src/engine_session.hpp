@@ -52,7 +52,9 @@ private:
 /// connection the session lets go lives until its operations have completed.
 struct ws_connection {
     ws_connection(tcp::socket s, std::size_t max_message) : socket(std::move(s)), reader(max_message) {}
-    tcp::socket socket; // non-blocking: read with read_some() once async_wait() says it is readable
+    // Non-blocking: read with read_some() once async_wait() says it is readable. No read buffer of its
+    // own (one per thread), so an idle connection holds none.
+    tcp::socket socket;
     ws::reader reader;
     bool writing = false;                      // a write is in flight: the only writer waits for it
     std::unique_ptr<net::steady_timer> linger; // after our close frame: bounds the wait for the client's
@@ -134,6 +136,7 @@ private:
     request_info request_;
     std::atomic<transport_kind> transport_;
     bool closed_ = false;
+    bool corked_ = false;             // WebSocket: handling what one read brought; its replies go out in one write
     bool deferred_close_ = false;     // polling: closed, the last packets wait for the client's next GET
     std::uint16_t ws_close_code_ = 0; // WebSocket: finish() answers with a close frame of this code
 
