@@ -76,7 +76,7 @@ std::vector<std::shared_ptr<engine_session>> engine_endpoint::all() {
 
 std::atomic<std::size_t> engine_session::live_{0};
 
-engine_session::engine_session(engine_endpoint& endpoint, net::any_io_executor strand, request_info request,
+engine_session::engine_session(engine_endpoint& endpoint, strand_type strand, request_info request,
                                transport_kind transport)
     : endpoint_(endpoint), strand_(std::move(strand)), sid_(random_id()), request_(std::move(request)),
       transport_(transport), heartbeat_(std::chrono::milliseconds(endpoint.config().ping_interval_ms),
@@ -141,19 +141,28 @@ void engine_session::post(std::function<void()> task) {
     });
 }
 
-void engine_session::post_after(std::chrono::milliseconds delay, std::function<void()> task) {
-    net::dispatch(strand_, [self = shared_from_this(), delay, task = std::move(task)]() mutable {
+std::uint64_t engine_session::post_after(std::chrono::milliseconds delay, std::function<void()> task) {
+    const auto id = next_timer_id_.fetch_add(1, std::memory_order_relaxed);
+    net::dispatch(strand_, [self = shared_from_this(), id, delay, task = std::move(task)]() mutable {
         if (self->closed_) return;
-        auto timer = std::make_shared<net::steady_timer>(self->strand_, delay);
-        self->timers_.push_back(timer);
+        auto timer = std::make_shared<strand_timer>(self->strand_, delay);
+        self->timers_.emplace_back(id, timer);
         // The timer holds the session weakly; finish() cancels it, so nothing of an ended session
         // (a make_shared allocation that weak references keep) waits for a long timeout to pass.
-        timer->async_wait([timer, weak = self->weak_from_this(), task = std::move(task)](beast::error_code ec) {
+        timer->async_wait([id, weak = self->weak_from_this(), task = std::move(task)](beast::error_code ec) {
             auto s = weak.lock();
             if (!s) return;
-            std::erase(s->timers_, timer);
+            std::erase_if(s->timers_, [id](const auto& t) { return t.first == id; });
             if (!ec && !s->closed_) task();
         });
+    });
+    return id;
+}
+
+void engine_session::cancel_timer(std::uint64_t timer_id) {
+    net::dispatch(strand_, [self = shared_from_this(), timer_id] {
+        for (auto& [id, timer] : self->timers_)
+            if (id == timer_id) timer->cancel(); // its handler removes it
     });
 }
 
@@ -217,12 +226,12 @@ void engine_session::write_next() {
         if (!bytes.empty()) iov_.emplace_back(bytes.data(), bytes.size());
     }
     ws_->writing = true;
-    net::async_write(
-        ws_->socket, std::span<const net::const_buffer>(iov_),
-        net::bind_executor(strand_, [self = shared_from_this(), conn = ws_](beast::error_code ec, std::size_t) {
-            conn->writing = false;
-            self->on_written(conn, ec);
-        }));
+    // The socket's executor is the session's strand: the handler runs there.
+    net::async_write(ws_->socket, std::span<const net::const_buffer>(iov_),
+                     [self = shared_from_this(), conn = ws_](beast::error_code ec, std::size_t) {
+                         conn->writing = false;
+                         self->on_written(conn, ec);
+                     });
 }
 
 void engine_session::on_written(const std::shared_ptr<ws_connection>& conn, beast::error_code ec) {
@@ -258,7 +267,7 @@ void engine_session::linger_then_close(const std::shared_ptr<ws_connection>& con
     beast::error_code ignored;
     conn->socket.shutdown(tcp::socket::shutdown_send, ignored);
     // Cancelled when the client closes first, so that nothing of the connection outlives it.
-    conn->linger = std::make_unique<net::steady_timer>(strand_, std::chrono::seconds(2));
+    conn->linger = std::make_unique<strand_timer>(strand_, std::chrono::seconds(2));
     conn->linger->async_wait([weak = std::weak_ptr<ws_connection>(conn)](beast::error_code ec) {
         auto c = weak.lock();
         if (c && !ec) {
@@ -270,9 +279,7 @@ void engine_session::linger_then_close(const std::shared_ptr<ws_connection>& con
 
 void engine_session::read_next(const std::shared_ptr<ws_connection>& conn) {
     conn->socket.async_wait(tcp::socket::wait_read,
-                            net::bind_executor(strand_, [self = shared_from_this(), conn](beast::error_code ec) {
-                                self->on_readable(conn, ec);
-                            }));
+                            [self = shared_from_this(), conn](beast::error_code ec) { self->on_readable(conn, ec); });
 }
 
 void engine_session::on_readable(const std::shared_ptr<ws_connection>& conn, beast::error_code ec) {
@@ -461,7 +468,7 @@ void engine_session::probe_websocket(std::shared_ptr<ws_connection> ws) {
     net::dispatch(strand_, [self = shared_from_this(), ws = std::move(ws)]() mutable {
         if (self->closed_ || self->probe_ || self->transport() != transport_kind::polling) return; // ws closes
         self->probe_ = std::move(ws);
-        self->upgrade_timer_.emplace(self->strand_);
+        self->upgrade_timer_ = std::make_unique<strand_timer>(self->strand_);
         self->upgrade_timer_->expires_after(upgrade_timeout);
         self->upgrade_timer_->async_wait([self](beast::error_code ec) {
             if (!ec && !self->closed_ && self->probe_) self->drop_probe();
@@ -532,8 +539,7 @@ void engine_session::arm_heartbeat() {
     if (closed_) return;
     const auto deadline = std::chrono::steady_clock::time_point(heartbeat_.next_deadline());
     heartbeat_timer_.expires_at(deadline);
-    heartbeat_timer_.async_wait(
-        net::bind_executor(strand_, [self = shared_from_this()](beast::error_code ec) { self->on_heartbeat(ec); }));
+    heartbeat_timer_.async_wait([self = shared_from_this()](beast::error_code ec) { self->on_heartbeat(ec); });
 }
 
 void engine_session::on_heartbeat(beast::error_code ec) {
@@ -552,7 +558,7 @@ void engine_session::finish(eio::close_reason reason) {
     if (closed_) return;
     closed_ = true;
     heartbeat_timer_.cancel();
-    for (auto& timer : std::exchange(timers_, {})) timer->cancel();
+    for (auto& [id, timer] : std::exchange(timers_, {})) timer->cancel();
     drop_probe();
 
     const bool graceful = reason == eio::close_reason::forced_close;
@@ -573,7 +579,7 @@ void engine_session::finish(eio::close_reason reason) {
             queue_.push_back({eio::make_text_frame(eio::packet_type::close)});
             deferred_close_ = true;
             const auto& cfg = endpoint_.config();
-            auto timer = std::make_shared<net::steady_timer>(
+            auto timer = std::make_shared<strand_timer>(
                 strand_, std::chrono::milliseconds(cfg.ping_interval_ms + cfg.ping_timeout_ms));
             timer->async_wait(
                 [timer, self = shared_from_this()](beast::error_code) { self->endpoint_.remove(self->sid_); });

@@ -51,13 +51,13 @@ private:
 /// switchboard/ws/frame.hpp). Owned jointly by the session and its pending operations, so that a
 /// connection the session lets go lives until its operations have completed.
 struct ws_connection {
-    ws_connection(tcp::socket s, std::size_t max_message) : socket(std::move(s)), reader(max_message) {}
+    ws_connection(strand_socket s, std::size_t max_message) : socket(std::move(s)), reader(max_message) {}
     // Non-blocking: read with read_some() once async_wait() says it is readable. No read buffer of its
     // own (one per thread), so an idle connection holds none.
-    tcp::socket socket;
+    strand_socket socket;
     ws::reader reader;
-    bool writing = false;                      // a write is in flight: the only writer waits for it
-    std::unique_ptr<net::steady_timer> linger; // after our close frame: bounds the wait for the client's
+    bool writing = false;                 // a write is in flight: the only writer waits for it
+    std::unique_ptr<strand_timer> linger; // after our close frame: bounds the wait for the client's
 };
 
 /// A frame waiting for (or in) a write. The WebSocket header is written in place when the frame's
@@ -73,8 +73,7 @@ class engine_session final : public engine_socket, public std::enable_shared_fro
 public:
     enum class transport_kind { polling, websocket };
 
-    engine_session(engine_endpoint& endpoint, net::any_io_executor strand, request_info request,
-                   transport_kind transport);
+    engine_session(engine_endpoint& endpoint, strand_type strand, request_info request, transport_kind transport);
     ~engine_session() override;
 
     // engine_socket
@@ -83,11 +82,12 @@ public:
     void send(std::vector<eio::frame> frames, bool droppable = false) override;
     void close() override;
     void post(std::function<void()> task) override;
-    void post_after(std::chrono::milliseconds delay, std::function<void()> task) override;
+    std::uint64_t post_after(std::chrono::milliseconds delay, std::function<void()> task) override;
+    void cancel_timer(std::uint64_t timer_id) override;
 
     /// The current transport (readable from any thread).
     transport_kind transport() const noexcept { return transport_.load(); }
-    const net::any_io_executor& executor() const noexcept { return strand_; }
+    const strand_type& executor() const noexcept { return strand_; }
 
     /// Opens a polling session: the handshake GET gets the open packet (and anything the handler sent).
     void open_polling(responder r);
@@ -131,7 +131,7 @@ private:
     static std::chrono::milliseconds now();
 
     engine_endpoint& endpoint_;
-    net::any_io_executor strand_;
+    strand_type strand_;
     std::string sid_;
     request_info request_;
     std::atomic<transport_kind> transport_;
@@ -141,8 +141,10 @@ private:
     std::uint16_t ws_close_code_ = 0; // WebSocket: finish() answers with a close frame of this code
 
     eio::server_heartbeat heartbeat_;
-    net::steady_timer heartbeat_timer_;
-    std::vector<std::shared_ptr<net::steady_timer>> timers_; // post_after(), cancelled by finish()
+    strand_timer heartbeat_timer_;
+    // post_after() timers by id, cancelled by finish(): nothing of an ended session waits for them.
+    std::vector<std::pair<std::uint64_t, std::shared_ptr<strand_timer>>> timers_;
+    std::atomic<std::uint64_t> next_timer_id_{1};
 
     std::vector<outgoing_frame> queue_;  // frames not yet handed to the transport
     std::vector<outgoing_frame> batch_;  // WebSocket: the frames of the write in flight
@@ -152,9 +154,9 @@ private:
     std::optional<responder> pending_get_; // polling: the held long-poll request
     std::shared_ptr<ws_connection> ws_;    // websocket transport (pending operations share it)
 
-    std::shared_ptr<ws_connection> probe_; // upgrade candidate
-    bool upgrading_ = false;               // the probe answered 3probe; waiting for 5
-    std::optional<net::steady_timer> upgrade_timer_;
+    std::shared_ptr<ws_connection> probe_;        // upgrade candidate
+    bool upgrading_ = false;                      // the probe answered 3probe; waiting for 5
+    std::unique_ptr<strand_timer> upgrade_timer_; // only while a probe waits (idle sessions hold none)
 
     static std::atomic<std::size_t> live_;
 };

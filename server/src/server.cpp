@@ -246,15 +246,23 @@ private:
         ws->async_accept(req, [ws, session = std::move(session), &endpoint, max_message,
                                info = std::move(info)](beast::error_code ec) mutable {
             if (ec) return;
-            auto socket = beast::get_lowest_layer(*ws).release_socket();
-            socket.non_blocking(true, ec);
+            // The socket moves to the session's strand (a probe's session has its own already), so
+            // that its operations complete there without a binder.
+            auto accepted = beast::get_lowest_layer(*ws).release_socket();
+            const auto* own_strand = accepted.get_executor().target<strand_type>(); // see accept()
+            if (!session && !own_strand) return;
+            const strand_type strand = session ? session->executor() : *own_strand;
+            const auto fd = accepted.release(ec);
             if (ec) return;
-            auto strand = socket.get_executor();
+            strand_socket socket(strand);
+            socket.assign(tcp::v4(), fd, ec);
+            if (!ec) socket.non_blocking(true, ec);
+            if (ec) return;
             auto conn = std::make_shared<ws_connection>(std::move(socket), max_message);
             if (session) {
                 session->probe_websocket(std::move(conn));
             } else {
-                auto fresh = std::make_shared<engine_session>(endpoint, std::move(strand), std::move(info),
+                auto fresh = std::make_shared<engine_session>(endpoint, strand, std::move(info),
                                                               engine_session::transport_kind::websocket);
                 fresh->open_websocket(std::move(conn));
             }

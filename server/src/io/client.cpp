@@ -31,7 +31,7 @@ void client::start() {
     engine_->on_close = [self](eio::close_reason reason) { self->on_close(reason); };
     // A session that joins no namespace in time is closed (the reference server's connectTimeout).
     const auto timeout = std::chrono::milliseconds(core_->http.config().connect_timeout_ms);
-    engine_->post_after(timeout, [weak = weak_from_this()] {
+    connect_timer_ = engine_->post_after(timeout, [weak = weak_from_this()] {
         if (auto c = weak.lock(); c && c->sockets_.empty()) c->engine_->close();
     });
 }
@@ -91,6 +91,10 @@ void client::run_middleware(std::shared_ptr<socket_impl> socket, std::shared_ptr
     if (index == chain->size()) {
         connecting_.erase(nsp);
         sockets_.emplace(nsp, socket);
+        if (connect_timer_ != 0) { // connected in time (as the reference server, the timer goes)
+            engine_->cancel_timer(connect_timer_);
+            connect_timer_ = 0;
+        }
         socket->on_connected();
         io::socket handle(socket);
         for (auto& handler : socket->nsp->connection_handlers()) {

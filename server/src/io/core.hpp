@@ -171,6 +171,7 @@ private:
     sio::decoder decoder_;
     std::unordered_map<std::string, std::shared_ptr<socket_impl>> sockets_; // by namespace
     std::unordered_set<std::string> connecting_;                            // middleware running
+    std::uint64_t connect_timer_ = 0;                                       // until the first connect
     bool closed_ = false;
 };
 

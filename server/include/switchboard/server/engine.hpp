@@ -43,9 +43,11 @@ public:
 
     /// Runs `task` on the session's strand (from any thread), unless the session has ended by then.
     virtual void post(std::function<void()> task) = 0;
-    /// Runs `task` on the session's strand after `delay`, unless the session has ended by then.
-    /// The timer does not keep the session alive.
-    virtual void post_after(std::chrono::milliseconds delay, std::function<void()> task) = 0;
+    /// Runs `task` on the session's strand after `delay`, unless the session has ended by then or
+    /// the timer was cancelled. The timer does not keep the session alive. Returns the timer's id.
+    virtual std::uint64_t post_after(std::chrono::milliseconds delay, std::function<void()> task) = 0;
+    /// Cancels a post_after() timer (from any thread); nothing happens if it already ran.
+    virtual void cancel_timer(std::uint64_t timer_id) = 0;
 
     /// Callbacks, set by the connection handler before it returns; they run on the session's strand,
     /// one at a time, in the order of the session's events.
