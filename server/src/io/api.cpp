@@ -189,12 +189,12 @@ bool socket::connected() const noexcept { return impl_->connected; }
 boost::json::value& socket::data() const noexcept { return impl_->data; }
 
 const socket& socket::on(std::string event, event_handler handler) const {
-    impl_->handlers[std::move(event)].push_back(std::move(handler));
+    impl_->handlers.emplace_back(std::move(event), std::move(handler));
     return *this;
 }
 
 const socket& socket::off(const std::string& event) const {
-    impl_->handlers.erase(event);
+    std::erase_if(impl_->handlers, [&](const auto& h) { return h.first == event; });
     return *this;
 }
 

@@ -50,7 +50,9 @@ struct socket_impl : std::enable_shared_from_this<socket_impl> {
     std::atomic<bool> connected{false};
 
     // Strand only.
-    std::unordered_map<std::string, std::vector<event_handler>> handlers;
+    // Event handlers in registration order: a flat list (a socket has a few, and a map's buckets
+    // and nodes would cost every idle connection more than the search costs an event).
+    std::vector<std::pair<std::string, event_handler>> handlers;
     std::vector<any_handler> any_incoming;
     std::vector<any_handler> any_outgoing;
     std::vector<disconnect_handler> disconnecting_handlers;

@@ -139,11 +139,13 @@ void socket_impl::on_event(sio::packet&& packet) {
 
     call_all(any_incoming, ev.name, ev.args);
     if (!connected) return; // a catch-all handler disconnected it
-    const auto it = handlers.find(ev.name);
-    if (it == handlers.end()) return;
-    auto copy = it->second;
-    for (auto& h : copy) {
-        if (h) h(ev);
+    // As an EventEmitter: handlers added meanwhile wait for the next event. Each one is copied
+    // before it runs, since it may remove itself (small lambdas: no allocation).
+    const auto registered = handlers.size();
+    for (std::size_t i = 0; i < registered && i < handlers.size(); ++i) {
+        if (handlers[i].first != ev.name || !handlers[i].second) continue;
+        auto handler = handlers[i].second;
+        handler(ev);
         if (!connected) return;
     }
 }
