@@ -1,4 +1,7 @@
 // The single-process adapter: a room index, and broadcasts encoded once and queued on each recipient.
+// Every socket is in the room of its own id; that room is kept as one entry in `present_` rather than
+// as a room with one member in both indexes (most sockets join nothing else, and an idle connection
+// would otherwise pay for two maps' worth of entries).
 #include <switchboard/io/io.hpp>
 
 #include <mutex>
@@ -15,21 +18,32 @@ public:
 
     void add_all(const std::string& sid, const std::vector<std::string>& rooms) override {
         std::lock_guard lock(mutex_);
-        auto& mine = socket_rooms_[sid];
         for (const auto& room : rooms) {
-            mine.insert(room);
+            if (room == sid) {
+                present_.insert(sid);
+                continue;
+            }
+            socket_rooms_[sid].insert(room);
             rooms_[room].insert(sid);
         }
     }
 
     void del(const std::string& sid, const std::string& room) override {
         std::lock_guard lock(mutex_);
-        if (const auto it = socket_rooms_.find(sid); it != socket_rooms_.end()) it->second.erase(room);
+        if (room == sid) {
+            present_.erase(sid);
+            return;
+        }
+        if (const auto it = socket_rooms_.find(sid); it != socket_rooms_.end()) {
+            it->second.erase(room);
+            if (it->second.empty()) socket_rooms_.erase(it);
+        }
         leave_room(sid, room);
     }
 
     void del_all(const std::string& sid) override {
         std::lock_guard lock(mutex_);
+        present_.erase(sid);
         const auto it = socket_rooms_.find(sid);
         if (it == socket_rooms_.end()) return;
         for (const auto& room : it->second) leave_room(sid, room);
@@ -38,9 +52,11 @@ public:
 
     std::vector<std::string> socket_rooms(const std::string& sid) override {
         std::lock_guard lock(mutex_);
-        const auto it = socket_rooms_.find(sid);
-        if (it == socket_rooms_.end()) return {};
-        return {it->second.begin(), it->second.end()};
+        std::vector<std::string> out;
+        if (present_.count(sid)) out.push_back(sid);
+        if (const auto it = socket_rooms_.find(sid); it != socket_rooms_.end())
+            out.insert(out.end(), it->second.begin(), it->second.end());
+        return out;
     }
 
     std::vector<std::string> sockets(const std::vector<std::string>& rooms) override {
@@ -51,8 +67,8 @@ public:
 
     std::vector<std::string> all_rooms() override {
         std::lock_guard lock(mutex_);
-        std::vector<std::string> out;
-        out.reserve(rooms_.size());
+        std::vector<std::string> out(present_.begin(), present_.end()); // each socket's own room
+        out.reserve(out.size() + rooms_.size());
         for (const auto& [room, members] : rooms_) out.push_back(room);
         return out;
     }
@@ -108,31 +124,42 @@ private:
     std::vector<std::string> targets(const broadcast_options& options) {
         std::lock_guard lock(mutex_);
         std::unordered_set<std::string> excluded;
-        for (const auto& room : options.except)
+        for (const auto& room : options.except) {
+            if (present_.count(room)) excluded.insert(room);
             if (const auto it = rooms_.find(room); it != rooms_.end())
                 excluded.insert(it->second.begin(), it->second.end());
+        }
 
         std::vector<std::string> out;
-        if (options.rooms.empty()) {
-            out.reserve(socket_rooms_.size());
-            for (const auto& [sid, rooms] : socket_rooms_)
+        if (options.rooms.empty()) { // everyone in at least one room
+            out.reserve(present_.size());
+            for (const auto& sid : present_)
                 if (!excluded.count(sid)) out.push_back(sid);
+            for (const auto& [sid, rooms] : socket_rooms_)
+                if (!present_.count(sid) && !excluded.count(sid)) out.push_back(sid);
             return out;
         }
+        // One room needs no de-duplication (the common broadcast).
+        const bool single = options.rooms.size() == 1;
         std::unordered_set<std::string> seen;
+        const auto take = [&](const std::string& sid) {
+            if (!excluded.count(sid) && (single || seen.insert(sid).second)) out.push_back(sid);
+        };
         for (const auto& room : options.rooms) {
+            if (present_.count(room)) take(room);
             const auto it = rooms_.find(room);
             if (it == rooms_.end()) continue;
-            for (const auto& sid : it->second)
-                if (!excluded.count(sid) && seen.insert(sid).second) out.push_back(sid);
+            out.reserve(out.size() + it->second.size());
+            for (const auto& sid : it->second) take(sid);
         }
         return out;
     }
 
     local_sockets& sockets_;
     std::mutex mutex_;
+    std::unordered_set<std::string> present_;                                       // in their own room
     std::unordered_map<std::string, std::unordered_set<std::string>> rooms_;        // room -> socket ids
-    std::unordered_map<std::string, std::unordered_set<std::string>> socket_rooms_; // socket id -> rooms
+    std::unordered_map<std::string, std::unordered_set<std::string>> socket_rooms_; // socket id -> other rooms
 };
 
 } // namespace
