@@ -228,6 +228,8 @@ private:
         const auto remote = stream_.socket().remote_endpoint(ec);
         if (!ec) info.remote_address = remote.address().to_string();
         info.url = std::string(req.target());
+        info.headers.reserve(
+            static_cast<std::size_t>(std::distance(req.begin(), req.end()))); // kept for the session's life
         for (const auto& field : req) info.headers.emplace_back(field.name_string(), field.value());
         info.query = parse_query(req.target()).params;
         return info;

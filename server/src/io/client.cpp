@@ -1,6 +1,8 @@
 // The Socket.IO side of one Engine.IO session: decoding, namespace connection, packet routing.
 #include "core.hpp"
 
+#include <algorithm>
+
 namespace switchboard::io::detail {
 
 namespace {
@@ -56,10 +58,12 @@ void client::fail() {
 }
 
 void client::on_decoded(sio::packet&& packet) {
-    const auto it = sockets_.find(packet.nsp);
+    const auto it =
+        std::find_if(sockets_.begin(), sockets_.end(), [&](const auto& s) { return s.first == packet.nsp; });
     if (it == sockets_.end()) {
         if (packet.type == sio::packet_type::connect) {
-            if (connecting_.count(packet.nsp)) return; // already on its way
+            if (std::find(connecting_.begin(), connecting_.end(), packet.nsp) != connecting_.end())
+                return; // already on its way
             auto auth = packet.data.is_object() ? std::move(packet.data.as_object()) : boost::json::object{};
             return connect(packet.nsp, std::move(auth));
         }
@@ -81,7 +85,7 @@ void client::connect(const std::string& nsp, boost::json::object auth) {
     auto ns = core_->resolve(nsp, auth);
     if (!ns) return refuse(nsp, {"Invalid namespace", nullptr});
     auto socket = std::make_shared<socket_impl>(ns, shared_from_this(), std::move(auth));
-    connecting_.insert(nsp);
+    connecting_.push_back(nsp);
     run_middleware(std::move(socket), std::make_shared<std::vector<middleware>>(ns->middleware_chain()), 0);
 }
 
@@ -89,8 +93,8 @@ void client::run_middleware(std::shared_ptr<socket_impl> socket, std::shared_ptr
                             std::size_t index) {
     const auto& nsp = socket->nsp->name;
     if (index == chain->size()) {
-        connecting_.erase(nsp);
-        sockets_.emplace(nsp, socket);
+        std::erase(connecting_, nsp);
+        sockets_.emplace_back(nsp, socket);
         if (connect_timer_ != 0) { // connected in time (as the reference server, the timer goes)
             engine_->cancel_timer(connect_timer_);
             connect_timer_ = 0;
@@ -111,7 +115,7 @@ void client::run_middleware(std::shared_ptr<socket_impl> socket, std::shared_ptr
         // The middleware may answer from any thread, now or later: continue on the session's strand.
         self->engine_->post([self, socket, chain, index, error = std::move(error)] {
             if (error) {
-                self->connecting_.erase(socket->nsp->name);
+                std::erase(self->connecting_, socket->nsp->name);
                 self->refuse(socket->nsp->name, *error);
             } else {
                 self->run_middleware(socket, chain, index + 1);
@@ -136,7 +140,9 @@ void client::send_packet(const sio::packet& packet) {
     if (auto frames = sio::encode_frames(packet)) engine_->send(std::move(*frames));
 }
 
-void client::forget(const std::string& nsp) { sockets_.erase(nsp); }
+void client::forget(const std::string& nsp) {
+    std::erase_if(sockets_, [&](const auto& s) { return s.first == nsp; });
+}
 
 void client::disconnect_all() {
     auto sockets = sockets_; // closing edits the map

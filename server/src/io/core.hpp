@@ -171,9 +171,10 @@ private:
     std::shared_ptr<io_core> core_;
     std::shared_ptr<switchboard::server::engine_socket> engine_;
     sio::decoder decoder_;
-    std::unordered_map<std::string, std::shared_ptr<socket_impl>> sockets_; // by namespace
-    std::unordered_set<std::string> connecting_;                            // middleware running
-    std::uint64_t connect_timer_ = 0;                                       // until the first connect
+    // Flat lists: a client is in one namespace or a few, and an idle one should not hold hash buckets.
+    std::vector<std::pair<std::string, std::shared_ptr<socket_impl>>> sockets_; // by namespace
+    std::vector<std::string> connecting_;                                       // middleware running
+    std::uint64_t connect_timer_ = 0;                                           // until the first connect
     bool closed_ = false;
 };
 
