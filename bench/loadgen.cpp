@@ -243,7 +243,8 @@ double cpu_us(int pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
     std::string line;
     std::getline(in, line);
-    const auto close = line.rfind(')'); // the command name may hold spaces
+    const auto close = line.rfind(')');                                  // the command name may hold spaces
+    if (close == std::string::npos || close + 2 > line.size()) return 0; // no such process (any more)
     std::istringstream fields(line.substr(close + 2));
     std::string skip;
     for (int i = 3; i < 14; ++i) fields >> skip; // fields 3..13
