@@ -1,6 +1,7 @@
 #include "engine_session.hpp"
 
 #include "random_id.hpp"
+#include "static_files.hpp" // parse_query
 
 #include <array>
 #include <span>
@@ -76,16 +77,33 @@ std::vector<std::shared_ptr<engine_session>> engine_endpoint::all() {
 
 std::atomic<std::size_t> engine_session::live_{0};
 
-engine_session::engine_session(engine_endpoint& endpoint, strand_type strand, request_info request,
+engine_session::engine_session(engine_endpoint& endpoint, strand_type strand, request_head request,
                                transport_kind transport)
-    : endpoint_(endpoint), strand_(std::move(strand)), sid_(random_id()), request_(std::move(request)),
-      transport_(transport), heartbeat_(std::chrono::milliseconds(endpoint.config().ping_interval_ms),
-                                        std::chrono::milliseconds(endpoint.config().ping_timeout_ms)),
+    : endpoint_(endpoint), strand_(std::move(strand)), sid_(random_id()), request_(std::move(request.info)),
+      header_block_(std::move(request.header_block)), transport_(transport),
+      heartbeat_(std::chrono::milliseconds(endpoint.config().ping_interval_ms),
+                 std::chrono::milliseconds(endpoint.config().ping_timeout_ms)),
       heartbeat_timer_(strand_) {
     ++live_;
 }
 
 engine_session::~engine_session() { --live_; }
+
+const request_info& engine_session::request() const noexcept {
+    std::call_once(request_once_, [this] {
+        std::string_view block = header_block_;
+        while (!block.empty()) {
+            const auto name_end = block.find('\0');
+            const auto value_end = block.find('\0', name_end + 1);
+            request_.headers.emplace_back(block.substr(0, name_end),
+                                          block.substr(name_end + 1, value_end - name_end - 1));
+            block.remove_prefix(value_end + 1);
+        }
+        header_block_ = std::string();
+        request_.query = parse_query(request_.url);
+    });
+    return request_;
+}
 
 std::chrono::milliseconds engine_session::now() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch());

@@ -24,6 +24,13 @@ using string_response = http::response<http::string_body>;
 /// Writes an HTTP response on the connection that made the request (any thread).
 using responder = std::function<void(string_response)>;
 
+/// A handshake request as a session keeps it: `info` without headers or query, and the headers as
+/// one block ("name\0value\0..."), unpacked into `info` on the first call of request().
+struct request_head {
+    request_info info;
+    std::string header_block;
+};
+
 /// The sessions of one Engine.IO endpoint (a path such as /socket.io/).
 class engine_endpoint {
 public:
@@ -66,19 +73,19 @@ struct outgoing_frame {
     eio::frame frame;
     ws::opcode op = ws::opcode::text; // control frames (pong, close) only on WebSocket
     unsigned char header_size = 0;
-    unsigned char header[ws::max_header_size];
+    unsigned char header[ws::max_header_size] = {};
 };
 
 class engine_session final : public engine_socket, public std::enable_shared_from_this<engine_session> {
 public:
     enum class transport_kind { polling, websocket };
 
-    engine_session(engine_endpoint& endpoint, strand_type strand, request_info request, transport_kind transport);
+    engine_session(engine_endpoint& endpoint, strand_type strand, request_head request, transport_kind transport);
     ~engine_session() override;
 
     // engine_socket
     const std::string& id() const noexcept override { return sid_; }
-    const request_info& request() const noexcept override { return request_; }
+    const request_info& request() const noexcept override;
     void send(std::vector<eio::frame> frames, bool droppable = false) override;
     void close() override;
     void post(std::function<void()> task) override;
@@ -133,7 +140,9 @@ private:
     engine_endpoint& endpoint_;
     strand_type strand_;
     std::string sid_;
-    request_info request_;
+    mutable request_info request_;     // headers and query filled in by the first request()
+    mutable std::string header_block_; // until then
+    mutable std::once_flag request_once_;
     std::atomic<transport_kind> transport_;
     bool closed_ = false;
     bool corked_ = false;             // WebSocket: handling what one read brought; its replies go out in one write

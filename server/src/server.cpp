@@ -30,25 +30,7 @@ struct query_view {
 constexpr std::string_view client_mount = "/switchboard";
 bool is_client_path(std::string_view target) { return target.substr(0, client_mount.size() + 1) == "/switchboard/"; }
 
-query_view parse_query(std::string_view target) {
-    query_view q;
-    const auto mark = target.find('?');
-    if (mark == std::string_view::npos) return q;
-    std::string_view rest = target.substr(mark + 1);
-    while (!rest.empty()) {
-        const auto amp = rest.find('&');
-        const auto pair = rest.substr(0, amp);
-        const auto eq = pair.find('=');
-        std::string key, value;
-        if (percent_decode(pair.substr(0, eq), key, true) &&
-            (eq == std::string_view::npos || percent_decode(pair.substr(eq + 1), value, true))) {
-            q.params.emplace_back(std::move(key), std::move(value));
-        }
-        if (amp == std::string_view::npos) break;
-        rest.remove_prefix(amp + 1);
-    }
-    return q;
-}
+query_view parse_query_view(std::string_view target) { return {parse_query(target)}; }
 
 } // namespace
 
@@ -112,7 +94,7 @@ private:
             const auto& req = parser_->get();
             const auto* endpoint = server_.endpoint_for(path_of(req.target()));
             if (endpoint) {
-                const auto query = parse_query(req.target());
+                const auto query = parse_query_view(req.target());
                 if (const auto* sid = query.get("sid")) {
                     if (auto session = const_cast<engine_endpoint*>(endpoint)->find(*sid)) session->close();
                 }
@@ -170,7 +152,7 @@ private:
             write(std::move(res));
         };
 
-        const auto query = parse_query(req.target());
+        const auto query = parse_query_view(req.target());
         const std::string* transport = query.get("transport");
         const std::string* sid = query.get("sid");
         const bool is_upgrade = websocket::is_upgrade(req);
@@ -222,17 +204,22 @@ private:
         }
     }
 
-    request_info request_of(const http::request<http::string_body>& req) {
-        request_info info;
+    // The request as a session keeps it: its headers as one block ("name\0value\0..."), which the
+    // session unpacks only if someone asks (an idle connection should not hold a string per header).
+    request_head request_of(const http::request<http::string_body>& req) {
+        request_head head;
         beast::error_code ec;
         const auto remote = stream_.socket().remote_endpoint(ec);
-        if (!ec) info.remote_address = remote.address().to_string();
-        info.url = std::string(req.target());
-        info.headers.reserve(
-            static_cast<std::size_t>(std::distance(req.begin(), req.end()))); // kept for the session's life
-        for (const auto& field : req) info.headers.emplace_back(field.name_string(), field.value());
-        info.query = parse_query(req.target()).params;
-        return info;
+        if (!ec) head.info.remote_address = remote.address().to_string();
+        head.info.url = std::string(req.target());
+        std::size_t size = 0;
+        for (const auto& field : req) size += field.name_string().size() + field.value().size() + 2;
+        head.header_block.reserve(size);
+        for (const auto& field : req) {
+            head.header_block.append(field.name_string()).push_back('\0');
+            head.header_block.append(field.value()).push_back('\0');
+        }
+        return head;
     }
 
     void accept_websocket(engine_endpoint& endpoint, http::request<http::string_body> req,

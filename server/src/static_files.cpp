@@ -25,6 +25,26 @@ int hex_value(char c) {
 
 } // namespace
 
+std::vector<std::pair<std::string, std::string>> parse_query(std::string_view target) {
+    std::vector<std::pair<std::string, std::string>> params;
+    const auto mark = target.find('?');
+    if (mark == std::string_view::npos) return params;
+    std::string_view rest = target.substr(mark + 1);
+    while (!rest.empty()) {
+        const auto amp = rest.find('&');
+        const auto pair = rest.substr(0, amp);
+        const auto eq = pair.find('=');
+        std::string key, value;
+        if (percent_decode(pair.substr(0, eq), key, true) &&
+            (eq == std::string_view::npos || percent_decode(pair.substr(eq + 1), value, true))) {
+            params.emplace_back(std::move(key), std::move(value));
+        }
+        if (amp == std::string_view::npos) break;
+        rest.remove_prefix(amp + 1);
+    }
+    return params;
+}
+
 bool percent_decode(std::string_view in, std::string& out, bool plus_is_space) {
     out.clear();
     out.reserve(in.size());

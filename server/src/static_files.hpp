@@ -19,4 +19,7 @@ std::string_view mime_type(std::string_view path);
 /// Decodes %XX escapes; returns false for malformed escapes or a decoded NUL.
 bool percent_decode(std::string_view in, std::string& out, bool plus_is_space = false);
 
+/// The decoded parameters of a request target's query (`/path?a=1&b=2`); malformed ones are skipped.
+std::vector<std::pair<std::string, std::string>> parse_query(std::string_view target);
+
 } // namespace switchboard::server
