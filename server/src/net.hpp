@@ -25,6 +25,7 @@ using tcp = net::ip::tcp;
 /// (its read and its heartbeat), so the smaller executor is memory saved per connection.
 using strand_type = net::strand<net::io_context::executor_type>;
 using strand_socket = net::basic_stream_socket<tcp, strand_type>;
+using strand_stream = beast::basic_stream<tcp, strand_type>;
 using strand_timer =
     net::basic_waitable_timer<std::chrono::steady_clock, net::wait_traits<std::chrono::steady_clock>, strand_type>;
 } // namespace switchboard::server

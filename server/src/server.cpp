@@ -72,7 +72,7 @@ struct server::impl {
 /// upgrades (after which the connection belongs to an Engine.IO session).
 class http_connection : public std::enable_shared_from_this<http_connection> {
 public:
-    http_connection(tcp::socket socket, server::impl& server) : stream_(std::move(socket)), server_(server) {}
+    http_connection(strand_socket socket, server::impl& server) : stream_(std::move(socket)), server_(server) {}
 
     void run() {
         net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_request(); });
@@ -228,25 +228,27 @@ private:
         auto info = request_of(req);
         // Beast answers the upgrade; then the socket is handed to the session, which frames the
         // WebSocket itself (switchboard/ws/frame.hpp).
-        auto ws = std::make_shared<websocket::stream<beast::tcp_stream>>(std::move(stream_));
+        auto ws = std::make_shared<websocket::stream<strand_stream>>(std::move(stream_));
         ws->set_option(
             websocket::stream_base::timeout{std::chrono::seconds(30), websocket::stream_base::none(), false});
         const auto max_message = server_.config.max_payload;
         ws->async_accept(req, [ws, session = std::move(session), &endpoint, max_message,
                                info = std::move(info)](beast::error_code ec) mutable {
             if (ec) return;
-            // The socket moves to the session's strand (a probe's session has its own already), so
-            // that its operations complete there without a binder.
-            auto accepted = beast::get_lowest_layer(*ws).release_socket();
-            const auto* own_strand = accepted.get_executor().target<strand_type>(); // see accept()
-            if (!session && !own_strand) return;
-            const strand_type strand = session ? session->executor() : *own_strand;
-            const auto fd = accepted.release(ec);
+            // A new session runs on the connection's strand; a probe joins its session's strand
+            // (the descriptor is handed over), so that its operations complete there without a binder.
+            strand_socket socket = beast::get_lowest_layer(*ws).release_socket();
+            if (session) {
+                const auto fd = socket.release(ec);
+                if (ec) return;
+                strand_socket moved(session->executor());
+                moved.assign(tcp::v4(), fd, ec);
+                if (ec) return;
+                socket = std::move(moved);
+            }
+            socket.non_blocking(true, ec);
             if (ec) return;
-            strand_socket socket(strand);
-            socket.assign(tcp::v4(), fd, ec);
-            if (!ec) socket.non_blocking(true, ec);
-            if (ec) return;
+            const strand_type strand = socket.get_executor();
             auto conn = std::make_shared<ws_connection>(std::move(socket), max_message);
             if (session) {
                 session->probe_websocket(std::move(conn));
@@ -303,7 +305,7 @@ private:
         });
     }
 
-    beast::tcp_stream stream_;
+    strand_stream stream_; // on its own strand, which a WebSocket session it becomes keeps
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     bool watching_ = false; // watch_for_abort() is waiting
@@ -311,7 +313,7 @@ private:
 };
 
 void server::impl::accept() {
-    acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec, strand_socket socket) {
         if (ec == net::error::operation_aborted || !acceptor->is_open()) return;
         if (!ec) {
             socket.set_option(tcp::no_delay(true), ec);
