@@ -51,18 +51,18 @@ string_response engine_error_response(int code, unsigned http_version) {
 
 std::shared_ptr<engine_session> engine_endpoint::find(const std::string& sid) {
     std::lock_guard lock(mutex_);
-    const auto it = sessions_.find(sid);
+    const auto it = sessions_.find(std::string_view(sid));
     return it == sessions_.end() ? nullptr : it->second;
 }
 
 void engine_endpoint::add(const std::shared_ptr<engine_session>& session) {
     std::lock_guard lock(mutex_);
-    sessions_.emplace(session->id(), session);
+    sessions_.emplace(std::string_view(session->id()), session);
 }
 
 void engine_endpoint::remove(const std::string& sid) {
     std::lock_guard lock(mutex_);
-    sessions_.erase(sid);
+    sessions_.erase(std::string_view(sid));
 }
 
 std::vector<std::shared_ptr<engine_session>> engine_endpoint::all() {

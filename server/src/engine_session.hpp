@@ -51,7 +51,8 @@ private:
     engine_handler handler_;
     const server_config& config_;
     std::mutex mutex_;
-    std::unordered_map<std::string, std::shared_ptr<engine_session>> sessions_;
+    // Keyed by a view of the session's own id (the entry holds the session): no copy of the id.
+    std::unordered_map<std::string_view, std::shared_ptr<engine_session>> sessions_;
 };
 
 /// A WebSocket after the upgrade (Beast does the HTTP handshake; the frames are ours, see

@@ -21,9 +21,9 @@ std::string_view reason_text(eio::close_reason reason) {
 } // namespace
 
 client::client(std::shared_ptr<io_core> core, std::shared_ptr<switchboard::server::engine_socket> engine)
-    : core_(std::move(core)), engine_(std::move(engine)),
-      decoder_(codec_limits{core_->http.config().max_payload, codec_limits{}.max_attachments,
-                            codec_limits{}.max_json_depth}) {}
+    : core_(std::move(core)),
+      engine_(std::move(engine)), limits_{core_->http.config().max_payload, codec_limits{}.max_attachments,
+                                          codec_limits{}.max_json_depth} {}
 
 void client::start() {
     // The session's callbacks own the client; the session drops them when it ends.
@@ -39,16 +39,26 @@ void client::start() {
 }
 
 void client::on_text(std::string_view text) {
-    // Engine.IO messages arrive here without their `4`.
-    auto progress = decoder_.feed_text(text);
-    if (!progress) return fail();
-    if (*progress == sio::decoder::progress::packet_ready) on_decoded(decoder_.take_packet());
+    // Engine.IO messages arrive here without their `4`. Text while attachments are due is an error.
+    if (binary_) return fail();
+    std::size_t attachments = 0;
+    auto packet = sio::decode_text(text, limits_, attachments);
+    if (!packet) return fail();
+    if (attachments == 0) return on_decoded(std::move(*packet));
+    // A binary packet: a decoder collects its attachments (only now: most clients never need one).
+    binary_ = std::make_unique<sio::decoder>(limits_);
+    if (!binary_->feed_text(text)) return fail();
 }
 
 void client::on_binary(shared_bytes bytes) {
-    auto progress = decoder_.feed_binary(std::move(bytes));
+    if (!binary_) return fail(); // an attachment nobody announced
+    auto progress = binary_->feed_binary(std::move(bytes));
     if (!progress) return fail();
-    if (*progress == sio::decoder::progress::packet_ready) on_decoded(decoder_.take_packet());
+    if (*progress == sio::decoder::progress::packet_ready) {
+        auto packet = binary_->take_packet();
+        binary_.reset();
+        on_decoded(std::move(packet));
+    }
 }
 
 void client::fail() {

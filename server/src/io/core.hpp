@@ -135,7 +135,8 @@ private:
     std::vector<connection_handler> connection_handlers_;
 
     std::mutex sockets_mutex_;
-    std::unordered_map<std::string, std::shared_ptr<socket_impl>> sockets_;
+    // Keyed by a view of the socket's own id (the entry holds the socket): no copy of the id.
+    std::unordered_map<std::string_view, std::shared_ptr<socket_impl>> sockets_;
 
     std::mutex children_mutex_;
     std::vector<std::shared_ptr<namespace_impl>> children_;
@@ -170,7 +171,8 @@ private:
 
     std::shared_ptr<io_core> core_;
     std::shared_ptr<switchboard::server::engine_socket> engine_;
-    sio::decoder decoder_;
+    codec_limits limits_;
+    std::unique_ptr<sio::decoder> binary_; // while a binary packet's attachments are due
     // Flat lists: a client is in one namespace or a few, and an idle one should not hold hash buckets.
     std::vector<std::pair<std::string, std::shared_ptr<socket_impl>>> sockets_; // by namespace
     std::vector<std::string> connecting_;                                       // middleware running

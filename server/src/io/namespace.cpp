@@ -43,7 +43,7 @@ void namespace_impl::clear() {
 void namespace_impl::add(const std::shared_ptr<socket_impl>& socket) {
     {
         std::lock_guard lock(sockets_mutex_);
-        sockets_.emplace(socket->id, socket);
+        sockets_.emplace(std::string_view(socket->id), socket);
     }
     adapter->add_all(socket->id, {socket->id}); // every socket is in the room of its own id
 }
@@ -51,7 +51,7 @@ void namespace_impl::add(const std::shared_ptr<socket_impl>& socket) {
 void namespace_impl::remove(const socket_impl& socket) {
     adapter->del_all(socket.id);
     std::lock_guard lock(sockets_mutex_);
-    sockets_.erase(socket.id);
+    sockets_.erase(std::string_view(socket.id));
 }
 
 std::vector<std::shared_ptr<socket_impl>> namespace_impl::connected() {
@@ -76,7 +76,7 @@ void namespace_impl::add_child(const std::shared_ptr<namespace_impl>& child) {
 
 std::shared_ptr<socket_impl> namespace_impl::lookup(const std::string& sid) {
     std::lock_guard lock(sockets_mutex_);
-    const auto it = sockets_.find(sid);
+    const auto it = sockets_.find(std::string_view(sid));
     return it == sockets_.end() ? nullptr : it->second;
 }
 
