@@ -73,6 +73,65 @@ std::vector<std::shared_ptr<engine_session>> engine_endpoint::all() {
     return out;
 }
 
+// --- heartbeats ----------------------------------------------------------------------------------------
+
+std::uint32_t heartbeat_scheduler::acquire(engine_session* session) {
+    std::lock_guard lock(mutex_);
+    std::uint32_t slot;
+    if (free_slots_.empty()) {
+        slot = static_cast<std::uint32_t>(slots_.size());
+        slots_.emplace_back();
+    } else {
+        slot = free_slots_.back();
+        free_slots_.pop_back();
+    }
+    slots_[slot].session = session;
+    return slot;
+}
+
+void heartbeat_scheduler::release(std::uint32_t slot) {
+    std::lock_guard lock(mutex_);
+    auto& s = slots_[slot];
+    if (!s.session) return; // released already
+    s.session = nullptr;
+    ++s.generation; // its pending entries no longer count
+    free_slots_.push_back(slot);
+}
+
+void heartbeat_scheduler::schedule(std::uint32_t slot, clock::time_point at) {
+    std::lock_guard lock(mutex_);
+    auto& s = slots_[slot];
+    if (!s.session) return;
+    due_.push({at, slot, ++s.generation});
+    if (at < armed_for_) arm_locked();
+}
+
+void heartbeat_scheduler::arm_locked() {
+    if (due_.empty()) return;
+    armed_for_ = due_.top().at;
+    timer_.expires_at(armed_for_); // a wait already pending completes as cancelled
+    timer_.async_wait([this](beast::error_code ec) { on_timer(ec); });
+}
+
+void heartbeat_scheduler::on_timer(beast::error_code ec) {
+    if (ec) return; // cancelled: re-armed for an earlier time, or the server is going away
+    std::vector<std::shared_ptr<engine_session>> ready;
+    {
+        std::lock_guard lock(mutex_);
+        const auto now = clock::now();
+        while (!due_.empty() && due_.top().at <= now) {
+            const auto e = due_.top();
+            due_.pop();
+            const auto& s = slots_[e.slot];
+            if (s.session && s.generation == e.generation)
+                if (auto session = s.session->weak_from_this().lock()) ready.push_back(std::move(session));
+        }
+        armed_for_ = clock::time_point::max();
+        arm_locked();
+    }
+    for (auto& session : ready) session->heartbeat_due();
+}
+
 // --- session -------------------------------------------------------------------------------------------
 
 std::atomic<std::size_t> engine_session::live_{0};
@@ -83,11 +142,14 @@ engine_session::engine_session(engine_endpoint& endpoint, strand_type strand, re
       header_block_(std::move(request.header_block)), transport_(transport),
       heartbeat_(std::chrono::milliseconds(endpoint.config().ping_interval_ms),
                  std::chrono::milliseconds(endpoint.config().ping_timeout_ms)),
-      heartbeat_timer_(strand_) {
+      heartbeat_slot_(endpoint.heartbeats().acquire(this)) {
     ++live_;
 }
 
-engine_session::~engine_session() { --live_; }
+engine_session::~engine_session() {
+    if (heartbeat_slot_ != no_slot) endpoint_.heartbeats().release(heartbeat_slot_); // never finished
+    --live_;
+}
 
 const request_info& engine_session::request() const noexcept {
     std::call_once(request_once_, [this] {
@@ -554,14 +616,16 @@ void engine_session::drop_probe() {
 }
 
 void engine_session::arm_heartbeat() {
-    if (closed_) return;
-    const auto deadline = std::chrono::steady_clock::time_point(heartbeat_.next_deadline());
-    heartbeat_timer_.expires_at(deadline);
-    heartbeat_timer_.async_wait([self = shared_from_this()](beast::error_code ec) { self->on_heartbeat(ec); });
+    if (closed_ || heartbeat_slot_ == no_slot) return;
+    endpoint_.heartbeats().schedule(heartbeat_slot_, std::chrono::steady_clock::time_point(heartbeat_.next_deadline()));
 }
 
-void engine_session::on_heartbeat(beast::error_code ec) {
-    if (ec || closed_) return; // cancelled (re-armed or closed)
+void engine_session::heartbeat_due() {
+    net::post(strand_, [self = shared_from_this()] { self->on_heartbeat(); });
+}
+
+void engine_session::on_heartbeat() {
+    if (closed_) return;
     switch (heartbeat_.on_timer(now())) {
     case eio::server_heartbeat::action::send_ping:
         enqueue({eio::make_text_frame(eio::packet_type::ping)}, false);
@@ -575,7 +639,7 @@ void engine_session::on_heartbeat(beast::error_code ec) {
 void engine_session::finish(eio::close_reason reason) {
     if (closed_) return;
     closed_ = true;
-    heartbeat_timer_.cancel();
+    endpoint_.heartbeats().release(std::exchange(heartbeat_slot_, no_slot)); // reused by another session now
     for (auto& [id, timer] : std::exchange(timers_, {})) timer->cancel();
     drop_probe();
 

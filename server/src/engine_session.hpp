@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <queue>
 #include <string>
 #include <unordered_map>
 
@@ -31,15 +32,52 @@ struct request_head {
     std::string header_block;
 };
 
+/// One timer for the heartbeats of all the sessions of an endpoint. A session takes a slot and says
+/// when its heartbeat is next due; then its on_heartbeat() runs on its strand. An idle connection
+/// costs a slot and an entry in a heap rather than a timer and a pending wait of its own.
+class heartbeat_scheduler {
+public:
+    using clock = std::chrono::steady_clock;
+    explicit heartbeat_scheduler(net::io_context& ioc) : timer_(net::make_strand(ioc)) {}
+
+    std::uint32_t acquire(engine_session* session);
+    /// The session is done with its slot (any thread); nothing of it runs after this returns.
+    void release(std::uint32_t slot);
+    /// The slot's session is woken at `at`; this replaces whatever it asked for before.
+    void schedule(std::uint32_t slot, clock::time_point at);
+
+private:
+    struct slot_state {
+        engine_session* session = nullptr;
+        std::uint32_t generation = 0; // entries of earlier requests no longer count
+    };
+    struct entry {
+        clock::time_point at;
+        std::uint32_t slot;
+        std::uint32_t generation;
+        bool operator>(const entry& other) const noexcept { return at > other.at; }
+    };
+    void arm_locked();
+    void on_timer(beast::error_code ec);
+
+    std::mutex mutex_; // everything below, the timer included
+    std::vector<slot_state> slots_;
+    std::vector<std::uint32_t> free_slots_;
+    std::priority_queue<entry, std::vector<entry>, std::greater<>> due_;
+    net::basic_waitable_timer<clock, net::wait_traits<clock>, strand_type> timer_;
+    clock::time_point armed_for_ = clock::time_point::max();
+};
+
 /// The sessions of one Engine.IO endpoint (a path such as /socket.io/).
 class engine_endpoint {
 public:
-    engine_endpoint(std::string path, engine_handler handler, const server_config& config)
-        : path_(std::move(path)), handler_(std::move(handler)), config_(config) {}
+    engine_endpoint(std::string path, engine_handler handler, const server_config& config, net::io_context& ioc)
+        : path_(std::move(path)), handler_(std::move(handler)), config_(config), heartbeats_(ioc) {}
 
     const std::string& path() const noexcept { return path_; }
     const server_config& config() const noexcept { return config_; }
     const engine_handler& handler() const noexcept { return handler_; }
+    heartbeat_scheduler& heartbeats() noexcept { return heartbeats_; }
 
     std::shared_ptr<engine_session> find(const std::string& sid);
     void add(const std::shared_ptr<engine_session>& session);
@@ -50,6 +88,7 @@ private:
     std::string path_;
     engine_handler handler_;
     const server_config& config_;
+    heartbeat_scheduler heartbeats_;
     std::mutex mutex_;
     // Keyed by a view of the session's own id (the entry holds the session): no copy of the id.
     std::unordered_map<std::string_view, std::shared_ptr<engine_session>> sessions_;
@@ -134,7 +173,9 @@ private:
     void promote_probe();
     void drop_probe();
     void arm_heartbeat();
-    void on_heartbeat(beast::error_code ec);
+    void on_heartbeat();
+    friend class heartbeat_scheduler; // calls heartbeat_due()
+    void heartbeat_due();
     void finish(eio::close_reason reason);
     static std::chrono::milliseconds now();
 
@@ -151,7 +192,8 @@ private:
     std::uint16_t ws_close_code_ = 0; // WebSocket: finish() answers with a close frame of this code
 
     eio::server_heartbeat heartbeat_;
-    strand_timer heartbeat_timer_;
+    static constexpr std::uint32_t no_slot = ~std::uint32_t{0};
+    std::uint32_t heartbeat_slot_; // no_slot once finish() gave it back
     // post_after() timers by id, cancelled by finish(): nothing of an ended session waits for them.
     std::vector<std::pair<std::uint64_t, std::shared_ptr<strand_timer>>> timers_;
     std::atomic<std::uint64_t> next_timer_id_{1};

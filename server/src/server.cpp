@@ -354,7 +354,8 @@ server::~server() = default;
 void server::engine(std::string path, engine_handler handler) {
     if (path.empty() || path.front() != '/') path = "/" + path;
     if (path.back() != '/') path.push_back('/');
-    impl_->endpoints.push_back(std::make_unique<engine_endpoint>(std::move(path), std::move(handler), impl_->config));
+    impl_->endpoints.push_back(
+        std::make_unique<engine_endpoint>(std::move(path), std::move(handler), impl_->config, impl_->ioc));
 }
 
 void server::run() {

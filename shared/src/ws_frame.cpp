@@ -125,12 +125,13 @@ reader::step reader::next(char* data, std::size_t size) {
             return s;
         }
     } else {
-        if (op > 2 || (op == 0) != in_message_) { // unknown, or a continuation out of place
+        const bool in_message = partial_ && partial_->in_message;
+        if (op > 2 || (op == 0) != in_message) { // unknown, or a continuation out of place
             s.error = close_code::protocol_error;
             return s;
         }
         // Refused from the header: an oversize message is never buffered.
-        if (length > max_message_ || message_.size() + length > max_message_) {
+        if (length > max_message_ || (in_message && partial_->message.size() + length > max_message_)) {
             s.error = close_code::too_big;
             return s;
         }
@@ -176,7 +177,7 @@ reader::step reader::next(char* data, std::size_t size) {
         return s;
     }
 
-    if (fin && !in_message_) { // the common case: a whole message in one frame, delivered in place
+    if (fin && !(partial_ && partial_->in_message)) { // the common case: a whole frame, delivered in place
         const bool text = op == static_cast<unsigned>(opcode::text);
         if (text && !is_valid_utf8(body)) {
             s.error = close_code::invalid_payload;
@@ -187,43 +188,55 @@ reader::step reader::next(char* data, std::size_t size) {
         s.ev.payload = body;
         return s;
     }
-    if (!in_message_) {
-        in_message_ = true;
-        message_is_text_ = op == static_cast<unsigned>(opcode::text);
+    auto& st = state();
+    if (!st.in_message) {
+        st.in_message = true;
+        st.message_is_text = op == static_cast<unsigned>(opcode::text);
     }
-    message_.append(body);
+    st.message.append(body);
     if (fin) {
-        if (message_is_text_ && !is_valid_utf8(message_)) {
+        if (st.message_is_text && !is_valid_utf8(st.message)) {
             s.error = close_code::invalid_payload;
             return s;
         }
         s.has_event = true;
         s.message_done = true;
-        s.ev.type = message_is_text_ ? event::kind::text : event::kind::binary;
-        s.ev.payload = message_;
+        s.ev.type = st.message_is_text ? event::kind::text : event::kind::binary;
+        s.ev.payload = st.message;
     }
     return s;
 }
 
 void reader::release_message() {
-    message_ = std::string(); // frees it: an idle connection holds no buffer
-    in_message_ = false;
+    if (!partial_) return;
+    partial_->message = std::string();
+    partial_->in_message = false;
+    drop_state_if_empty();
+}
+
+reader::partial& reader::state() {
+    if (!partial_) partial_ = std::make_unique<partial>();
+    return *partial_;
+}
+
+void reader::drop_state_if_empty() noexcept {
+    // An idle connection holds nothing here.
+    if (partial_ && partial_->pending.empty() && !partial_->in_message) partial_.reset();
 }
 
 void reader::keep_rest(bool buffered, const char* data, std::size_t pos, std::size_t size, bool keep) {
     if (!keep) {
-        pending_ = std::string();
-        return;
-    }
-    if (buffered) {
+        if (partial_) partial_->pending = std::string();
+    } else if (buffered) {
         if (pos == size) {
-            pending_ = std::string();
+            partial_->pending = std::string();
         } else {
-            pending_.erase(0, pos);
+            partial_->pending.erase(0, pos);
         }
     } else if (pos < size) {
-        pending_.assign(data + pos, size - pos);
+        state().pending.assign(data + pos, size - pos);
     }
+    drop_state_if_empty();
 }
 
 } // namespace switchboard::ws

@@ -26,10 +26,14 @@ client::client(std::shared_ptr<io_core> core, std::shared_ptr<switchboard::serve
                                           codec_limits{}.max_json_depth} {}
 
 void client::start() {
-    // The session's callbacks own the client; the session drops them when it ends.
+    // The session's close callback owns the client; the session drops its callbacks when it ends, and
+    // calls none after on_close, so the other two can hold a plain pointer (which std::function keeps
+    // without an allocation).
     auto self = shared_from_this();
-    engine_->on_text = [self](std::string_view text) { self->on_text(text); };
-    engine_->on_binary = [self](shared_bytes bytes) { self->on_binary(std::move(bytes)); };
+    client* raw = this;
+    // Each call holds the client for its own duration: it may end the session, and with it on_close.
+    engine_->on_text = [raw](std::string_view text) { raw->shared_from_this()->on_text(text); };
+    engine_->on_binary = [raw](shared_bytes bytes) { raw->shared_from_this()->on_binary(std::move(bytes)); };
     engine_->on_close = [self](eio::close_reason reason) { self->on_close(reason); };
     // A session that joins no namespace in time is closed (the reference server's connectTimeout).
     const auto timeout = std::chrono::milliseconds(core_->http.config().connect_timeout_ms);

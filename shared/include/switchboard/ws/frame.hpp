@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -58,11 +59,11 @@ public:
     /// text that is not UTF-8, or a message larger than the limit — refused from its header alone).
     template <class OnEvent>
     std::uint16_t feed(char* data, std::size_t size, OnEvent&& on_event) {
-        const bool buffered = !pending_.empty();
+        const bool buffered = partial_ && !partial_->pending.empty();
         if (buffered) {
-            pending_.append(data, size);
-            data = pending_.data();
-            size = pending_.size();
+            partial_->pending.append(data, size);
+            data = partial_->pending.data();
+            size = partial_->pending.size();
         }
         std::size_t pos = 0;
         std::uint16_t error = 0;
@@ -83,7 +84,7 @@ public:
     }
 
     /// Bytes held for an incomplete frame or message.
-    std::size_t buffered() const noexcept { return pending_.size() + message_.size(); }
+    std::size_t buffered() const noexcept { return partial_ ? partial_->pending.size() + partial_->message.size() : 0; }
 
 private:
     struct step {
@@ -97,11 +98,18 @@ private:
     void release_message();
     void keep_rest(bool buffered, const char* data, std::size_t pos, std::size_t size, bool keep);
 
+    /// What an incomplete frame or message leaves between calls; none at all between whole frames.
+    struct partial {
+        std::string pending; // the bytes of an incomplete frame
+        std::string message; // the fragments of an unfinished message, unmasked
+        bool in_message = false;
+        bool message_is_text = false;
+    };
+    partial& state();
+    void drop_state_if_empty() noexcept;
+
     std::size_t max_message_;
-    std::string pending_; // the bytes of an incomplete frame
-    std::string message_; // the fragments of an unfinished message, unmasked
-    bool in_message_ = false;
-    bool message_is_text_ = false;
+    std::unique_ptr<partial> partial_;
 };
 
 } // namespace switchboard::ws
