@@ -39,6 +39,37 @@ for (const name of ['bench', 'referenceBench']) {
     }
   });
 
+  test(`loadgen idle against ${name}: connections held through heartbeats, memory per connection read`, async () => {
+    const server = await startServer(name, ['--ping-interval', '300']);
+    try {
+      const { stdout } = await run(join(build, 'bench', 'loadgen'), ['--url', server.url, '--scenario', 'idle',
+        '--clients', '300', '--seconds', '1', '--pid', String(server.proc.pid)]);
+      const r = JSON.parse(stdout);
+      assert.equal(r.connected, 300);
+      assert.equal(r.dropped, 0);
+      assert.ok(r.pings_per_conn >= 2, `${r.pings_per_conn} pings per connection in 1 s at 300 ms`);
+      assert.ok(r.rss_per_conn_bytes > 0 && r.connects_per_s > 0);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test(`loadgen paced echo and flat-out fanout against ${name}`, async () => {
+    const server = await startServer(name, []);
+    try {
+      const paced = JSON.parse((await run(join(build, 'bench', 'loadgen'), ['--url', server.url, '--clients', '10',
+        '--rate', '500', '--seconds', '1', '--pid', String(server.proc.pid)])).stdout);
+      assert.ok(Math.abs(paced.rate - 500) < 50, `${paced.rate} round trips/s at a pace of 500`);
+      const flat = JSON.parse((await run(join(build, 'bench', 'loadgen'), ['--url', server.url, '--scenario', 'fanout',
+        '--clients', '20', '--window', '5', '--seconds', '0.5', '--pid', String(server.proc.pid)])).stdout);
+      assert.ok(flat.sent > 5, `${flat.sent} broadcasts`);
+      assert.equal(flat.deliveries, flat.sent * 20);
+      assert.equal(flat.lost, 0);
+    } finally {
+      await server.stop();
+    }
+  });
+
   test(`loadgen fanout against ${name}: every receiver gets every broadcast`, async () => {
     const server = await startServer(name, []);
     try {
