@@ -1,13 +1,15 @@
 // scripts/bench: every scenario against Switchboard (examples/bench) and the Node.js reference
 // (bench/reference/server.mjs) in one run, alternating, server pinned to core 0 and the generator to
 // core 1 (taskset). Prints JSON lines, then a side-by-side Markdown table with ratios.
-//   scripts/bench [--quick]
+//   scripts/bench [--quick] [--only echo,churn,...]   (cases: echo, echo-paced, fanout, fanout-flat, churn, idle, idle-max)
 import { spawn, execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { startServer, build } from '../tests/server/harness.mjs';
 
 const quick = process.argv.includes('--quick');
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt > 0 ? new Set(process.argv[onlyAt + 1].split(',')) : null;
 const rounds = quick ? 1 : 3;
 const seconds = quick ? '2' : '10';
 const receivers = quick ? 200 : 1000;
@@ -50,7 +52,7 @@ function loadgen(url, pid, label, args) {
 const results = [];
 for (let round = 0; round < rounds; round++) {
   for (const c of cases) {
-    if (c.once && round > 0) continue;
+    if ((c.once && round > 0) || (only && !only.has(c.name))) continue;
     for (const server of servers) {
       const s = await startServer(server.name, c.server ?? [], {}, { taskset: hasTaskset ? 0 : undefined });
       try {
@@ -80,8 +82,9 @@ const rows = [
   [`fanout flat out, ${receivers} receivers: server CPU µs per delivery`, 'fanout-flat', 'server_cpu_us_per_op'],
   [`fanout flat out, ${receivers} receivers: lost deliveries`, 'fanout-flat', 'lost'],
   ['churn: sessions/s (20 lanes: connect, one ack\'d echo, disconnect)', 'churn', 'sessions_per_s'],
-  ['churn: server RSS KiB before', 'churn', 'rss_before_kib'],
-  ['churn: server RSS KiB after (settled 1 s)', 'churn', 'rss_after_kib'],
+  ['churn: server RSS KiB fresh (before any connection)', 'churn', 'rss_fresh_kib'],
+  ['churn: server RSS KiB after a 1 s warm-up churn (settled 1 s)', 'churn', 'rss_before_kib'],
+  ['churn: server RSS KiB after the measured churn (settled 1 s)', 'churn', 'rss_after_kib'],
   [`idle, ${idleClients} connections: connects/s`, 'idle', 'connects_per_s'],
   [`idle, ${idleClients} connections: server RSS bytes per connection`, 'idle', 'rss_per_conn_bytes'],
   [`idle, ${idleClients} connections: server CPU % at rest (heartbeats)`, 'idle', 'server_cpu_pct_at_rest'],
@@ -95,6 +98,7 @@ const rows = [
 console.log(`\n| figure | Switchboard | Node.js socket.io 4.8 | ratio (ours / theirs) |`);
 console.log('|---|---|---|---|');
 for (const [title, name, key] of rows) {
+  if (only && !only.has(name)) continue;
   const ours = pick('switchboard', name, key);
   const theirs = pick('node socket.io', name, key);
   const ratio = theirs ? (ours / theirs).toFixed(2) : '—';

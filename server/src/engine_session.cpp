@@ -3,6 +3,7 @@
 #include "random_id.hpp"
 #include "static_files.hpp" // parse_query
 
+#include <algorithm>
 #include <array>
 #include <span>
 
@@ -102,13 +103,25 @@ void heartbeat_scheduler::schedule(std::uint32_t slot, clock::time_point at) {
     std::lock_guard lock(mutex_);
     auto& s = slots_[slot];
     if (!s.session) return;
-    due_.push({at, slot, ++s.generation});
+    due_.push_back({at, slot, ++s.generation});
+    std::push_heap(due_.begin(), due_.end(), std::greater<>{});
+    // Sessions that come and go leave entries behind; never let them outnumber the live ones much.
+    if (due_.size() > 2 * (slots_.size() - free_slots_.size()) + 1024) drop_stale_locked();
     if (at < armed_for_) arm_locked();
+}
+
+void heartbeat_scheduler::drop_stale_locked() {
+    std::erase_if(due_, [this](const entry& e) {
+        const auto& s = slots_[e.slot];
+        return !s.session || s.generation != e.generation;
+    });
+    std::make_heap(due_.begin(), due_.end(), std::greater<>{});
+    if (due_.capacity() > 2 * due_.size() + 1024) due_.shrink_to_fit();
 }
 
 void heartbeat_scheduler::arm_locked() {
     if (due_.empty()) return;
-    armed_for_ = due_.top().at;
+    armed_for_ = due_.front().at;
     timer_.expires_at(armed_for_); // a wait already pending completes as cancelled
     timer_.async_wait([this](beast::error_code ec) { on_timer(ec); });
 }
@@ -119,9 +132,10 @@ void heartbeat_scheduler::on_timer(beast::error_code ec) {
     {
         std::lock_guard lock(mutex_);
         const auto now = clock::now();
-        while (!due_.empty() && due_.top().at <= now) {
-            const auto e = due_.top();
-            due_.pop();
+        while (!due_.empty() && due_.front().at <= now) {
+            std::pop_heap(due_.begin(), due_.end(), std::greater<>{});
+            const auto e = due_.back();
+            due_.pop_back();
             const auto& s = slots_[e.slot];
             if (s.session && s.generation == e.generation)
                 if (auto session = s.session->weak_from_this().lock()) ready.push_back(std::move(session));

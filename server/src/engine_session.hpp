@@ -13,7 +13,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <queue>
 #include <string>
 #include <unordered_map>
 
@@ -59,11 +58,14 @@ private:
     };
     void arm_locked();
     void on_timer(beast::error_code ec);
+    void drop_stale_locked();
 
     std::mutex mutex_; // everything below, the timer included
     std::vector<slot_state> slots_;
     std::vector<std::uint32_t> free_slots_;
-    std::priority_queue<entry, std::vector<entry>, std::greater<>> due_;
+    // A min-heap by time (std::push_heap with std::greater). Entries of ended sessions and of
+    // replaced requests stay until they come due, unless there are too many: then they are dropped.
+    std::vector<entry> due_;
     net::basic_waitable_timer<clock, net::wait_traits<clock>, strand_type> timer_;
     clock::time_point armed_for_ = clock::time_point::max();
 };
