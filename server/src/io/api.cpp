@@ -189,7 +189,10 @@ bool socket::connected() const noexcept { return impl_->connected; }
 boost::json::value& socket::data() const noexcept { return impl_->data; }
 
 const socket& socket::on(std::string event, event_handler handler) const {
-    impl_->handlers.emplace_back(std::move(event), std::move(handler));
+    auto& handlers = impl_->handlers;
+    // A socket has a few handlers for the life of its connection: grow a short list to fit.
+    if (handlers.size() == handlers.capacity() && handlers.size() < 8) handlers.reserve(handlers.size() + 1);
+    handlers.emplace_back(std::move(event), std::move(handler));
     return *this;
 }
 
