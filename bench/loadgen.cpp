@@ -305,6 +305,12 @@ bool parse(int argc, char** argv, settings& s) {
 
 } // namespace
 
+/// The server's address (the first the resolver gives).
+tcp::endpoint server_endpoint(net::io_context& ioc, const settings& s) {
+    tcp::resolver resolver(ioc);
+    return *resolver.resolve(s.host, s.port).begin();
+}
+
 /// The server's resident memory, in KiB (from /proc/PID/status).
 long rss_kib(int pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -319,8 +325,7 @@ int run_churn(const settings& s) {
     // Churns for `seconds`; returns the elapsed time. `r` counts the sessions.
     const auto churn = [&](double seconds, results& r) {
         net::io_context ioc;
-        tcp::resolver resolver(ioc);
-        const tcp::endpoint server = *resolver.resolve(s.host, s.port).begin();
+        const tcp::endpoint server = server_endpoint(ioc, s);
         bool running = true;
         bool measuring = true;
         const auto start = clock_type::now();
@@ -357,8 +362,7 @@ int run_churn(const settings& s) {
 /// fanout: `clients` receivers and one sender; paced broadcasts, then the count of what arrived.
 int run_fanout(const settings& s) {
     net::io_context ioc;
-    tcp::resolver resolver(ioc);
-    const tcp::endpoint server = *resolver.resolve(s.host, s.port).begin();
+    const tcp::endpoint server = server_endpoint(ioc, s);
     results r;
     bool running = true;
     bool measuring = false;
@@ -461,8 +465,7 @@ void raise_fd_limit() {
 int run_idle(const settings& s) {
     raise_fd_limit();
     net::io_context ioc;
-    tcp::resolver resolver(ioc);
-    const tcp::endpoint server = *resolver.resolve(s.host, s.port).begin();
+    const tcp::endpoint server = server_endpoint(ioc, s);
     results r;
     bool running = true;
     bool measuring = false;
@@ -551,8 +554,7 @@ int main(int argc, char** argv) {
     if (s.scenario == "churn") return run_churn(s);
     if (s.scenario == "idle") return run_idle(s);
     net::io_context ioc;
-    tcp::resolver resolver(ioc);
-    const tcp::endpoint server = *resolver.resolve(s.host, s.port).begin();
+    const tcp::endpoint server = server_endpoint(ioc, s);
 
     results r;
     bool running = true;
