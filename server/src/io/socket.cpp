@@ -133,7 +133,8 @@ void socket_impl::on_event(sio::packet&& packet) {
     auto& data = packet.data.as_array(); // validated by the decoder: an array led by the name
     event ev;
     ev.name = std::string(data.front().as_string());
-    ev.args.values = boost::json::array(data.begin() + 1, data.end());
+    data.erase(data.begin()); // the arguments move to the handler: no copy of them
+    ev.args.values = std::move(data);
     ev.args.attachments = std::move(packet.attachments);
     if (packet.id) ev.ack = ack_responder(std::make_shared<ack_state>(weak_from_this(), *packet.id));
 
