@@ -26,13 +26,14 @@ int main(int argc, char** argv) {
                 if (e.ack) e.ack.send(std::move(e.args));
             });
             socket.on("join", [socket](io::event& e) {
-                if (!e.args.empty() && e.args[0].is_string()) socket.join(std::string(e.args[0].as_string()));
+                if (const auto* room = e.args[0].if_string()) socket.join(std::string(*room));
             });
             socket.on("broadcast", [socket](io::event& e) {
-                const auto* o = e.args.empty() ? nullptr : e.args[0].if_object();
+                const auto* o = e.args[0].if_object();
                 const auto* room = o ? o->if_contains("room") : nullptr;
+                const auto* name = room ? room->if_string() : nullptr;
                 const auto* msg = o ? o->if_contains("msg") : nullptr;
-                if (room && room->is_string() && msg) socket.to(std::string(room->as_string())).emit("msg", *msg);
+                if (name && msg) socket.to(std::string(*name)).emit("msg", *msg);
             });
         });
         http.run();

@@ -1,6 +1,7 @@
 #include "chat.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <deque>
 #include <map>
 #include <memory>
@@ -36,10 +37,26 @@ json::object ok(json::object fields = {}) {
 
 json::object refuse(std::string_view why) { return {{"ok", false}, {"error", why}}; }
 
+// What a client sends is read with the non-throwing accessors only: any JSON may arrive here.
+const json::value* field(const io::event& e, std::string_view key) {
+    const auto* o = e.args[0].if_object();
+    return o ? o->if_contains(key) : nullptr;
+}
+
 const json::string* string_field(const io::event& e, std::string_view key) {
-    if (e.args.empty() || !e.args[0].is_object()) return nullptr;
-    const auto* v = e.args[0].as_object().if_contains(key);
-    return v && v->is_string() ? &v->as_string() : nullptr;
+    const auto* v = field(e, key);
+    return v ? v->if_string() : nullptr;
+}
+
+/// A JSON number that is a whole number JavaScript holds exactly (1, 1.0, not 1.5, 1e300 or -0.5).
+std::optional<std::int64_t> whole_number(const json::value& v) {
+    constexpr std::int64_t max_safe = (std::int64_t{1} << 53) - 1;
+    if (const auto* i = v.if_int64(); i && *i >= -max_safe && *i <= max_safe) return *i;
+    if (const auto* u = v.if_uint64(); u && *u <= static_cast<std::uint64_t>(max_safe))
+        return static_cast<std::int64_t>(*u);
+    if (const auto* d = v.if_double(); d && std::isfinite(*d) && std::trunc(*d) == *d && std::fabs(*d) <= max_safe)
+        return static_cast<std::int64_t>(*d);
+    return std::nullopt;
 }
 
 json::object to_json(const stored_message& m) {
@@ -194,8 +211,9 @@ private:
             if (!u) return refuse("say hello with a nickname first");
             from = u->nickname;
             const auto it = by_nickname_.find(lowercase(std::string(*to)));
-            if (it == by_nickname_.end()) return refuse("nobody by that nickname is online");
-            target = users_.at(it->second).socket;
+            auto* recipient = it == by_nickname_.end() ? nullptr : find(it->second);
+            if (!recipient) return refuse("nobody by that nickname is online");
+            target = recipient->socket;
         }
         const auto ts = now_ms();
         json::object pm{{"from", from}, {"to", *to}, {"text", *text}, {"ts", ts}};
@@ -207,9 +225,12 @@ private:
     json::object history(const io::socket&, const io::event& e) {
         const auto* room = string_field(e, "room");
         if (!room || !valid_room(*room, limits_.max_room)) return refuse("which room?");
-        std::int64_t before = 0;
-        if (const auto* b = e.args[0].as_object().if_contains("before"); b && b->is_number())
-            before = b->to_number<std::int64_t>();
+        std::int64_t before = 0; // 0: the newest page
+        if (const auto* b = field(e, "before"); b && !b->is_null()) {
+            const auto id = whole_number(*b);
+            if (!id || *id < 0) return refuse("'before' is the id of a message");
+            before = *id;
+        }
         json::array messages;
         for (const auto& m : store_.page(std::string(*room), before, static_cast<int>(limits_.history_page)))
             messages.push_back(to_json(m));
@@ -270,7 +291,7 @@ private:
                        m.text[end] != ':' && m.text[end] != '!' && m.text[end] != '?')
                     ++end;
                 const auto it = by_nickname_.find(lowercase(m.text.substr(at + 1, end - at - 1)));
-                if (it != by_nickname_.end()) mentioned.push_back(users_.at(it->second).socket);
+                if (auto* u = it == by_nickname_.end() ? nullptr : find(it->second)) mentioned.push_back(u->socket);
             }
         }
         for (auto& s : mentioned)

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <ostream>
 #include <sstream>
 
@@ -11,9 +12,31 @@ namespace switchboard::server {
 
 namespace po = boost::program_options;
 
+std::string_view to_string(log_level level) noexcept {
+    switch (level) {
+    case log_level::off: return "off";
+    case log_level::error: return "error";
+    case log_level::warn: return "warn";
+    case log_level::info: return "info";
+    case log_level::debug: return "debug";
+    case log_level::trace: return "trace";
+    }
+    return "info";
+}
+
+std::optional<log_level> parse_log_level(std::string_view name) noexcept {
+    for (auto level :
+         {log_level::off, log_level::error, log_level::warn, log_level::info, log_level::debug, log_level::trace})
+        if (name == to_string(level)) return level;
+    if (name == "warning") return log_level::warn;
+    return std::nullopt;
+}
+
 cli_action parse_command_line(int argc, const char* const* argv, server_config& config, std::ostream& out,
                               std::ostream& err, const char* program) {
     std::string transports = "polling,websocket";
+    std::string level = std::string(to_string(config.log));
+    std::string format = config.log_style == log_format::json ? "json" : "text";
     po::options_description options("Options (each also as environment variable SWITCHBOARD_<NAME>, e.g. "
                                     "SWITCHBOARD_PING_INTERVAL)");
     // clang-format off
@@ -42,7 +65,15 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
             "the chat's SQLite database file (switchboard binary)")
         ("threads", po::value(&config.threads)->default_value(config.threads), "I/O threads")
         ("max-queue", po::value(&config.max_queue_bytes)->default_value(config.max_queue_bytes),
-            "bytes a session may have waiting to be sent before it is closed as too slow");
+            "bytes a session may have waiting to be sent before it is closed as too slow")
+        ("max-attachments", po::value(&config.max_attachments)->default_value(config.max_attachments),
+            "binary attachments one Socket.IO packet may announce (more: the connection is closed)")
+        ("write-timeout", po::value(&config.write_timeout_ms)->default_value(config.write_timeout_ms),
+            "ms a peer may take no bytes while data waits for it before it is closed")
+        ("request-timeout", po::value(&config.request_timeout_ms)->default_value(config.request_timeout_ms),
+            "ms an HTTP request may take to arrive (a late POST body is answered 408)")
+        ("log-level", po::value(&level)->default_value(level), "off, error, warn, info, debug or trace")
+        ("log-format", po::value(&format)->default_value(format), "text or json (one object per line)");
     // clang-format on
 
     po::variables_map vm;
@@ -85,11 +116,26 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
         err << program << ": --transports names no transport\n";
         return cli_action::exit_failure;
     }
+    if (const auto parsed = parse_log_level(level)) {
+        config.log = *parsed;
+    } else {
+        err << program << ": unknown log level '" << level << "' (off, error, warn, info, debug, trace)\n";
+        return cli_action::exit_failure;
+    }
+    if (format == "text" || format == "json") {
+        config.log_style = format == "json" ? log_format::json : log_format::text;
+    } else {
+        err << program << ": unknown log format '" << format << "' (text, json)\n";
+        return cli_action::exit_failure;
+    }
     if (config.path.empty() || config.path.front() != '/')
         config.path = "/" + config.path; // (not insert: g++ 12 -Wrestrict false positive)
     if (config.path.back() != '/') config.path.push_back('/');
-    if (config.ping_interval_ms == 0 || config.ping_timeout_ms == 0 || config.max_payload == 0 || config.threads == 0) {
-        err << program << ": --ping-interval, --ping-timeout, --max-payload and --threads must be positive\n";
+    if (config.ping_interval_ms == 0 || config.ping_timeout_ms == 0 || config.max_payload == 0 || config.threads == 0 ||
+        config.write_timeout_ms == 0 || config.request_timeout_ms == 0) {
+        err << program
+            << ": --ping-interval, --ping-timeout, --max-payload, --threads, --write-timeout and --request-timeout "
+               "must be positive\n";
         return cli_action::exit_failure;
     }
     return cli_action::run;

@@ -2,6 +2,9 @@
 
 #include "random_id.hpp"
 #include "static_files.hpp" // parse_query
+#include "util/log.hpp"
+
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
@@ -43,7 +46,7 @@ bool is_disconnect(const beast::error_code& ec) {
 string_response engine_error_response(int code, unsigned http_version) {
     string_response res{code == 4 ? http::status::forbidden : http::status::bad_request, http_version};
     res.set(http::field::content_type, "application/json");
-    res.body() = std::string("{\"code\":") + std::to_string(code) + ",\"message\":\"" + error_message(code) + "\"}";
+    res.body() = fmt::format(R"({{"code":{},"message":"{}"}})", code, error_message(code));
     res.prepare_payload();
     return res;
 }
@@ -72,6 +75,16 @@ std::vector<std::shared_ptr<engine_session>> engine_endpoint::all() {
     out.reserve(sessions_.size());
     for (const auto& [sid, session] : sessions_) out.push_back(session);
     return out;
+}
+
+void engine_endpoint::release_sessions() {
+    std::unordered_map<std::string_view, std::shared_ptr<engine_session>> sessions;
+    {
+        std::lock_guard lock(mutex_);
+        sessions.swap(sessions_);
+    }
+    sessions.clear(); // outside the lock: a session's destructor may come back here
+    heartbeats_.stop();
 }
 
 // --- heartbeats ----------------------------------------------------------------------------------------
@@ -120,10 +133,16 @@ void heartbeat_scheduler::drop_stale_locked() {
 }
 
 void heartbeat_scheduler::arm_locked() {
-    if (due_.empty()) return;
+    if (due_.empty() || !timer_) return;
     armed_for_ = due_.front().at;
-    timer_.expires_at(armed_for_); // a wait already pending completes as cancelled
-    timer_.async_wait([this](beast::error_code ec) { on_timer(ec); });
+    timer_->expires_at(armed_for_); // a wait already pending completes as cancelled
+    timer_->async_wait([this](beast::error_code ec) { on_timer(ec); });
+}
+
+void heartbeat_scheduler::stop() {
+    std::lock_guard lock(mutex_);
+    timer_.reset();
+    due_.clear();
 }
 
 void heartbeat_scheduler::on_timer(beast::error_code ec) {
@@ -200,18 +219,38 @@ void engine_session::start() {
     endpoint_.add(shared_from_this());
     heartbeat_.start(now());
     arm_heartbeat();
-    if (const auto& handler = endpoint_.handler()) handler(shared_from_this());
+    SB_LOG(debug, "{} session {} open ({})", request_.remote_address, sid_,
+           transport() == transport_kind::polling ? "polling" : "websocket");
+    if (const auto& handler = endpoint_.handler())
+        guarded("the connection handler", [&] { handler(shared_from_this()); });
+}
+
+template <class F>
+void engine_session::guarded(std::string_view what, F&& f) noexcept {
+    try {
+        f();
+    } catch (...) {
+        SB_LOG(warn, "{} session {}: {} threw ({}); the session is closed", request_.remote_address, sid_, what,
+               describe_current_exception());
+        // finish() runs on_close, which is the application's too: a second throw is only logged.
+        try {
+            finish(eio::close_reason::forced_close);
+        } catch (...) {
+            SB_LOG(warn, "{} session {}: the close handler threw ({})", request_.remote_address, sid_,
+                   describe_current_exception());
+        }
+    }
 }
 
 void engine_session::open_polling(responder r) {
-    net::dispatch(strand_, [self = shared_from_this(), r = std::move(r)]() mutable {
+    on_strand([self = shared_from_this(), r = std::move(r)]() mutable {
         self->start();
         self->poll(std::move(r));
     });
 }
 
 void engine_session::open_websocket(std::shared_ptr<ws_connection> ws) {
-    net::dispatch(strand_, [self = shared_from_this(), ws = std::move(ws)]() mutable {
+    on_strand([self = shared_from_this(), ws = std::move(ws)]() mutable {
         self->ws_ = std::move(ws);
         self->start();
         self->read_next(self->ws_);
@@ -220,24 +259,34 @@ void engine_session::open_websocket(std::shared_ptr<ws_connection> ws) {
 }
 
 void engine_session::send(std::vector<eio::frame> frames, bool droppable) {
-    net::dispatch(strand_, [self = shared_from_this(), frames = std::move(frames), droppable]() mutable {
+    if (strand_.running_in_this_thread()) return enqueue(std::move(frames), droppable);
+    net::post(strand_, [self = shared_from_this(), frames = std::move(frames), droppable]() mutable {
         self->enqueue(std::move(frames), droppable);
     });
 }
 
 void engine_session::close() {
-    net::dispatch(strand_, [self = shared_from_this()] { self->finish(eio::close_reason::forced_close); });
+    on_strand([self = shared_from_this()] { self->finish(eio::close_reason::forced_close); });
 }
 
 void engine_session::post(std::function<void()> task) {
     net::post(strand_, [self = shared_from_this(), task = std::move(task)] {
-        if (!self->closed_) task();
+        if (!self->closed_) self->guarded("a task", task);
     });
+}
+
+void engine_session::dispatch(std::function<void()> task) {
+    if (!strand_.running_in_this_thread()) return post(std::move(task));
+    if (!closed_) guarded("a task", task);
+}
+
+void engine_session::execute(std::function<void()> task) {
+    net::post(strand_, [self = shared_from_this(), task = std::move(task)] { self->guarded("a task", task); });
 }
 
 std::uint64_t engine_session::post_after(std::chrono::milliseconds delay, std::function<void()> task) {
     const auto id = next_timer_id_.fetch_add(1, std::memory_order_relaxed);
-    net::dispatch(strand_, [self = shared_from_this(), id, delay, task = std::move(task)]() mutable {
+    on_strand([self = shared_from_this(), id, delay, task = std::move(task)]() mutable {
         if (self->closed_) return;
         auto timer = std::make_shared<strand_timer>(self->strand_, delay);
         self->timers_.emplace_back(id, timer);
@@ -247,14 +296,14 @@ std::uint64_t engine_session::post_after(std::chrono::milliseconds delay, std::f
             auto s = weak.lock();
             if (!s) return;
             std::erase_if(s->timers_, [id](const auto& t) { return t.first == id; });
-            if (!ec && !s->closed_) task();
+            if (!ec && !s->closed_) s->guarded("a timer task", task);
         });
     });
     return id;
 }
 
 void engine_session::cancel_timer(std::uint64_t timer_id) {
-    net::dispatch(strand_, [self = shared_from_this(), timer_id] {
+    on_strand([self = shared_from_this(), timer_id] {
         for (auto& [id, timer] : self->timers_)
             if (id == timer_id) timer->cancel(); // its handler removes it
     });
@@ -275,7 +324,8 @@ void engine_session::enqueue(std::vector<eio::frame>&& frames, bool droppable) {
     }
     if (queued_bytes_ > endpoint_.config().max_queue_bytes) {
         // A consumer this slow would hold unbounded memory: the session ends instead.
-        finish(eio::close_reason::transport_error);
+        finish(eio::close_reason::transport_error,
+               fmt::format("more than --max-queue ({} bytes) waiting to be sent", endpoint_.config().max_queue_bytes));
         return;
     }
     flush();
@@ -308,46 +358,89 @@ void engine_session::flush_polling() {
 
 // Every queued frame goes out in one gathered write (header, payload, header, payload, ...): one
 // system call for a burst instead of one per frame. Frames queued meanwhile wait for the next write.
+// The socket is non-blocking: a write goes out at once, and only a peer whose receive window is full
+// makes the session wait (for writability, under the write deadline).
 void engine_session::write_next() {
-    if (!ws_ || ws_->writing || corked_ || queue_.empty()) return;
-    batch_.swap(queue_);
-    iov_.clear();
-    iov_.reserve(batch_.size() * 2);
-    for (auto& f : batch_) {
-        const auto& bytes = *f.frame.bytes;
-        f.header_size = static_cast<unsigned char>(ws::write_header(f.header, f.op, bytes.size()));
-        iov_.emplace_back(f.header, f.header_size);
-        if (!bytes.empty()) iov_.emplace_back(bytes.data(), bytes.size());
+    while (ws_ && !ws_->writing && !corked_ && !queue_.empty()) {
+        batch_.swap(queue_);
+        iov_.clear();
+        iov_.reserve(batch_.size() * 2);
+        iov_next_ = 0;
+        for (auto& f : batch_) {
+            const auto& bytes = *f.frame.bytes;
+            f.header_size = static_cast<unsigned char>(ws::write_header(f.header, f.op, bytes.size()));
+            iov_.emplace_back(f.header, f.header_size);
+            if (!bytes.empty()) iov_.emplace_back(bytes.data(), bytes.size());
+        }
+        if (!write_batch(ws_)) return;
     }
-    ws_->writing = true;
-    // The socket's executor is the session's strand: the handler runs there.
-    net::async_write(ws_->socket, std::span<const net::const_buffer>(iov_),
-                     [self = shared_from_this(), conn = ws_](beast::error_code ec, std::size_t) {
-                         conn->writing = false;
-                         self->on_written(conn, ec);
-                     });
 }
 
-void engine_session::on_written(const std::shared_ptr<ws_connection>& conn, beast::error_code ec) {
+// Writes what is left of the batch. True when all of it is out and the next batch may follow.
+bool engine_session::write_batch(const std::shared_ptr<ws_connection>& conn) {
+    bool progressed = false;
+    while (iov_next_ < iov_.size()) {
+        beast::error_code ec;
+        std::size_t n = conn->socket.write_some(std::span<const net::const_buffer>(iov_).subspan(iov_next_), ec);
+        if (ec == net::error::would_block || ec == net::error::try_again) {
+            wait_writable(conn, progressed);
+            return false;
+        }
+        if (ec) {
+            on_write_error(conn);
+            return false;
+        }
+        progressed = progressed || n > 0;
+        while (n > 0) { // skip what went out; the first buffer not fully written starts where it stopped
+            auto& b = iov_[iov_next_];
+            if (n < b.size()) {
+                b += n;
+                break;
+            }
+            n -= b.size();
+            ++iov_next_;
+        }
+    }
+    return batch_written(conn);
+}
+
+void engine_session::wait_writable(const std::shared_ptr<ws_connection>& conn, bool progressed) {
+    conn->writing = true;
+    if (progressed || write_stalled_since_.count() == 0) {
+        write_stalled_since_ = now();
+        arm_heartbeat(); // the deadline joins the session's wake-up time
+    }
+    conn->socket.async_wait(tcp::socket::wait_write, [self = shared_from_this(), conn](beast::error_code ec) {
+        conn->writing = false;
+        if (conn != self->ws_) return; // let go meanwhile
+        if (ec) return self->on_write_error(conn);
+        if (self->write_batch(conn)) self->write_next();
+    });
+}
+
+bool engine_session::batch_written(const std::shared_ptr<ws_connection>& conn) {
+    write_stalled_since_ = std::chrono::milliseconds(0);
     const bool close_written = !batch_.empty() && batch_.back().op == ws::opcode::close;
     for (const auto& f : batch_) queued_bytes_ -= f.frame.bytes->size();
     batch_.clear();
     iov_.clear();
+    iov_next_ = 0;
     if (batch_.capacity() > 64) { // a burst doesn't pin its memory for the life of the session
         batch_ = {};
         iov_ = {};
     }
-    if (ec) {
-        finish(eio::close_reason::transport_error);
-        beast::error_code ignored;
-        conn->socket.close(ignored);
-        return;
-    }
     if (close_written) {
         linger_then_close(conn);
-        return;
+        return false;
     }
-    write_next();
+    return true;
+}
+
+void engine_session::on_write_error(const std::shared_ptr<ws_connection>& conn) {
+    write_stalled_since_ = std::chrono::milliseconds(0);
+    finish(eio::close_reason::transport_error);
+    beast::error_code ignored;
+    conn->socket.close(ignored);
 }
 
 void engine_session::push_control(ws::opcode op, std::string payload) {
@@ -407,7 +500,12 @@ void engine_session::on_readable(const std::shared_ptr<ws_connection>& conn, bea
                 }
                 ws_close_code_ = code;
                 finish(code == ws::close_code::invalid_payload ? eio::close_reason::parse_error
-                                                               : eio::close_reason::transport_error);
+                                                               : eio::close_reason::transport_error,
+                       code == ws::close_code::invalid_payload ? "a WebSocket text frame that is not UTF-8"
+                       : code == ws::close_code::too_big
+                           ? fmt::format("a WebSocket message over --max-payload ({} bytes)",
+                                         endpoint_.config().max_payload)
+                           : fmt::format("a WebSocket protocol error (close code {})", code));
             }
         }
         // A short read drained the socket for now. No need to read until EAGAIN: Asio's wait for
@@ -433,12 +531,15 @@ bool engine_session::on_ws_event(const std::shared_ptr<ws_connection>& conn, con
     const bool is_probe = conn == probe_;
     switch (event.type) {
     case ws::event::kind::text: {
-        auto packet = eio::decode_text(event.payload);
+        codec_limits limits;
+        limits.max_payload = endpoint_.config().max_payload;
+        auto packet = eio::decode_text(event.payload, limits);
         if (!packet) {
             if (is_probe) {
                 drop_probe();
             } else {
-                finish(eio::close_reason::parse_error);
+                finish(eio::close_reason::parse_error,
+                       fmt::format("undecodable Engine.IO packet ({})", packet.error().message()));
             }
             return false;
         }
@@ -483,7 +584,7 @@ void engine_session::on_packet(eio::packet&& packet) {
         if (packet.binary) {
             on_binary_message(make_shared_bytes(std::move(packet.data)));
         } else if (on_text) {
-            on_text(packet.data);
+            guarded("a message handler", [&] { on_text(packet.data); });
         }
         return;
     case eio::packet_type::pong:
@@ -493,7 +594,7 @@ void engine_session::on_packet(eio::packet&& packet) {
     case eio::packet_type::close: finish(eio::close_reason::transport_close); return;
     case eio::packet_type::ping:
         // In v4 only the server pings (the client's 2probe goes to the upgrade probe, not here).
-        finish(eio::close_reason::transport_error);
+        finish(eio::close_reason::transport_error, "a ping from the client (only the server pings in v4)");
         return;
     case eio::packet_type::open:
     case eio::packet_type::upgrade:
@@ -502,11 +603,11 @@ void engine_session::on_packet(eio::packet&& packet) {
 }
 
 void engine_session::on_binary_message(shared_bytes bytes) {
-    if (!closed_ && on_binary) on_binary(std::move(bytes));
+    if (!closed_ && on_binary) guarded("a message handler", [&] { on_binary(std::move(bytes)); });
 }
 
 void engine_session::poll(responder r) {
-    net::dispatch(strand_, [self = shared_from_this(), r = std::move(r)]() mutable {
+    on_strand([self = shared_from_this(), r = std::move(r)]() mutable {
         if (self->closed_) {
             if (self->deferred_close_ && !self->queue_.empty()) {
                 self->pending_get_ = std::move(r);
@@ -520,7 +621,7 @@ void engine_session::poll(responder r) {
         if (self->pending_get_) {
             // Two long-polls at once break the protocol: refuse the new one and end the session.
             r(engine_error_response(3, 11));
-            self->finish(eio::close_reason::transport_error);
+            self->finish(eio::close_reason::transport_error, "a second long-poll GET while one is held");
             return;
         }
         self->pending_get_ = std::move(r);
@@ -529,7 +630,7 @@ void engine_session::poll(responder r) {
 }
 
 void engine_session::poll_aborted() {
-    net::dispatch(strand_, [self = shared_from_this()] {
+    on_strand([self = shared_from_this()] {
         if (!self->pending_get_) return; // answered meanwhile
         self->pending_get_.reset();
         self->finish(eio::close_reason::transport_close);
@@ -537,7 +638,7 @@ void engine_session::poll_aborted() {
 }
 
 void engine_session::post(std::string body, responder r) {
-    net::dispatch(strand_, [self = shared_from_this(), body = std::move(body), r = std::move(r)]() mutable {
+    on_strand([self = shared_from_this(), body = std::move(body), r = std::move(r)]() mutable {
         if (self->closed_) {
             r(engine_error_response(1, 11));
             return;
@@ -554,12 +655,14 @@ void engine_session::post(std::string body, responder r) {
             if (self->closed_) return;
             self->on_packet(std::move(packet));
         }
-        if (decoded.error) self->finish(eio::close_reason::parse_error);
+        if (decoded.error)
+            self->finish(eio::close_reason::parse_error,
+                         fmt::format("undecodable polling payload ({})", decoded.error.message()));
     });
 }
 
 void engine_session::probe_websocket(std::shared_ptr<ws_connection> ws) {
-    net::dispatch(strand_, [self = shared_from_this(), ws = std::move(ws)]() mutable {
+    on_strand([self = shared_from_this(), ws = std::move(ws)]() mutable {
         if (self->closed_ || self->probe_ || self->transport() != transport_kind::polling) return; // ws closes
         self->probe_ = std::move(ws);
         self->upgrade_timer_ = std::make_unique<strand_timer>(self->strand_);
@@ -631,7 +734,10 @@ void engine_session::drop_probe() {
 
 void engine_session::arm_heartbeat() {
     if (closed_ || heartbeat_slot_ == no_slot) return;
-    endpoint_.heartbeats().schedule(heartbeat_slot_, std::chrono::steady_clock::time_point(heartbeat_.next_deadline()));
+    auto at = heartbeat_.next_deadline();
+    if (write_stalled_since_.count() != 0)
+        at = std::min(at, write_stalled_since_ + std::chrono::milliseconds(endpoint_.config().write_timeout_ms));
+    endpoint_.heartbeats().schedule(heartbeat_slot_, std::chrono::steady_clock::time_point(at));
 }
 
 void engine_session::heartbeat_due() {
@@ -640,19 +746,39 @@ void engine_session::heartbeat_due() {
 
 void engine_session::on_heartbeat() {
     if (closed_) return;
+    const auto write_timeout = std::chrono::milliseconds(endpoint_.config().write_timeout_ms);
+    if (write_stalled_since_.count() != 0 && now() - write_stalled_since_ >= write_timeout) {
+        // The peer stopped reading: what waits for it would pin memory and a descriptor forever.
+        finish(eio::close_reason::transport_error,
+               fmt::format("write timeout: the peer took no data for {} ms", write_timeout.count()));
+        if (ws_) {
+            beast::error_code ignored;
+            ws_->socket.close(ignored);
+        }
+        return;
+    }
     switch (heartbeat_.on_timer(now())) {
     case eio::server_heartbeat::action::send_ping:
         enqueue({eio::make_text_frame(eio::packet_type::ping)}, false);
         break;
-    case eio::server_heartbeat::action::timed_out: finish(eio::close_reason::ping_timeout); return;
+    case eio::server_heartbeat::action::timed_out:
+        SB_LOG(info, "{} session {}: no pong within {} ms", request_.remote_address, sid_,
+               endpoint_.config().ping_timeout_ms);
+        finish(eio::close_reason::ping_timeout);
+        return;
     case eio::server_heartbeat::action::none: break;
     }
     arm_heartbeat();
 }
 
-void engine_session::finish(eio::close_reason reason) {
+void engine_session::finish(eio::close_reason reason, std::string_view cause) {
     if (closed_) return;
     closed_ = true;
+    if (!cause.empty()) {
+        SB_LOG(warn, "{} session {} closed ({}): {}", request_.remote_address, sid_, eio::to_string(reason), cause);
+    } else {
+        SB_LOG(debug, "{} session {} closed ({})", request_.remote_address, sid_, eio::to_string(reason));
+    }
     endpoint_.heartbeats().release(std::exchange(heartbeat_slot_, no_slot)); // reused by another session now
     for (auto& [id, timer] : std::exchange(timers_, {})) timer->cancel();
     drop_probe();
@@ -698,6 +824,18 @@ void engine_session::finish(eio::close_reason reason) {
             }
             push_control(ws::opcode::close, ws::close_payload(graceful ? ws::close_code::normal : ws_close_code_));
             write_next();
+            if (ws_ && ws_->writing) {
+                // A peer that reads nothing would keep the close waiting forever: bound it.
+                ws_->linger = std::make_unique<strand_timer>(
+                    strand_, std::chrono::milliseconds(endpoint_.config().write_timeout_ms));
+                ws_->linger->async_wait([weak = std::weak_ptr<ws_connection>(ws_)](beast::error_code ec) {
+                    auto c = weak.lock();
+                    if (c && !ec) {
+                        beast::error_code ignored;
+                        c->socket.close(ignored);
+                    }
+                });
+            }
         } else {
             beast::error_code ignored;
             ws_->socket.close(ignored);
@@ -711,7 +849,14 @@ void engine_session::finish(eio::close_reason reason) {
     on_text = nullptr;
     on_binary = nullptr;
     on_close = nullptr;
-    if (on_close_handler) on_close_handler(reason);
+    if (on_close_handler) {
+        try {
+            on_close_handler(reason);
+        } catch (...) {
+            SB_LOG(warn, "{} session {}: the close handler threw ({})", request_.remote_address, sid_,
+                   describe_current_exception());
+        }
+    }
 }
 
 } // namespace switchboard::server

@@ -37,13 +37,15 @@ struct request_head {
 class heartbeat_scheduler {
 public:
     using clock = std::chrono::steady_clock;
-    explicit heartbeat_scheduler(net::io_context& ioc) : timer_(net::make_strand(ioc)) {}
+    explicit heartbeat_scheduler(net::io_context& ioc) { timer_.emplace(net::make_strand(ioc)); }
 
     std::uint32_t acquire(engine_session* session);
     /// The session is done with its slot (any thread); nothing of it runs after this returns.
     void release(std::uint32_t slot);
     /// The slot's session is woken at `at`; this replaces whatever it asked for before.
     void schedule(std::uint32_t slot, clock::time_point at);
+    /// The server is going away: the timer goes before the io_context it belongs to.
+    void stop();
 
 private:
     struct slot_state {
@@ -66,7 +68,7 @@ private:
     // A min-heap by time (std::push_heap with std::greater). Entries of ended sessions and of
     // replaced requests stay until they come due, unless there are too many: then they are dropped.
     std::vector<entry> due_;
-    net::basic_waitable_timer<clock, net::wait_traits<clock>, strand_type> timer_;
+    std::optional<net::basic_waitable_timer<clock, net::wait_traits<clock>, strand_type>> timer_; // none once stopped
     clock::time_point armed_for_ = clock::time_point::max();
 };
 
@@ -85,6 +87,8 @@ public:
     void add(const std::shared_ptr<engine_session>& session);
     void remove(const std::string& sid);
     std::vector<std::shared_ptr<engine_session>> all();
+    /// The server is going away: forget every session and stop the heartbeat timer.
+    void release_sessions();
 
 private:
     std::string path_;
@@ -105,8 +109,8 @@ struct ws_connection {
     // own (one per thread), so an idle connection holds none.
     strand_socket socket;
     ws::reader reader;
-    bool writing = false;                 // a write is in flight: the only writer waits for it
-    std::unique_ptr<strand_timer> linger; // after our close frame: bounds the wait for the client's
+    bool writing = false;                 // a write waits for the socket: the only writer waits for it
+    std::unique_ptr<strand_timer> linger; // bounds the close: our close frame's write, then the client's
 };
 
 /// A frame waiting for (or in) a write. The WebSocket header is written in place when the frame's
@@ -131,6 +135,8 @@ public:
     void send(std::vector<eio::frame> frames, bool droppable = false) override;
     void close() override;
     void post(std::function<void()> task) override;
+    void dispatch(std::function<void()> task) override;
+    void execute(std::function<void()> task) override;
     std::uint64_t post_after(std::chrono::milliseconds delay, std::function<void()> task) override;
     void cancel_timer(std::uint64_t timer_id) override;
 
@@ -157,6 +163,20 @@ public:
     static std::size_t live_count() noexcept { return live_.load(); }
 
 private:
+    /// Runs `f` now when the caller is on this session's strand, else posts it there. Never runs it
+    /// inside another session's handler (Asio's dispatch would, when that strand is idle).
+    template <class F>
+    void on_strand(F&& f) {
+        if (strand_.running_in_this_thread()) {
+            f();
+        } else {
+            net::post(strand_, std::forward<F>(f));
+        }
+    }
+    /// Runs the application's code (`what` names it for the log): an exception closes this session
+    /// and is logged; it never reaches the I/O loop.
+    template <class F>
+    void guarded(std::string_view what, F&& f) noexcept;
     void start(); // handshake done: run the handler, start the heartbeat
     void on_packet(eio::packet&& packet);
     void on_binary_message(shared_bytes bytes);
@@ -164,7 +184,10 @@ private:
     void flush();
     void flush_polling();
     void write_next();
-    void on_written(const std::shared_ptr<ws_connection>& conn, beast::error_code ec);
+    bool write_batch(const std::shared_ptr<ws_connection>& conn);
+    void wait_writable(const std::shared_ptr<ws_connection>& conn, bool progressed);
+    bool batch_written(const std::shared_ptr<ws_connection>& conn);
+    void on_write_error(const std::shared_ptr<ws_connection>& conn);
     void write_probe_pong();
     void push_control(ws::opcode op, std::string payload);
     void linger_then_close(const std::shared_ptr<ws_connection>& conn);
@@ -178,7 +201,8 @@ private:
     void on_heartbeat();
     friend class heartbeat_scheduler; // calls heartbeat_due()
     void heartbeat_due();
-    void finish(eio::close_reason reason);
+    /// Ends the session. A `cause` (a protocol error, a slow peer) is logged as a warning.
+    void finish(eio::close_reason reason, std::string_view cause = {});
     static std::chrono::milliseconds now();
 
     engine_endpoint& endpoint_;
@@ -203,7 +227,11 @@ private:
     std::vector<outgoing_frame> queue_;  // frames not yet handed to the transport
     std::vector<outgoing_frame> batch_;  // WebSocket: the frames of the write in flight
     std::vector<net::const_buffer> iov_; // ... and their headers and payloads, gathered
-    std::size_t queued_bytes_ = 0;       // payload bytes in queue_ and batch_
+    std::size_t iov_next_ = 0;           // the first buffer of iov_ not (fully) written yet
+    // WebSocket: since when the peer has taken no bytes while a write waits (0: no write waits). The
+    // heartbeat wakes the session by write_timeout after it, to close a peer that stopped reading.
+    std::chrono::milliseconds write_stalled_since_{0};
+    std::size_t queued_bytes_ = 0; // payload bytes in queue_ and batch_
 
     std::optional<responder> pending_get_; // polling: the held long-poll request
     std::shared_ptr<ws_connection> ws_;    // websocket transport (pending operations share it)

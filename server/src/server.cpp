@@ -1,7 +1,11 @@
+#include <switchboard/server/log.hpp>
 #include <switchboard/server/server.hpp>
 
 #include "engine_session.hpp"
 #include "static_files.hpp"
+#include "util/log.hpp"
+
+#include <fmt/format.h>
 
 #include <sys/resource.h>
 
@@ -12,8 +16,6 @@ namespace switchboard::server {
 
 namespace {
 
-constexpr auto request_read_timeout = std::chrono::seconds(30); // a client that sends half a request
-constexpr auto response_write_timeout = std::chrono::seconds(30);
 constexpr std::size_t max_header_bytes = 16 * 1024;
 
 struct query_view {
@@ -36,12 +38,18 @@ query_view parse_query_view(std::string_view target) { return {parse_query(targe
 
 struct server::impl {
     explicit impl(server_config c) : config(std::move(c)), ioc(static_cast<int>(config.threads)), signals(ioc) {}
+    ~impl() {
+        // Sessions point to their endpoint and live in the pending operations of the io_context. The
+        // endpoints let go of their sessions and timers first; then the io_context (a member declared
+        // after the endpoints) destroys what is pending, sessions included, while the endpoints exist.
+        for (auto& endpoint : endpoints) endpoint->release_sessions();
+    }
 
     server_config config;
+    std::vector<std::unique_ptr<engine_endpoint>> endpoints;
     net::io_context ioc;
     std::optional<tcp::acceptor> acceptor;
     net::signal_set signals;
-    std::vector<std::unique_ptr<engine_endpoint>> endpoints;
     std::atomic<std::uint16_t> bound_port{0};
     std::atomic<bool> stopping{false};
 
@@ -83,12 +91,25 @@ private:
         parser_.emplace();
         parser_->header_limit(max_header_bytes);
         parser_->body_limit(server_.config.max_payload);
-        stream_.expires_after(request_read_timeout);
+        stream_.expires_after(std::chrono::milliseconds(server_.config.request_timeout_ms));
         http::async_read(stream_, buffer_, *parser_,
                          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_request(ec); });
     }
 
     void on_request(beast::error_code ec) {
+        if (ec == beast::error::timeout && parser_->is_header_done()) {
+            // The headers came, the body did not: as the reference server, 408 (a slow upload
+            // must not hold a connection and its buffer forever).
+            const auto& req = parser_->get();
+            SB_LOG(warn, "{} {} {}: the body did not arrive within {} ms (408)", peer(), req.method_string(),
+                   req.target(), server_.config.request_timeout_ms);
+            string_response res{http::status::request_timeout, req.version()};
+            server_.add_cors(res, req[http::field::origin]);
+            res.prepare_payload();
+            res.keep_alive(false);
+            write(std::move(res));
+            return;
+        }
         if (ec == http::error::body_limit) {
             // An oversize POST: refuse it, and end the session it was for.
             const auto& req = parser_->get();
@@ -99,6 +120,8 @@ private:
                     if (auto session = const_cast<engine_endpoint*>(endpoint)->find(*sid)) session->close();
                 }
             }
+            SB_LOG(warn, "{} {} {}: body over --max-payload ({} bytes) (413)", peer(), req.method_string(),
+                   req.target(), server_.config.max_payload);
             string_response res{http::status::payload_too_large, req.version()};
             res.set(http::field::connection, "close");
             server_.add_cors(res, req[http::field::origin]);
@@ -109,6 +132,9 @@ private:
         }
         if (ec) {
             // Timeout, reset, garbage: nothing to answer; just let the connection go.
+            if (ec != http::error::end_of_stream && ec != net::error::eof && ec != net::error::connection_reset &&
+                ec != net::error::operation_aborted)
+                SB_LOG(debug, "{}: connection dropped ({})", peer(), ec.message());
             beast::error_code ignored;
             stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
             return;
@@ -124,6 +150,12 @@ private:
     }
 
     static std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
+
+    std::string peer() const {
+        beast::error_code ec;
+        const auto remote = stream_.socket().remote_endpoint(ec);
+        return ec ? std::string("(gone)") : remote.address().to_string();
+    }
 
     void handle_engine(engine_endpoint& endpoint, http::request<http::string_body> req) {
         const std::string origin(req[http::field::origin]);
@@ -146,6 +178,7 @@ private:
         }
 
         const auto fail = [&](int code) {
+            SB_LOG(warn, "{} {} {}: refused (Engine.IO error {})", peer(), req.method_string(), req.target(), code);
             auto res = engine_error_response(code, version);
             server_.add_cors(res, origin);
             res.keep_alive(keep_alive);
@@ -280,7 +313,7 @@ private:
             stream_.socket().cancel(ignored);
         }
         const bool keep_alive = msg.keep_alive();
-        stream_.expires_after(response_write_timeout);
+        stream_.expires_after(std::chrono::milliseconds(server_.config.write_timeout_ms));
         beast::async_write(stream_, std::move(msg),
                            [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
                                if (ec) return;
@@ -318,8 +351,15 @@ void server::impl::accept() {
         if (!ec) {
             socket.set_option(tcp::no_delay(true), ec);
             std::make_shared<http_connection>(std::move(socket), *this)->run();
+            accept();
+            return;
         }
-        accept();
+        // Out of descriptors (or memory): retrying at once would spin; wait for connections to end.
+        SB_LOG(warn, "accept failed ({}); retrying in 100 ms", ec.message());
+        auto pause = std::make_shared<net::steady_timer>(ioc, std::chrono::milliseconds(100));
+        pause->async_wait([this, pause](beast::error_code wait_ec) {
+            if (!wait_ec && acceptor->is_open()) accept();
+        });
     });
 }
 
@@ -348,7 +388,9 @@ void server::impl::shutdown() {
     (*wait)();
 }
 
-server::server(server_config config) : impl_(std::make_unique<impl>(std::move(config))) {}
+server::server(server_config config) : impl_(std::make_unique<impl>(std::move(config))) {
+    configure_logging(impl_->config.log, impl_->config.log_style);
+}
 server::~server() = default;
 
 void server::engine(std::string path, engine_handler handler) {
@@ -373,7 +415,18 @@ void server::run() {
     s.acceptor->bind(where);
     s.acceptor->listen(net::socket_base::max_listen_connections);
     s.bound_port = s.acceptor->local_endpoint().port();
-    std::cout << "listening on http://" << s.config.host << ':' << s.bound_port.load() << std::endl;
+    std::cout << fmt::format("listening on http://{}:{}", s.config.host, s.bound_port.load()) << std::endl;
+    const auto& c = s.config;
+    std::string paths;
+    for (const auto& e : s.endpoints) paths += (paths.empty() ? "" : ", ") + e->path();
+    SB_LOG(info,
+           "listening on http://{}:{} (Engine.IO at {}; transports {}{}{}; {} I/O thread(s); ping {}/{} ms; max "
+           "payload {} B; max attachments {}; max queue {} B; write timeout {} ms; request timeout {} ms; static "
+           "'{}')",
+           c.host, s.bound_port.load(), paths.empty() ? "(none)" : paths, c.allow_polling ? "polling" : "",
+           c.allow_polling && c.allow_websocket ? "+" : "", c.allow_websocket ? "websocket" : "", c.threads,
+           c.ping_interval_ms, c.ping_timeout_ms, c.max_payload, c.max_attachments, c.max_queue_bytes,
+           c.write_timeout_ms, c.request_timeout_ms, c.static_dir);
 
     s.signals.add(SIGINT);
     s.signals.add(SIGTERM);
@@ -382,9 +435,21 @@ void server::run() {
     });
     s.accept();
 
+    // Handlers guard the application's code themselves; this is the last line: whatever still escapes
+    // a handler is logged and the thread goes back to serving everyone else.
+    const auto serve = [&s] {
+        for (;;) {
+            try {
+                s.ioc.run();
+                return;
+            } catch (...) {
+                SB_LOG(err, "an exception reached the I/O loop ({}); serving on", describe_current_exception());
+            }
+        }
+    };
     std::vector<std::thread> threads;
-    for (unsigned i = 1; i < s.config.threads; ++i) threads.emplace_back([&s] { s.ioc.run(); });
-    s.ioc.run();
+    for (unsigned i = 1; i < s.config.threads; ++i) threads.emplace_back(serve);
+    serve();
     for (auto& t : threads) t.join();
 }
 
@@ -395,8 +460,26 @@ void server::stop() {
 void server::post_after(std::chrono::milliseconds delay, std::function<void()> task) {
     auto timer = std::make_shared<net::steady_timer>(impl_->ioc, delay);
     timer->async_wait([timer, task = std::move(task)](beast::error_code ec) {
-        if (!ec) task();
+        if (ec) return;
+        try {
+            task();
+        } catch (...) {
+            SB_LOG(warn, "a timer task threw ({})", describe_current_exception());
+        }
     });
+}
+
+void server::accept_session(std::string_view path, const std::shared_ptr<engine_socket>& session) {
+    for (auto& e : impl_->endpoints) {
+        if (e->path() != path || !e->handler()) continue;
+        try {
+            e->handler()(session);
+        } catch (...) {
+            SB_LOG(warn, "the connection handler threw ({})", describe_current_exception());
+            session->close();
+        }
+        return;
+    }
 }
 
 std::uint16_t server::port() const noexcept { return impl_->bound_port.load(); }

@@ -339,19 +339,21 @@ test('a client reconnects by itself after the server restarts', async () => {
   const first = await startServer('fixture', [], {}, {});
   const port = first.port;
   const s = connect(`http://127.0.0.1:${port}`, { forceNew: true, reconnectionDelay: 100, reconnectionDelayMax: 200 });
-  await connected(s);
-  const firstId = s.id;
-  const gone = new Promise((r) => s.once('disconnect', r));
-  await first.stop();
-  assert.equal(await gone, 'transport close');
-  const second = await startServer('fixture', [], {}, { port });
-  try {
+  let second;
+  try { // from the first line: a failed assertion must not leave a client reconnecting forever
+    await connected(s);
+    const firstId = s.id;
+    const gone = new Promise((r) => s.once('disconnect', r));
+    await first.stop();
+    assert.equal(await gone, 'transport close');
+    second = await startServer('fixture', [], {}, { port });
     await new Promise((r) => s.once('connect', r));
     assert.notEqual(s.id, firstId);
     assert.equal(await s.emitWithAck('echo', 'back'), 'back');
   } finally {
     s.close();
-    await second.stop();
+    await first.stop();
+    await second?.stop();
   }
 });
 

@@ -93,14 +93,26 @@ struct ack_gather {
     std::vector<arguments> replies;
     bool done = false;
     broadcast_ack_callback callback;
+    std::shared_ptr<detail::socket_impl> origin; // its strand runs the callback; none: any thread
 
     void finish_if_complete(std::unique_lock<std::mutex>& lock) {
         if (done || pending_counts > 0 || replies.size() < expected) return;
+        complete(lock, {});
+    }
+
+    void complete(std::unique_lock<std::mutex>& lock, std::error_code ec) {
         done = true;
-        auto cb = std::move(callback);
-        auto out = std::move(replies);
+        auto run = [cb = std::move(callback), out = std::move(replies), ec, origin = origin]() mutable {
+            const std::string_view peer = origin ? std::string_view(origin->peer()) : std::string_view("server");
+            if (!detail::run_guarded(peer, "a broadcast's ack callback", [&] { cb(ec, std::move(out)); }) && origin)
+                origin->on_handler_failure();
+        };
         lock.unlock();
-        cb({}, std::move(out));
+        if (origin) {
+            origin->owner->engine().execute(std::move(run));
+        } else {
+            run();
+        }
     }
 };
 
@@ -123,15 +135,11 @@ std::error_code broadcast_operator::emit_args(std::string_view name, arguments a
     auto gather = std::make_shared<ack_gather>();
     gather->pending_counts = targets.size();
     gather->callback = std::move(callback);
+    gather->origin = origin_;
     if (options_.timeout) {
         nsp_->core.http.post_after(*options_.timeout, [gather] {
             std::unique_lock lock(gather->mutex);
-            if (gather->done) return;
-            gather->done = true;
-            auto cb = std::move(gather->callback);
-            auto out = std::move(gather->replies);
-            lock.unlock();
-            cb(make_error_code(errc::timeout), std::move(out));
+            if (!gather->done) gather->complete(lock, make_error_code(errc::timeout));
         });
     }
     if (targets.empty()) {
@@ -208,6 +216,7 @@ const socket& socket::on_any(any_handler handler) const {
 
 const socket& socket::on_any_outgoing(any_handler handler) const {
     impl_->any_outgoing.push_back(std::move(handler));
+    impl_->has_outgoing_listeners = true;
     return *this;
 }
 
@@ -241,9 +250,16 @@ socket socket::volatile_() const {
     return copy;
 }
 
-void socket::join(const std::string& room) const { impl_->nsp->adapter->add_all(impl_->id, {room}); }
+void socket::join(const std::string& room) const { join(std::vector<std::string>{room}); }
 
-void socket::join(const std::vector<std::string>& rooms) const { impl_->nsp->adapter->add_all(impl_->id, rooms); }
+void socket::join(const std::vector<std::string>& rooms) const {
+    // A socket that has left its namespace joins nothing: its rooms would outlive it. close() marks
+    // the socket disconnected before the adapter drops its rooms, so a join racing with it is undone
+    // either by close() or by the check after it.
+    if (!impl_->connected) return;
+    impl_->nsp->adapter->add_all(impl_->id, rooms);
+    if (!impl_->connected) impl_->nsp->adapter->del_all(impl_->id);
+}
 
 void socket::leave(const std::string& room) const { impl_->nsp->adapter->del(impl_->id, room); }
 
@@ -254,7 +270,7 @@ broadcast_operator socket::broadcast() const {
     options.except.push_back(impl_->id);
     options.volatile_ = volatile_flag_;
     options.timeout = timeout_;
-    return broadcast_operator(impl_->nsp, std::move(options));
+    return broadcast_operator(impl_->nsp, std::move(options), impl_);
 }
 
 void socket::disconnect(bool close) const { impl_->disconnect(close); }

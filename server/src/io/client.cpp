@@ -22,7 +22,7 @@ std::string_view reason_text(eio::close_reason reason) {
 
 client::client(std::shared_ptr<io_core> core, std::shared_ptr<switchboard::server::engine_socket> engine)
     : core_(std::move(core)),
-      engine_(std::move(engine)), limits_{core_->http.config().max_payload, codec_limits{}.max_attachments,
+      engine_(std::move(engine)), limits_{core_->http.config().max_payload, core_->http.config().max_attachments,
                                           codec_limits{}.max_json_depth} {}
 
 void client::start() {
@@ -44,20 +44,20 @@ void client::start() {
 
 void client::on_text(std::string_view text) {
     // Engine.IO messages arrive here without their `4`. Text while attachments are due is an error.
-    if (binary_) return fail();
+    if (binary_) return fail("a text packet while a binary packet's attachments were due");
     std::size_t attachments = 0;
     auto packet = sio::decode_text(text, limits_, attachments);
-    if (!packet) return fail();
+    if (!packet) return fail(packet.error().message());
     if (attachments == 0) return on_decoded(std::move(*packet));
     // A binary packet: a decoder collects its attachments (only now: most clients never need one).
     binary_ = std::make_unique<sio::decoder>(limits_);
-    if (!binary_->feed_text(text)) return fail();
+    if (auto fed = binary_->feed_text(text); !fed) return fail(fed.error().message());
 }
 
 void client::on_binary(shared_bytes bytes) {
-    if (!binary_) return fail(); // an attachment nobody announced
+    if (!binary_) return fail("an attachment no packet announced");
     auto progress = binary_->feed_binary(std::move(bytes));
-    if (!progress) return fail();
+    if (!progress) return fail(progress.error().message());
     if (*progress == sio::decoder::progress::packet_ready) {
         auto packet = binary_->take_packet();
         binary_.reset();
@@ -65,9 +65,12 @@ void client::on_binary(shared_bytes bytes) {
     }
 }
 
-void client::fail() {
+void client::fail(std::string_view why) {
     // Malformed or out-of-place packets end this connection, and nothing else.
     if (closed_) return;
+    SB_LOG(warn, "{} session {}: Socket.IO protocol error ({}); the connection is closed",
+           engine_->request().remote_address, engine_->id(), why);
+    binary_.reset();
     engine_->close();
 }
 
@@ -78,25 +81,28 @@ void client::on_decoded(sio::packet&& packet) {
         if (packet.type == sio::packet_type::connect) {
             if (std::find(connecting_.begin(), connecting_.end(), packet.nsp) != connecting_.end())
                 return; // already on its way
-            auto auth = packet.data.is_object() ? std::move(packet.data.as_object()) : boost::json::object{};
-            return connect(packet.nsp, std::move(auth));
+            auto* object = packet.data.if_object();
+            return connect(packet.nsp, object ? std::move(*object) : boost::json::object{});
         }
-        return fail(); // a packet for a namespace this client is not in
+        return fail("a packet for a namespace the client is not connected to");
     }
     auto socket = it->second; // handlers may close it while it runs
     switch (packet.type) {
     case sio::packet_type::event:
     case sio::packet_type::binary_event: socket->on_event(std::move(packet)); return;
     case sio::packet_type::ack:
-    case sio::packet_type::binary_ack: socket->on_ack(std::move(packet)); return;
+    case sio::packet_type::binary_ack:
+        if (!packet.id) return fail("an ACK without an ack id");
+        socket->on_ack(std::move(packet));
+        return;
     case sio::packet_type::disconnect: socket->close("client namespace disconnect"); return;
     case sio::packet_type::connect: return; // a repeated CONNECT (the reference server closes; harmless here)
-    case sio::packet_type::connect_error: return fail();
+    case sio::packet_type::connect_error: return fail("a CONNECT_ERROR from the client");
     }
 }
 
 void client::connect(const std::string& nsp, boost::json::object auth) {
-    auto ns = core_->resolve(nsp, auth);
+    auto ns = core_->resolve(nsp, auth, engine_->request().remote_address);
     if (!ns) return refuse(nsp, {"Invalid namespace", nullptr});
     auto socket = std::make_shared<socket_impl>(ns, shared_from_this(), std::move(auth));
     connecting_.push_back(nsp);
@@ -117,7 +123,8 @@ void client::run_middleware(std::shared_ptr<socket_impl> socket, std::shared_ptr
         io::socket handle(socket);
         for (auto& handler : socket->nsp->connection_handlers()) {
             if (!socket->connected) break;
-            handler(handle);
+            if (!run_guarded(socket->peer(), "a connection handler", [&] { handler(handle); }))
+                return socket->on_handler_failure();
         }
         return;
     }
@@ -137,7 +144,9 @@ void client::run_middleware(std::shared_ptr<socket_impl> socket, std::shared_ptr
         });
     };
     io::socket handle(socket);
-    (*chain)[index](handle, std::move(next));
+    auto& fn = (*chain)[index];
+    if (!run_guarded(socket->peer(), "a middleware", [&] { fn(handle, next); }))
+        next(connect_error{"server error", nullptr}); // refused, unless it had answered before it threw
 }
 
 void client::refuse(const std::string& nsp, const connect_error& error) {

@@ -6,13 +6,21 @@
 // socket removes it from both and drops its handlers, which is what breaks the cycles that handlers
 // capturing their own socket would otherwise make.
 //
-// Threads: a client and its sockets' handlers run on the Engine.IO session's strand. What other
+// Threads: a client and its sockets' handlers run on the Engine.IO session's strand, and so does
+// every other callback of the application that concerns one socket (ack answers and timeouts,
+// outgoing listeners, the completion of a broadcast with acks made from that socket). What other
 // threads may reach (namespace registries, the adapter, a socket's pending acks) has its own mutex.
+//
+// Barrier: the application's code runs inside run_guarded(); an exception is logged with the peer's
+// address and closes that one socket (or refuses a connecting one); it never unwinds into the
+// layers below, so one client's input can never stop the server.
 
 #include <switchboard/io/io.hpp>
 #include <switchboard/server/engine.hpp>
 #include <switchboard/server/server.hpp>
 #include <switchboard/sio/packet.hpp>
+
+#include "../util/log.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -37,6 +45,18 @@ private:
     std::atomic<bool> answered_{false};
 };
 
+/// Runs the application's `f`. Returns false (after logging what threw, `what` and `peer`) when it threw.
+template <class F>
+bool run_guarded(std::string_view peer, std::string_view what, F&& f) noexcept {
+    try {
+        f();
+        return true;
+    } catch (...) {
+        SB_LOG(warn, "{}: {} threw ({})", peer, what, switchboard::server::describe_current_exception());
+        return false;
+    }
+}
+
 struct socket_impl : std::enable_shared_from_this<socket_impl> {
     socket_impl(std::shared_ptr<namespace_impl> nsp, std::shared_ptr<client> owner, boost::json::object auth);
 
@@ -55,6 +75,7 @@ struct socket_impl : std::enable_shared_from_this<socket_impl> {
     std::vector<std::pair<std::string, event_handler>> handlers;
     std::vector<any_handler> any_incoming;
     std::vector<any_handler> any_outgoing;
+    std::atomic<bool> has_outgoing_listeners{false}; // read by broadcasts from any thread
     std::vector<disconnect_handler> disconnecting_handlers;
     std::vector<disconnect_handler> disconnect_handlers;
 
@@ -63,7 +84,7 @@ struct socket_impl : std::enable_shared_from_this<socket_impl> {
     void send_frames(std::vector<eio::frame> frames, bool droppable);
 
     /// Registers `callback` for an ack id of this socket; with a timeout, the callback gets
-    /// errc::timeout if no answer came by then.
+    /// errc::timeout if no answer came by then, and errc::disconnected if the socket closes first.
     std::uint64_t register_ack(ack_callback callback, std::optional<std::chrono::milliseconds> timeout);
     std::error_code emit(std::string_view name, arguments args, ack_callback callback,
                          std::optional<std::chrono::milliseconds> timeout, bool droppable);
@@ -77,17 +98,29 @@ struct socket_impl : std::enable_shared_from_this<socket_impl> {
 
     /// Server-side disconnect (any thread).
     void disconnect(bool close_connection);
+    /// The application's code threw while serving this socket: it is disconnected (strand).
+    void on_handler_failure();
+
+    /// Calls the outgoing listeners with a packet this socket is sent (any thread; they run on the strand).
+    void notify_outgoing(const sio::packet& packet);
+    /// The peer's address, for logs.
+    const std::string& peer() const noexcept;
 
 private:
-    void notify_outgoing(std::string_view name, const arguments& args);
+    void call_outgoing(std::string_view name, const arguments& args);
+    void fail_pending_acks();
 
     boost::json::object auth_;
     std::chrono::system_clock::time_point created_;
     mutable std::once_flag handshake_once_;
     mutable std::unique_ptr<handshake_info> handshake_;
 
+    struct pending_ack {
+        ack_callback callback;
+        std::uint64_t timer = 0; // the session timer of its timeout (0: none)
+    };
     std::mutex acks_mutex_;
-    std::unordered_map<std::uint64_t, ack_callback> acks_;
+    std::unordered_map<std::uint64_t, pending_ack> acks_;
     std::uint64_t next_ack_id_ = 0;
 };
 
@@ -122,7 +155,8 @@ struct namespace_impl final : local_sockets, std::enable_shared_from_this<namesp
     void add_child(const std::shared_ptr<namespace_impl>& child);
 
     // local_sockets
-    void deliver(const std::string& sid, const std::vector<eio::frame>& frames, bool droppable) override;
+    void deliver(const std::string& sid, const sio::packet& packet, const std::vector<eio::frame>& frames,
+                 bool droppable) override;
     bool deliver_with_ack(const std::string& sid, const sio::packet& packet, bool droppable,
                           std::function<void(arguments)> on_ack) override;
     std::optional<socket> find(const std::string& sid) override;
@@ -167,7 +201,7 @@ private:
     void run_middleware(std::shared_ptr<socket_impl> socket, std::shared_ptr<std::vector<middleware>> chain,
                         std::size_t index);
     void refuse(const std::string& nsp, const connect_error& error);
-    void fail(); // a protocol error: the connection ends
+    void fail(std::string_view why); // a protocol error: logged, and the connection ends
 
     std::shared_ptr<io_core> core_;
     std::shared_ptr<switchboard::server::engine_socket> engine_;
@@ -193,7 +227,8 @@ struct io_core : std::enable_shared_from_this<io_core> {
     std::shared_ptr<namespace_impl> add_family(std::function<bool(const std::string&, const boost::json::object&)> p);
     /// The namespace a client may connect to: an existing one, or a new child of the first family
     /// that accepts the name; null when none does.
-    std::shared_ptr<namespace_impl> resolve(const std::string& name, const boost::json::object& auth);
+    std::shared_ptr<namespace_impl> resolve(const std::string& name, const boost::json::object& auth,
+                                            std::string_view peer);
 
     void on_engine(const std::shared_ptr<switchboard::server::engine_socket>& engine);
     /// io::server is going away: every namespace lets go of its handlers.
@@ -209,5 +244,9 @@ private:
 
 /// The EVENT packet `[name, ...args]` for `nsp`, validated (a reserved name is refused).
 result<sio::packet> make_event_packet(const std::string& nsp, std::string_view name, arguments args);
+
+/// An event's name as the application sees it: a string as it is, a number as JavaScript writes it
+/// (socket.io-parser accepts numeric names; `42[1]` reaches handlers of "1", as with the Node server).
+std::string event_name(const boost::json::value& name);
 
 } // namespace switchboard::io::detail

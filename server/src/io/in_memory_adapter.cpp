@@ -76,7 +76,7 @@ public:
     void broadcast(const sio::packet& packet, const broadcast_options& options) override {
         auto frames = sio::encode_frames(packet); // once, for every recipient
         if (!frames) return;
-        for (const auto& sid : targets(options)) sockets_.deliver(sid, *frames, options.volatile_);
+        for (const auto& sid : targets(options)) sockets_.deliver(sid, packet, *frames, options.volatile_);
     }
 
     void broadcast_with_ack(const sio::packet& packet, const broadcast_options& options,

@@ -45,11 +45,12 @@ void namespace_impl::add(const std::shared_ptr<socket_impl>& socket) {
         std::lock_guard lock(sockets_mutex_);
         sockets_.emplace(std::string_view(socket->id), socket);
     }
-    adapter->add_all(socket->id, {socket->id}); // every socket is in the room of its own id
+    // Every socket is in the room of its own id. (An adapter may be the application's code.)
+    run_guarded(socket->peer(), "the adapter (add_all)", [&] { adapter->add_all(socket->id, {socket->id}); });
 }
 
 void namespace_impl::remove(const socket_impl& socket) {
-    adapter->del_all(socket.id);
+    run_guarded(socket.peer(), "the adapter (del_all)", [&] { adapter->del_all(socket.id); });
     std::lock_guard lock(sockets_mutex_);
     sockets_.erase(std::string_view(socket.id));
 }
@@ -80,8 +81,12 @@ std::shared_ptr<socket_impl> namespace_impl::lookup(const std::string& sid) {
     return it == sockets_.end() ? nullptr : it->second;
 }
 
-void namespace_impl::deliver(const std::string& sid, const std::vector<eio::frame>& frames, bool droppable) {
-    if (auto socket = lookup(sid)) socket->send_frames(frames, droppable);
+void namespace_impl::deliver(const std::string& sid, const sio::packet& packet, const std::vector<eio::frame>& frames,
+                             bool droppable) {
+    auto socket = lookup(sid);
+    if (!socket) return;
+    socket->notify_outgoing(packet); // as the reference adapter does, for every recipient
+    socket->send_frames(frames, droppable);
 }
 
 bool namespace_impl::deliver_with_ack(const std::string& sid, const sio::packet& packet, bool droppable,
@@ -89,6 +94,7 @@ bool namespace_impl::deliver_with_ack(const std::string& sid, const sio::packet&
     auto socket = lookup(sid);
     if (!socket || !socket->connected) return false;
     // Each recipient has its own ack id, so this packet is encoded per recipient.
+    socket->notify_outgoing(packet);
     sio::packet own = packet;
     own.id = socket->register_ack(
         [on_ack = std::move(on_ack)](std::error_code ec, arguments reply) {
@@ -131,7 +137,8 @@ io_core::add_family(std::function<bool(const std::string&, const boost::json::ob
     return family;
 }
 
-std::shared_ptr<namespace_impl> io_core::resolve(const std::string& name, const boost::json::object& auth) {
+std::shared_ptr<namespace_impl> io_core::resolve(const std::string& name, const boost::json::object& auth,
+                                                 std::string_view peer) {
     std::vector<std::shared_ptr<namespace_impl>> families;
     {
         std::lock_guard lock(mutex_);
@@ -140,7 +147,10 @@ std::shared_ptr<namespace_impl> io_core::resolve(const std::string& name, const 
     }
     // The predicates are the application's code: run them without holding the registry.
     for (const auto& family : families) {
-        if (!family->predicate(name, auth)) continue;
+        bool accepted = false;
+        if (!run_guarded(peer, "a dynamic namespace's predicate", [&] { accepted = family->predicate(name, auth); }))
+            return nullptr; // refused
+        if (!accepted) continue;
         std::lock_guard lock(mutex_);
         if (const auto it = namespaces_.find(name); it != namespaces_.end()) return it->second; // raced
         auto child = create(name, family);

@@ -3,19 +3,30 @@
 
 #include "../random_id.hpp"
 
+#include <switchboard/json.hpp>
+
 namespace switchboard::io::detail {
 
 namespace {
 
+/// Calls every handler with `args`, each behind the barrier; false when one threw.
 template <class Handlers, class... A>
-void call_all(const Handlers& handlers, A&&... args) {
+bool call_all(const socket_impl& socket, std::string_view what, const Handlers& handlers, A&&... args) {
     // A copy: a handler may add or remove handlers while we iterate.
     auto copy = handlers;
+    bool ok = true;
     for (auto& h : copy)
-        if (h) h(args...);
+        if (h && !run_guarded(socket.peer(), what, [&] { h(args...); })) ok = false;
+    return ok;
 }
 
 } // namespace
+
+std::string event_name(const boost::json::value& name) {
+    if (const auto* s = name.if_string()) return std::string(*s);
+    if (name.is_number()) return stringify(name); // 1 -> "1", 1.5 -> "1.5", as JavaScript's String(n)
+    return {};
+}
 
 result<sio::packet> make_event_packet(const std::string& nsp, std::string_view name, arguments args) {
     boost::json::array data;
@@ -44,6 +55,8 @@ void ack_state::answer(arguments args) {
 socket_impl::socket_impl(std::shared_ptr<namespace_impl> nsp_, std::shared_ptr<client> owner_, boost::json::object auth)
     : id(switchboard::server::random_id()), nsp(std::move(nsp_)), owner(std::move(owner_)), auth_(std::move(auth)),
       created_(std::chrono::system_clock::now()) {}
+
+const std::string& socket_impl::peer() const noexcept { return owner->engine().request().remote_address; }
 
 const handshake_info& socket_impl::handshake() const {
     std::call_once(handshake_once_, [this] {
@@ -76,22 +89,28 @@ std::uint64_t socket_impl::register_ack(ack_callback callback, std::optional<std
     {
         std::lock_guard lock(acks_mutex_);
         id = next_ack_id_++;
-        acks_.emplace(id, std::move(callback));
+        acks_.emplace(id, pending_ack{std::move(callback), 0});
     }
     if (timeout) {
-        auto expire = [self = shared_from_this(), id] {
+        // A session timer: it runs on this socket's strand. If the socket closes first, the callback
+        // has had errc::disconnected already and the timer finds nothing.
+        const auto timer = owner->engine().post_after(*timeout, [weak = weak_from_this(), id] {
+            auto self = weak.lock();
+            if (!self) return;
             ack_callback cb;
             {
                 std::lock_guard lock(self->acks_mutex_);
                 auto it = self->acks_.find(id);
                 if (it == self->acks_.end()) return;
-                cb = std::move(it->second);
+                cb = std::move(it->second.callback);
                 self->acks_.erase(it);
             }
-            cb(make_error_code(errc::timeout), {});
-        };
-        // A server timer, not the session's: the callback learns of the timeout even if the connection is gone.
-        nsp->core.http.post_after(*timeout, std::move(expire));
+            if (!run_guarded(self->peer(), "an ack callback (timeout)",
+                             [&] { cb(make_error_code(errc::timeout), {}); }))
+                self->on_handler_failure();
+        });
+        std::lock_guard lock(acks_mutex_);
+        if (auto it = acks_.find(id); it != acks_.end()) it->second.timer = timer;
     }
     return id;
 }
@@ -102,21 +121,35 @@ std::error_code socket_impl::emit(std::string_view name, arguments args, ack_cal
     if (!made) return made.error();
     auto& packet = *made;
     if (!connected) {
-        if (callback) callback(make_error_code(errc::disconnected), {});
+        if (callback)
+            owner->engine().execute([callback = std::move(callback), self = shared_from_this()] {
+                if (!run_guarded(self->peer(), "an ack callback (disconnected)",
+                                 [&] { callback(make_error_code(errc::disconnected), {}); }))
+                    self->on_handler_failure();
+            });
         return make_error_code(errc::disconnected);
     }
-    if (!any_outgoing.empty()) {
-        arguments view(boost::json::array(packet.data.as_array().begin() + 1, packet.data.as_array().end()),
-                       packet.attachments);
-        notify_outgoing(name, view);
-    }
+    notify_outgoing(packet);
     if (callback) packet.id = register_ack(std::move(callback), timeout);
     send_packet(packet, droppable);
     return {};
 }
 
-void socket_impl::notify_outgoing(std::string_view name, const arguments& args) {
-    call_all(any_outgoing, std::string(name), args);
+void socket_impl::notify_outgoing(const sio::packet& packet) {
+    if (!has_outgoing_listeners.load(std::memory_order_relaxed)) return;
+    const auto* data = packet.data.if_array();
+    if (!data || data->empty()) return;
+    // The listeners see the event's arguments; they run on this socket's strand (now, when the
+    // caller is on it; else queued there).
+    auto name = event_name(data->front());
+    arguments args(boost::json::array(data->begin() + 1, data->end()), packet.attachments);
+    owner->engine().dispatch([self = shared_from_this(), name = std::move(name), args = std::move(args)] {
+        if (self->connected) self->call_outgoing(name, args);
+    });
+}
+
+void socket_impl::call_outgoing(std::string_view name, const arguments& args) {
+    if (!call_all(*this, "an outgoing listener", any_outgoing, std::string(name), args)) on_handler_failure();
 }
 
 void socket_impl::on_connected() {
@@ -130,15 +163,16 @@ void socket_impl::on_connected() {
 }
 
 void socket_impl::on_event(sio::packet&& packet) {
-    auto& data = packet.data.as_array(); // validated by the decoder: an array led by the name
+    auto* data = packet.data.if_array(); // the decoder checked: an array led by a string or a number
+    if (!data || data->empty()) return;
     event ev;
-    ev.name = std::string(data.front().as_string());
-    data.erase(data.begin()); // the arguments move to the handler: no copy of them
-    ev.args.values = std::move(data);
+    ev.name = event_name(data->front());
+    data->erase(data->begin()); // the arguments move to the handler: no copy of them
+    ev.args.values = std::move(*data);
     ev.args.attachments = std::move(packet.attachments);
     if (packet.id) ev.ack = ack_responder(std::make_shared<ack_state>(weak_from_this(), *packet.id));
 
-    call_all(any_incoming, ev.name, ev.args);
+    if (!call_all(*this, "a catch-all listener", any_incoming, ev.name, ev.args)) return on_handler_failure();
     if (!connected) return; // a catch-all handler disconnected it
     // As an EventEmitter: handlers added meanwhile wait for the next event. Each one is copied
     // before it runs, since it may remove itself (small lambdas: no allocation).
@@ -146,26 +180,46 @@ void socket_impl::on_event(sio::packet&& packet) {
     for (std::size_t i = 0; i < registered && i < handlers.size(); ++i) {
         if (handlers[i].first != ev.name || !handlers[i].second) continue;
         auto handler = handlers[i].second;
-        handler(ev);
+        if (!run_guarded(peer(), "the handler of an event", [&] { handler(ev); })) return on_handler_failure();
         if (!connected) return;
     }
 }
 
 void socket_impl::on_ack(sio::packet&& packet) {
+    if (!packet.id) return; // the client refuses these before they get here
     ack_callback cb;
+    std::uint64_t timer = 0;
     {
         std::lock_guard lock(acks_mutex_);
         const auto it = acks_.find(*packet.id);
         if (it == acks_.end()) return; // unknown or timed out: ignored, as the reference server does
-        cb = std::move(it->second);
+        cb = std::move(it->second.callback);
+        timer = it->second.timer;
         acks_.erase(it);
     }
-    cb({}, arguments(std::move(packet.data.as_array()), std::move(packet.attachments)));
+    if (timer != 0) owner->engine().cancel_timer(timer);
+    auto* values = packet.data.if_array();
+    arguments reply(values ? std::move(*values) : boost::json::array{}, std::move(packet.attachments));
+    if (!run_guarded(peer(), "an ack callback", [&] { cb({}, std::move(reply)); })) on_handler_failure();
+}
+
+// Pending acks learn that no answer will come (as socket.io-client's emitWithAck rejects on disconnect).
+void socket_impl::fail_pending_acks() {
+    std::unordered_map<std::uint64_t, pending_ack> pending;
+    {
+        std::lock_guard lock(acks_mutex_);
+        pending.swap(acks_);
+    }
+    for (auto& [id, ack] : pending) {
+        if (ack.timer != 0) owner->engine().cancel_timer(ack.timer);
+        run_guarded(peer(), "an ack callback (disconnected)",
+                    [&] { ack.callback(make_error_code(errc::disconnected), {}); });
+    }
 }
 
 void socket_impl::close(std::string_view reason) {
     if (!connected) return;
-    call_all(disconnecting_handlers, reason); // rooms are still there
+    call_all(*this, "a disconnecting listener", disconnecting_handlers, reason); // rooms are still there
     connected = false;
     nsp->remove(*this);
     owner->forget(nsp->name);
@@ -174,9 +228,21 @@ void socket_impl::close(std::string_view reason) {
     handlers.clear();
     any_incoming.clear();
     any_outgoing.clear();
+    has_outgoing_listeners = false;
     disconnecting_handlers.clear();
     disconnect_handlers.clear();
-    call_all(on_disconnect, reason);
+    fail_pending_acks();
+    call_all(*this, "a disconnect listener", on_disconnect, reason);
+}
+
+void socket_impl::on_handler_failure() {
+    if (!connected) return;
+    SB_LOG(warn, "{}: socket {} of {} is disconnected (its application code threw)", peer(), id, nsp->name);
+    sio::packet bye;
+    bye.type = sio::packet_type::disconnect;
+    bye.nsp = nsp->name;
+    send_packet(bye, false);
+    close("server namespace disconnect");
 }
 
 void socket_impl::disconnect(bool close_connection) {

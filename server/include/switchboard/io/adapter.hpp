@@ -35,8 +35,10 @@ struct broadcast_options {
 class local_sockets {
 public:
     virtual ~local_sockets() = default;
-    /// Queues frames, encoded once by the caller, on the socket `sid` if it is here.
-    virtual void deliver(const std::string& sid, const std::vector<eio::frame>& frames, bool droppable) = 0;
+    /// Queues `frames` (`packet`, encoded once by the caller) on the socket `sid` if it is here; its
+    /// outgoing listeners see `packet`.
+    virtual void deliver(const std::string& sid, const sio::packet& packet, const std::vector<eio::frame>& frames,
+                         bool droppable) = 0;
     /// Sends `packet` (an EVENT) to `sid` with an ack id of that socket; `on_ack` receives its answer.
     /// Returns false when no such socket is here.
     virtual bool deliver_with_ack(const std::string& sid, const sio::packet& packet, bool droppable,

@@ -42,7 +42,11 @@ public:
 
     std::size_t size() const noexcept { return values.size(); }
     bool empty() const noexcept { return values.empty(); }
-    const boost::json::value& operator[](std::size_t i) const { return values[i]; }
+    /// Argument `i`, or null past the end (a client decides how many arguments it sends).
+    const boost::json::value& operator[](std::size_t i) const noexcept {
+        static const boost::json::value none;
+        return i < values.size() ? values[i] : none;
+    }
 
     /// The bytes of a binary value (a placeholder in `values`, at any depth); null if `value` is not one.
     shared_bytes bytes_of(const boost::json::value& value) const {

@@ -164,8 +164,10 @@ class socket;
 /// Cheap to copy; each call returns a new operator.
 class broadcast_operator {
 public:
-    broadcast_operator(std::shared_ptr<detail::namespace_impl> nsp, broadcast_options options = {})
-        : nsp_(std::move(nsp)), options_(std::move(options)) {}
+    /// `origin`: the socket broadcasting (socket.broadcast()), whose strand runs the ack callback.
+    broadcast_operator(std::shared_ptr<detail::namespace_impl> nsp, broadcast_options options = {},
+                       std::shared_ptr<detail::socket_impl> origin = nullptr)
+        : nsp_(std::move(nsp)), options_(std::move(options)), origin_(std::move(origin)) {}
 
     broadcast_operator to(std::string room) const;
     broadcast_operator to(const std::vector<std::string>& rooms) const;
@@ -199,6 +201,7 @@ public:
 private:
     std::shared_ptr<detail::namespace_impl> nsp_;
     broadcast_options options_;
+    std::shared_ptr<detail::socket_impl> origin_;
 };
 
 /// One client's connection to one namespace. A handle: cheap to copy, compares by identity.

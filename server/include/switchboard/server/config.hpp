@@ -5,10 +5,17 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace switchboard::server {
+
+/// How much the server logs (to stderr): each level includes those before it.
+enum class log_level { off, error, warn, info, debug, trace };
+/// Log lines as text ("2026-12-02T17:23:42.123Z warn message") or as one JSON object per line.
+enum class log_format { text, json };
 
 struct server_config {
     std::string host = "127.0.0.1";           ///< address to listen on
@@ -25,8 +32,18 @@ struct server_config {
     std::string client_dir;                   ///< the WASM client, served at `/switchboard/`; empty: none
     unsigned threads = 1;                     ///< I/O threads
     std::uint64_t max_queue_bytes = 8u << 20; ///< a session whose unsent data exceeds this is closed
+    std::uint32_t max_attachments = 10;       ///< binary attachments one Socket.IO packet may announce
+    std::uint32_t write_timeout_ms = 30000;   ///< a peer that takes no bytes this long while data waits is closed
+    std::uint32_t request_timeout_ms = 30000; ///< an HTTP request (headers and body) must arrive within this
+    log_level log = log_level::info;          ///< what is logged
+    log_format log_style = log_format::text;  ///< how
     std::string db_path;                      ///< the application's database (the chat's history)
 };
+
+/// "off", "error", "warn", "info", "debug", "trace".
+std::string_view to_string(log_level level) noexcept;
+/// The level named so (also "warning"), or nothing.
+std::optional<log_level> parse_log_level(std::string_view name) noexcept;
 
 /// What the command line asked for.
 enum class cli_action { run, exit_success, exit_failure };

@@ -41,8 +41,13 @@ public:
     /// Closes the session (reason `forced close`): queued frames are sent first, then a close packet.
     virtual void close() = 0;
 
-    /// Runs `task` on the session's strand (from any thread), unless the session has ended by then.
+    /// Runs `task` on the session's strand (from any thread), later, unless the session has ended by then.
     virtual void post(std::function<void()> task) = 0;
+    /// Runs `task` now if the caller is on the session's strand, else as post() does.
+    virtual void dispatch(std::function<void()> task) = 0;
+    /// Runs `task` on the session's strand even if the session has ended (a completion that must be
+    /// delivered, such as an ack callback's error).
+    virtual void execute(std::function<void()> task) = 0;
     /// Runs `task` on the session's strand after `delay`, unless the session has ended by then or
     /// the timer was cancelled. The timer does not keep the session alive. Returns the timer's id.
     virtual std::uint64_t post_after(std::chrono::milliseconds delay, std::function<void()> task) = 0;
@@ -50,7 +55,8 @@ public:
     virtual void cancel_timer(std::uint64_t timer_id) = 0;
 
     /// Callbacks, set by the connection handler before it returns; they run on the session's strand,
-    /// one at a time, in the order of the session's events.
+    /// one at a time, in the order of the session's events. An exception thrown by one of them, or by
+    /// a task above, closes the session and is logged; it never reaches the server's threads.
     std::function<void(std::string_view text)> on_text; ///< a text message
     std::function<void(shared_bytes bytes)> on_binary;  ///< a binary message
     std::function<void(eio::close_reason)> on_close;    ///< the session ended (called once)

@@ -20,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace switchboard::server {
 
@@ -41,6 +42,10 @@ public:
     void stop();
     /// Runs `task` on one of the I/O threads after `delay` (from any thread; dropped at shutdown).
     void post_after(std::chrono::milliseconds delay, std::function<void()> task);
+
+    /// Hands a session that did not come through this server's listener (an in-process transport, a
+    /// test harness) to the handler of the Engine.IO endpoint at `path`, as if a client had connected.
+    void accept_session(std::string_view path, const std::shared_ptr<engine_socket>& session);
 
     /// The bound port once run() has bound (useful with port 0); 0 before.
     std::uint16_t port() const noexcept;
