@@ -92,8 +92,26 @@ private:
         parser_->header_limit(max_header_bytes);
         parser_->body_limit(server_.config.max_payload);
         stream_.expires_after(std::chrono::milliseconds(server_.config.request_timeout_ms));
-        http::async_read(stream_, buffer_, *parser_,
-                         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_request(ec); });
+        http::async_read_header(stream_, buffer_, *parser_,
+                                [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+    }
+
+    // A body (a polling POST) is read under a deadline of our own rather than the stream's, whose
+    // expiry would close the connection: a body that comes too late still gets its 408.
+    void on_header(beast::error_code ec) {
+        if (ec || parser_->is_done()) return on_request(ec);
+        stream_.expires_never();
+        body_deadline_.emplace(stream_.get_executor(), std::chrono::milliseconds(server_.config.request_timeout_ms));
+        body_deadline_->async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+            if (wait_ec) return; // the body came
+            self->body_late_ = true;
+            beast::error_code ignored;
+            self->stream_.socket().cancel(ignored);
+        });
+        http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code read_ec, std::size_t) {
+            self->body_deadline_.reset();
+            self->on_request(self->body_late_ ? beast::error::timeout : read_ec);
+        });
     }
 
     void on_request(beast::error_code ec) {
@@ -341,6 +359,8 @@ private:
     strand_stream stream_; // on its own strand, which a WebSocket session it becomes keeps
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
+    std::optional<strand_timer> body_deadline_; // while a request body is being read
+    bool body_late_ = false;
     bool watching_ = false; // watch_for_abort() is waiting
     server::impl& server_;
 };

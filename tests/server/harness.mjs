@@ -8,8 +8,10 @@ import { fileURLToPath } from 'node:url';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const build = process.env.SWITCHBOARD_BUILD ?? join(root, 'build', 'native');
-// The ASan+UBSan build (SWITCHBOARD_BUILD=build/asan): slower, and its RSS is no measure of leaks.
-export const sanitized = /asan/.test(build);
+// The sanitizer builds (SWITCHBOARD_BUILD=build/asan, ASan+UBSan; build/tsan, ThreadSanitizer): slower,
+// and their RSS is no measure of leaks. A report from either fails the test that stops the server.
+export const sanitized = /asan|tsan/.test(build);
+const sanitizerReport = /ERROR: AddressSanitizer|ERROR: LeakSanitizer|WARNING: ThreadSanitizer|runtime error:/;
 export const binaries = {
   echo: join(build, 'examples', 'echo'),
   switchboard: join(build, 'server', 'switchboard'),
@@ -54,9 +56,10 @@ export async function startServer(name, args = [], env = {}, { port: fixedPort =
     output: () => output,
     rssKiB: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))[1]),
     async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return exited;
-      proc.kill('SIGTERM');
-      return exited;
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      const status = await exited;
+      if (sanitizerReport.test(output)) throw new Error(`${name}: sanitizer report\n${output.slice(-6000)}`);
+      return status;
     },
   };
 }

@@ -12,6 +12,7 @@
 #include <iostream>
 #include <mutex>
 #include <regex>
+#include <stdexcept>
 #include <thread>
 
 using namespace switchboard;
@@ -69,6 +70,25 @@ void serve_commands(const io::nsp& nsp, io::socket& socket) {
     });
     socket.on_disconnect([socket, nsp](std::string_view reason) {
         nsp.to("observers").emit("left", socket.id(), std::string(reason), to_array(socket.rooms()));
+        socket.join("ghost"); // too late: a socket that has left joins nothing ("all-rooms" shows it)
+    });
+    socket.on("all-rooms", [nsp](io::event& e) {
+        if (e.ack) e.ack(to_array(nsp.adapter()->all_rooms()));
+    });
+    // A numeric event name: 7 from a client reaches this handler, as with the Node server.
+    socket.on("7", [](io::event& e) {
+        if (e.ack) e.ack("seven");
+    });
+    socket.on("throw", [](io::event&) { throw std::runtime_error("a handler that throws"); });
+    // ask-and-record: the server asks this client a question it will never answer; what the callback
+    // gets (errc::disconnected once the client leaves) goes to the records.
+    socket.on("ask-and-record", [socket](io::event& e) {
+        socket.timeout(std::chrono::minutes(1)).emit("question", "never answered",
+                                                     [](std::error_code ec, io::arguments) {
+                                                         std::lock_guard lock(records_mutex);
+                                                         records.emplace_back(ec ? ec.message() : "answered");
+                                                     });
+        if (e.ack) e.ack(nullptr);
     });
 
     socket.on("join", [socket](io::event& e) {

@@ -162,6 +162,49 @@ test('catch-all listeners see incoming and outgoing events on the server', async
   assert.deepEqual(stats.incoming, ['echo', 'emit-to-self', 'stats']);
   assert.deepEqual(stats.outgoing, ['ping-me']);
   assert.deepEqual(got, [['ping-me', 'self']]);
+  // A broadcast this socket receives is an outgoing event of this socket too (as in Node's adapter).
+  const other = await connected(client());
+  await other.emitWithAck('emit', {}, 'for-everyone', 1);
+  await until(async () => (await s.emitWithAck('stats')).outgoing.includes('for-everyone'), 2000, 'outgoing broadcast');
+  closeAll();
+});
+
+test('a numeric event name reaches the handlers of its string form, as with the Node server', async () => {
+  const s = await connected(client());
+  assert.equal(await s.emitWithAck(7), 'seven');
+  closeAll();
+});
+
+test('a handler that throws disconnects its own socket only; the server and everyone else go on', async () => {
+  const [victim, bystander] = await clientsReady(2);
+  const reason = new Promise((r) => victim.once('disconnect', r));
+  victim.emit('throw');
+  assert.equal(await reason, 'io server disconnect');
+  assert.equal(await bystander.emitWithAck('echo', 'still here'), 'still here');
+  assert.match(server.output(), /127\.0\.0\.1: the handler of an event threw \(a handler that throws\)/);
+  closeAll();
+});
+
+test('an ACK without an id is refused: the connection closes', async () => {
+  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/socket.io/?EIO=4&transport=websocket`);
+  try {
+    const closed = new Promise((r) => ws.once('close', r));
+    await new Promise((r) => ws.once('message', r));
+    ws.send('40');
+    ws.send('43["no id"]');
+    await closed;
+  } finally {
+    ws.terminate();
+  }
+});
+
+test('pending acks learn of the disconnect; a socket that has left joins no room', async () => {
+  const [asker, observer] = await clientsReady(2);
+  await asker.emitWithAck('ask-and-record');
+  asker.disconnect();
+  await until(async () => (await observer.emitWithAck('records')).includes('socket is disconnected'), 2000, 'ack error');
+  // Every socket's disconnect handler tries to join "ghost": no such room may exist.
+  assert.ok(!(await observer.emitWithAck('all-rooms')).includes('ghost'));
   closeAll();
 });
 

@@ -210,7 +210,8 @@ void socket_impl::fail_pending_acks() {
         std::lock_guard lock(acks_mutex_);
         pending.swap(acks_);
     }
-    for (auto& [id, ack] : pending) {
+    for (auto& entry : pending) {
+        auto& ack = entry.second;
         if (ack.timer != 0) owner->engine().cancel_timer(ack.timer);
         run_guarded(peer(), "an ack callback (disconnected)",
                     [&] { ack.callback(make_error_code(errc::disconnected), {}); });

@@ -1,0 +1,133 @@
+// Limits and logs (README "Reliability"): what a client sees when it hits each limit, and what the
+// server logs. examples/echo serves bare Engine.IO at /engine.io/ and Socket.IO at /socket.io/.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import WebSocket from 'ws';
+import { startServer, sleep, until } from './harness.mjs';
+
+const wsUrl = (server, path = '/engine.io/') => `ws://127.0.0.1:${server.port}${path}?EIO=4&transport=websocket`;
+
+function rawSocket(url) {
+  const ws = new WebSocket(url, { maxPayload: 0 });
+  const inbox = [];
+  ws.on('message', (m, isBinary) => inbox.push(isBinary ? Buffer.from(m) : String(m)));
+  ws.on('error', () => {});
+  ws.inbox = inbox;
+  ws.closed = new Promise((r) => ws.once('close', (code) => r(code)));
+  ws.opened = until(() => inbox.length > 0, 5000, 'open packet');
+  return ws;
+}
+
+test('--max-payload above 1 MB: a 2 MB WebSocket text message is taken; a larger one closes with 1009', async () => {
+  const server = await startServer('echo', ['--max-payload', '3000000']);
+  const ws = rawSocket(wsUrl(server));
+  try {
+    await ws.opened;
+    const big = `4${'x'.repeat(2_000_000)}`;
+    ws.send(big);
+    await until(() => ws.inbox.includes(big), 10000, 'the 2 MB echo');
+    ws.send(`4${'y'.repeat(3_100_000)}`);
+    assert.equal(await ws.closed, 1009);
+  } finally {
+    ws.terminate();
+    await server.stop();
+  }
+});
+
+test('--max-attachments: a packet announcing more closes its connection; up to the limit is served', async () => {
+  const server = await startServer('echo', ['--max-attachments', '2']);
+  const ws = rawSocket(wsUrl(server, '/socket.io/'));
+  try {
+    await ws.opened;
+    ws.send('40');
+    await until(() => ws.inbox.some((m) => typeof m === 'string' && m.startsWith('40{')), 2000, 'CONNECT answer');
+    ws.send('452-1["message-with-ack",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]');
+    ws.send(Buffer.from([1]));
+    ws.send(Buffer.from([2]));
+    await until(() => ws.inbox.some((m) => typeof m === 'string' && m.startsWith('462-1[')), 2000, 'the binary ack');
+    ws.send('453-["message",{"_placeholder":true,"num":0}]');
+    await ws.closed;
+    assert.match(server.output(), /Socket\.IO protocol error \(too many attachments/);
+  } finally {
+    ws.terminate();
+    await server.stop();
+  }
+});
+
+test('--request-timeout: a polling POST whose body does not arrive in time is answered 408', async () => {
+  const server = await startServer('echo', ['--request-timeout', '500']);
+  let sock;
+  try {
+    const open = await (await fetch(`${server.url}/engine.io/?EIO=4&transport=polling`)).text();
+    const { sid } = JSON.parse(open.slice(1));
+    let answer = '';
+    sock = net.connect(server.port, '127.0.0.1');
+    sock.on('data', (d) => { answer += d; });
+    sock.on('error', () => {});
+    await new Promise((r) => sock.once('connect', r));
+    sock.write(`POST /engine.io/?EIO=4&transport=polling&sid=${sid} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n4hel`);
+    await until(() => answer.includes('\r\n\r\n'), 3000, 'an answer');
+    assert.match(answer, /^HTTP\/1\.1 408 /);
+    assert.match(server.output(), /did not arrive within 500 ms \(408\)/);
+  } finally {
+    sock?.destroy();
+    await server.stop();
+  }
+});
+
+test('--write-timeout: a peer that stops reading is closed; the server and a neighbour go on', async () => {
+  const server = await startServer('echo', ['--write-timeout', '500', '--max-queue', '200000000']);
+  const reader = rawSocket(wsUrl(server));
+  const stalled = rawSocket(wsUrl(server));
+  try {
+    await Promise.all([reader.opened, stalled.opened]);
+    stalled._socket.pause(); // reads nothing from now on: its receive window fills, then the server's send buffer
+    const chunk = `4${'z'.repeat(100_000)}`;
+    for (let i = 0; i < 300; i++) stalled.send(chunk); // 30 MB to echo
+    await until(() => /write timeout: the peer took no data for 500 ms/.test(server.output()), 10000, 'the write timeout');
+    reader.send('4still here');
+    await until(() => reader.inbox.includes('4still here'), 2000, 'the neighbour\'s echo');
+    stalled._socket.resume();
+    await stalled.closed; // what was in flight drains, then the connection ends
+  } finally {
+    reader.terminate();
+    stalled.terminate();
+    await server.stop();
+  }
+});
+
+test('logs: --log-format json gives one JSON object per line; refused requests are warnings with the address', async () => {
+  const server = await startServer('echo', ['--log-format', 'json', '--log-level', 'debug']);
+  try {
+    assert.equal((await fetch(`${server.url}/engine.io/?EIO=3&transport=polling`)).status, 400);
+    const ws = rawSocket(wsUrl(server));
+    await ws.opened;
+    ws.send('4\u001b[31mforged\nline'); // control characters from a client never start a line of their own
+    ws.close();
+    await ws.closed;
+    await until(() => /session [\w-]+ closed/.test(server.output()), 2000, 'the close logged');
+    const lines = server.output().split('\n').filter((l) => l.startsWith('{'));
+    const entries = lines.map((l) => JSON.parse(l));
+    assert.ok(entries.every((e) => e.time && e.level && typeof e.msg === 'string'));
+    assert.ok(entries.some((e) => e.level === 'info' && /listening on http/.test(e.msg)), 'the configuration at info');
+    assert.ok(entries.some((e) => e.level === 'warning' && /127\.0\.0\.1 GET .*EIO=3.*Engine\.IO error 5/.test(e.msg)));
+    assert.ok(entries.some((e) => e.level === 'debug' && /session [\w-]+ open/.test(e.msg)));
+    assert.ok(!server.output().split('\n').some((l) => l.startsWith('line')), 'a forged line');
+  } finally {
+    await server.stop();
+  }
+});
+
+test('logs: --log-level error keeps the warnings out; a bad level or format is refused at start', async () => {
+  const server = await startServer('echo', ['--log-level', 'error']);
+  try {
+    await fetch(`${server.url}/engine.io/?EIO=3&transport=polling`);
+    await sleep(100);
+    assert.doesNotMatch(server.output(), /warn|info/);
+  } finally {
+    await server.stop();
+  }
+  await assert.rejects(startServer('echo', ['--log-level', 'loud']), /unknown log level 'loud'/);
+  await assert.rejects(startServer('echo', ['--log-format', 'xml']), /unknown log format 'xml'/);
+});
