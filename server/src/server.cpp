@@ -92,8 +92,9 @@ private:
         parser_->header_limit(max_header_bytes);
         parser_->body_limit(server_.config.max_payload);
         stream_.expires_after(std::chrono::milliseconds(server_.config.request_timeout_ms));
-        http::async_read_header(stream_, buffer_, *parser_,
-                                [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+        http::async_read_header(
+            stream_, buffer_, *parser_,
+            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
     }
 
     // A body (a polling POST) is read under a deadline of our own rather than the stream's, whose
@@ -108,10 +109,11 @@ private:
             beast::error_code ignored;
             self->stream_.socket().cancel(ignored);
         });
-        http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code read_ec, std::size_t) {
-            self->body_deadline_.reset();
-            self->on_request(self->body_late_ ? beast::error::timeout : read_ec);
-        });
+        http::async_read(stream_, buffer_, *parser_,
+                         [self = shared_from_this()](beast::error_code read_ec, std::size_t) {
+                             self->body_deadline_.reset();
+                             self->on_request(self->body_late_ ? beast::error::timeout : read_ec);
+                         });
     }
 
     void on_request(beast::error_code ec) {

@@ -45,19 +45,20 @@ void serve(const io::nsp& nsp) {
         socket.on("boom", [socket](io::event&) { socket.emit("boom"); });
         socket.on("everyone", [nsp](io::event& e) { nsp.volatile_().emit("news", e.args[0]); });
         socket.on("ask-all", [socket](io::event& e) {
-            socket.broadcast().timeout(std::chrono::milliseconds(5)).emit(
-                "question", e.args[0], [socket, ack = e.ack](std::error_code ec, std::vector<io::arguments> replies) {
-                    if (ack) ack(ec ? -1 : static_cast<int>(replies.size()));
-                    if (replies.size() == 2) throw std::runtime_error("broadcast ack callback threw");
-                });
+            socket.broadcast()
+                .timeout(std::chrono::milliseconds(5))
+                .emit("question", e.args[0],
+                      [socket, ack = e.ack](std::error_code ec, std::vector<io::arguments> replies) {
+                          if (ack) ack(ec ? -1 : static_cast<int>(replies.size()));
+                          if (replies.size() == 2) throw std::runtime_error("broadcast ack callback threw");
+                      });
         });
         socket.on("ask", [socket](io::event& e) {
-            socket.timeout(std::chrono::milliseconds(5)).emit("question", e.args[0],
-                                                              [socket](std::error_code ec, io::arguments reply) {
-                                                                  if (!ec && reply[0].is_bool()) socket.disconnect();
-                                                                  if (!ec && reply[0].is_null())
-                                                                      throw std::runtime_error("ack callback threw");
-                                                              });
+            socket.timeout(std::chrono::milliseconds(5))
+                .emit("question", e.args[0], [socket](std::error_code ec, io::arguments reply) {
+                    if (!ec && reply[0].is_bool()) socket.disconnect();
+                    if (!ec && reply[0].is_null()) throw std::runtime_error("ack callback threw");
+                });
         });
         socket.on("fetch", [nsp, socket](io::event& e) {
             nsp.to(text_of(e.args, 0)).fetch_sockets([socket](std::vector<io::socket> found) {

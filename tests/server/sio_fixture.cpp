@@ -83,11 +83,11 @@ void serve_commands(const io::nsp& nsp, io::socket& socket) {
     // ask-and-record: the server asks this client a question it will never answer; what the callback
     // gets (errc::disconnected once the client leaves) goes to the records.
     socket.on("ask-and-record", [socket](io::event& e) {
-        socket.timeout(std::chrono::minutes(1)).emit("question", "never answered",
-                                                     [](std::error_code ec, io::arguments) {
-                                                         std::lock_guard lock(records_mutex);
-                                                         records.emplace_back(ec ? ec.message() : "answered");
-                                                     });
+        socket.timeout(std::chrono::minutes(1))
+            .emit("question", "never answered", [](std::error_code ec, io::arguments) {
+                std::lock_guard lock(records_mutex);
+                records.emplace_back(ec ? ec.message() : "answered");
+            });
         if (e.ack) e.ack(nullptr);
     });
 

@@ -385,6 +385,10 @@ test('a client reconnects by itself after the server restarts', async () => {
   let second;
   try { // from the first line: a failed assertion must not leave a client reconnecting forever
     await connected(s);
+    // Stopped mid-upgrade (the probe answered, polling paused), engine.io-client notices nothing
+    // until its ping timeout (45 s here): a load that slows the upgrade made that race likely. The
+    // restart comes once the client is on WebSocket.
+    await until(() => s.io.engine.transport.name === 'websocket', 5000, 'upgrade');
     const firstId = s.id;
     const gone = new Promise((r) => s.once('disconnect', r));
     await first.stop();
