@@ -328,7 +328,23 @@ void engine_session::enqueue(std::vector<eio::frame>&& frames, bool droppable) {
                fmt::format("more than --max-queue ({} bytes) waiting to be sent", endpoint_.config().max_queue_bytes));
         return;
     }
-    flush();
+    if (transport() == transport_kind::websocket) {
+        write_soon();
+    } else {
+        flush_polling();
+    }
+}
+
+// Frames queued by the handlers that run on this strand now (broadcasts posted here from other
+// sessions, a timer's emit) leave together: the write waits for the end of the strand's current
+// batch of handlers. What a read's handlers send leaves at the end of that read (cork) instead.
+void engine_session::write_soon() {
+    if (corked_ || write_posted_ || !ws_ || ws_->writing) return; // the uncork or the write in flight takes it
+    write_posted_ = true;
+    net::post(strand_, [self = shared_from_this()] {
+        self->write_posted_ = false;
+        self->write_next();
+    });
 }
 
 void engine_session::flush() {

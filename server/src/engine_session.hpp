@@ -184,6 +184,7 @@ private:
     void flush();
     void flush_polling();
     void write_next();
+    void write_soon();
     bool write_batch(const std::shared_ptr<ws_connection>& conn);
     void wait_writable(const std::shared_ptr<ws_connection>& conn, bool progressed);
     bool batch_written(const std::shared_ptr<ws_connection>& conn);
@@ -214,6 +215,7 @@ private:
     std::atomic<transport_kind> transport_;
     bool closed_ = false;
     bool corked_ = false;             // WebSocket: handling what one read brought; its replies go out in one write
+    bool write_posted_ = false;       // WebSocket: a write_next() is posted (write_soon)
     bool deferred_close_ = false;     // polling: closed, the last packets wait for the client's next GET
     std::uint16_t ws_close_code_ = 0; // WebSocket: finish() answers with a close frame of this code
 
