@@ -1,5 +1,6 @@
 #include <switchboard/client/manager.hpp>
 #include <switchboard/json.hpp>
+#include <switchboard/sio/disconnect_reason.hpp>
 
 #include <algorithm>
 
@@ -42,7 +43,9 @@ void manager::disconnect_socket(duration now, const std::string& nsp) {
     s.state = socket_state::disconnected;
     s.wanted = false;
     s.buffer.clear();
-    if (was_connected) effects_.emplace_back(socket_disconnected{nsp, "io client disconnect"});
+    if (was_connected)
+        effects_.emplace_back(
+            socket_disconnected{nsp, std::string(to_string(sio::disconnect_reason::io_client_disconnect))});
     // Like socket.io-client's manager: no namespace left in use, no connection.
     const bool any_wanted =
         std::any_of(sockets_.begin(), sockets_.end(), [](const auto& e) { return e.second.wanted; });
@@ -64,12 +67,14 @@ std::optional<std::uint64_t> manager::emit(duration now, const std::string& nsp,
     sio::raw_packet packet{sio::packet_type::event, nsp, std::nullopt, std::move(data_json), std::move(attachments)};
     std::optional<std::uint64_t> id;
     if (want_ack) {
-        id = s.next_ack_id++;
+        id = s.acks.add({}, ack_timeout ? std::optional<duration>(now + *ack_timeout) : std::nullopt);
         packet.id = id;
     }
     auto frames = sio::encode_raw_frames(packet);
-    if (!frames) return std::nullopt; // invalid (e.g. a reserved name): nothing sent, no ack to wait for
-    if (id) s.acks[*id] = pending_ack{ack_timeout ? std::optional<duration>(now + *ack_timeout) : std::nullopt};
+    if (!frames) { // invalid (e.g. a reserved name): nothing sent, no ack to wait for
+        if (id) s.acks.take(*id);
+        return std::nullopt;
+    }
 
     if (s.state == socket_state::connected && engine_ == engine_state::open) {
         send(std::move(*frames));
@@ -94,7 +99,9 @@ void manager::ack(const std::string& nsp, std::uint64_t id, std::string data_jso
 void manager::close(duration) {
     closed_by_user_ = true;
     for (auto& [nsp, s] : sockets_) {
-        if (s.state == socket_state::connected) effects_.emplace_back(socket_disconnected{nsp, "io client disconnect"});
+        if (s.state == socket_state::connected)
+            effects_.emplace_back(
+                socket_disconnected{nsp, std::string(to_string(sio::disconnect_reason::io_client_disconnect))});
         s.state = socket_state::disconnected;
         s.wanted = false;
     }
@@ -186,7 +193,7 @@ void manager::on_engine_packet(duration now, eio::packet&& packet) {
     case eio::packet_type::ping: send({eio::make_text_frame(eio::packet_type::pong, packet.data)}); return;
     case eio::packet_type::close:
         effects_.emplace_back(close_transport{});
-        return transport_lost(now, "transport close");
+        return transport_lost(now, to_string(sio::disconnect_reason::transport_close));
     case eio::packet_type::message: {
         if (engine_ != engine_state::open) return;
         auto progress = decoder_.feed_text(packet.data);
@@ -244,7 +251,8 @@ void manager::on_socket_packet(sio::raw_packet&& packet) {
         if (s.state != socket_state::connected) return;
         s.state = socket_state::disconnected;
         s.wanted = false;
-        effects_.emplace_back(socket_disconnected{packet.nsp, "io server disconnect"});
+        effects_.emplace_back(
+            socket_disconnected{packet.nsp, std::string(to_string(sio::disconnect_reason::io_server_disconnect))});
         return;
     case sio::packet_type::event:
     case sio::packet_type::binary_event:
@@ -253,10 +261,7 @@ void manager::on_socket_packet(sio::raw_packet&& packet) {
         return;
     case sio::packet_type::ack:
     case sio::packet_type::binary_ack: {
-        if (!packet.id) return;
-        const auto ack = s.acks.find(*packet.id);
-        if (ack == s.acks.end()) return; // unknown, or it timed out
-        s.acks.erase(ack);
+        if (!packet.id || !s.acks.take(*packet.id)) return; // no id, unknown, or it timed out
         const auto id = *packet.id;
         effects_.emplace_back(ack_received{packet.nsp, id, std::move(packet)});
         return;
@@ -304,28 +309,20 @@ void manager::on_timer(duration now) {
     } else if (engine_ == engine_state::opening && now >= opened_at_ + options_.timeout) {
         effects_.emplace_back(transport_error{"timeout"});
         effects_.emplace_back(close_transport{});
-        transport_lost(now, "transport error");
+        transport_lost(now, to_string(sio::disconnect_reason::transport_error));
     } else if (engine_ == engine_state::open && handshake_ &&
                now >= last_heard_ + duration(handshake_->ping_interval + handshake_->ping_timeout)) {
         // The server pings every pingInterval: this much silence means the connection is gone.
         effects_.emplace_back(close_transport{});
-        transport_lost(now, "ping timeout");
+        transport_lost(now, to_string(sio::disconnect_reason::ping_timeout));
     }
 
     for (auto& [nsp, s] : sockets_) {
-        for (auto it = s.acks.begin(); it != s.acks.end();) {
-            if (!it->second.deadline || now < *it->second.deadline) {
-                ++it;
-                continue;
-            }
-            const auto id = it->first;
-            it = s.acks.erase(it);
+        s.acks.expire(now, [&, &nsp = nsp, &s = s](std::uint64_t id, socket::awaiting) {
             // A buffered emit whose ack timed out is not sent later (as socket.io-client).
-            s.buffer.erase(
-                std::remove_if(s.buffer.begin(), s.buffer.end(), [id](const buffered& b) { return b.ack_id == id; }),
-                s.buffer.end());
+            std::erase_if(s.buffer, [id](const buffered& b) { return b.ack_id == id; });
             effects_.emplace_back(ack_timed_out{nsp, id});
-        }
+        });
     }
 }
 
@@ -339,8 +336,7 @@ std::optional<duration> manager::next_deadline() const {
     if (engine_ == engine_state::open && handshake_)
         consider(last_heard_ + duration(handshake_->ping_interval + handshake_->ping_timeout));
     for (const auto& [nsp, s] : sockets_)
-        for (const auto& [id, ack] : s.acks)
-            if (ack.deadline) consider(*ack.deadline);
+        if (const auto deadline = s.acks.next_deadline()) consider(*deadline);
     return next;
 }
 

@@ -310,36 +310,6 @@ result<packet> decode_text(std::string_view text, const codec_limits& limits, st
     return p;
 }
 
-result<decoder::progress> decoder::feed_text(std::string_view text) {
-    if (pending_attachments() != 0) {
-        reset();
-        return errc::unexpected_text;
-    }
-    std::size_t count = 0;
-    auto decoded = decode_text(text, limits_, count);
-    if (!decoded) return decoded.error();
-    packet_ = std::move(*decoded);
-    pending_ = count;
-    if (count == 0) return progress::packet_ready;
-    packet_.attachments.reserve(count);
-    return progress::needs_attachments;
-}
-
-result<decoder::progress> decoder::feed_binary(shared_bytes bytes) {
-    if (pending_attachments() == 0) return errc::unexpected_binary;
-    if (!bytes || bytes->size() > limits_.max_payload) {
-        reset();
-        return errc::packet_too_large;
-    }
-    packet_.attachments.push_back(std::move(bytes));
-    return --pending_ == 0 ? progress::packet_ready : progress::needs_attachments;
-}
-
-void decoder::reset() noexcept {
-    packet_ = packet{};
-    pending_ = 0;
-}
-
 // --- raw packets -----------------------------------------------------------------------------------------
 
 result<std::vector<eio::frame>> encode_raw_frames(const raw_packet& p) {
@@ -353,33 +323,57 @@ result<std::vector<eio::frame>> encode_raw_frames(const raw_packet& p) {
     return frames_of(std::move(text), p.attachments);
 }
 
-result<decoder::progress> raw_decoder::feed_text(std::string_view text) {
+// --- reassembly (both decoders) -------------------------------------------------------------------------
+
+namespace {
+
+result<packet> decode_one(std::string_view text, const codec_limits& limits, std::size_t& count, packet*) {
+    return decode_text(text, limits, count);
+}
+
+result<raw_packet> decode_one(std::string_view text, const codec_limits& limits, std::size_t& count, raw_packet*) {
+    auto h = decode_header(text, limits);
+    if (!h) return h.error();
+    count = h->attachments;
+    return raw_packet{in_memory_type(h->type), std::string(h->nsp), h->id, std::string(h->payload), {}};
+}
+
+} // namespace
+
+template <class Packet>
+result<decode_progress> basic_decoder<Packet>::feed_text(std::string_view text) {
     if (pending_ != 0) {
         reset();
         return errc::unexpected_text;
     }
-    auto h = decode_header(text, limits_);
-    if (!h) return h.error();
-    packet_ = raw_packet{in_memory_type(h->type), std::string(h->nsp), h->id, std::string(h->payload), {}};
-    pending_ = h->attachments;
-    if (pending_ == 0) return decoder::progress::packet_ready;
-    packet_.attachments.reserve(pending_);
-    return decoder::progress::needs_attachments;
+    std::size_t count = 0;
+    auto decoded = decode_one(text, limits_, count, static_cast<Packet*>(nullptr));
+    if (!decoded) return decoded.error();
+    packet_ = std::move(*decoded);
+    pending_ = count;
+    if (count == 0) return progress::packet_ready;
+    packet_.attachments.reserve(count);
+    return progress::needs_attachments;
 }
 
-result<decoder::progress> raw_decoder::feed_binary(shared_bytes bytes) {
+template <class Packet>
+result<decode_progress> basic_decoder<Packet>::feed_binary(shared_bytes bytes) {
     if (pending_ == 0) return errc::unexpected_binary;
     if (!bytes || bytes->size() > limits_.max_payload) {
         reset();
         return errc::packet_too_large;
     }
     packet_.attachments.push_back(std::move(bytes));
-    return --pending_ == 0 ? decoder::progress::packet_ready : decoder::progress::needs_attachments;
+    return --pending_ == 0 ? progress::packet_ready : progress::needs_attachments;
 }
 
-void raw_decoder::reset() noexcept {
-    packet_ = raw_packet{};
+template <class Packet>
+void basic_decoder<Packet>::reset() noexcept {
+    packet_ = Packet{};
     pending_ = 0;
 }
+
+template class basic_decoder<packet>;
+template class basic_decoder<raw_packet>;
 
 } // namespace switchboard::sio

@@ -128,17 +128,18 @@ void serve_commands(const io::nsp& nsp, io::socket& socket) {
         if (e.ack) e.ack(ec ? json::value(ec.message()) : json::value(nullptr));
     });
     // emit-to-self: [event, volatile?] -> this socket only (a reserved name reports the error).
-    socket.on("emit-to-self", [socket](io::event& e) {
-        const std::string name(e.args[0].as_string());
-        const bool is_volatile = e.args.size() > 1 && e.args[1].is_bool() && e.args[1].as_bool();
-        const auto ec = (is_volatile ? socket.volatile_() : socket).emit(name, "self");
+    // (These two use the handler form that is handed its socket, and typed argument access.)
+    socket.on("emit-to-self", [](io::socket& self, io::event& e) {
+        const auto name = e.arg<std::string>(0).value_or("");
+        const bool is_volatile = e.arg<bool>(1).value_or(false);
+        const auto ec = (is_volatile ? self.volatile_() : self).emit(name, "self");
         if (e.ack) e.ack(ec ? json::value(ec.message()) : json::value(nullptr));
     });
     // burst: [n, volatile?] -> n events "burst" to this socket in one go, then the ack.
-    socket.on("burst", [socket](io::event& e) {
-        const auto n = e.args[0].to_number<int>();
-        const bool is_volatile = e.args.size() > 1 && e.args[1].is_bool() && e.args[1].as_bool();
-        const auto target = is_volatile ? socket.volatile_() : socket;
+    socket.on("burst", [](io::socket& self, io::event& e) {
+        const auto n = e.arg<int>(0).value_or(0);
+        const bool is_volatile = e.arg<bool>(1).value_or(false);
+        const auto target = is_volatile ? self.volatile_() : self;
         for (int i = 0; i < n; ++i) target.emit("burst", i);
         if (e.ack) e.ack(n);
     });

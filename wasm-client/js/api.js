@@ -274,7 +274,13 @@ export class Socket extends Emitter {
         this.connected = false;
         this.id = undefined;
         if (effect.reason === 'io server disconnect' || effect.reason === 'io client disconnect') this._active = false;
-        // Acks that can never be answered now fail, as socket.io-client does for those with a timeout.
+        // Acks that can never be answered now fail, as socket.io-client does for those with a timeout
+        // (emitWithAck and timeout(); a plain callback just never runs).
+        for (const [id, ack] of this._acks) {
+          if (!ack.withError) continue;
+          this._acks.delete(id);
+          ack(new Error('socket has been disconnected'));
+        }
         this._emitLocal('disconnect', effect.reason);
         return;
       }

@@ -204,6 +204,17 @@ const socket& socket::on(std::string event, event_handler handler) const {
     return *this;
 }
 
+const socket& socket::on(std::string event, socket_event_handler handler) const {
+    // The handler gets its socket from a weak reference: holding it would make a cycle.
+    return on(std::move(event),
+              [weak = std::weak_ptr<detail::socket_impl>(impl_), handler = std::move(handler)](io::event& e) {
+                  if (auto impl = weak.lock()) {
+                      socket self(std::move(impl));
+                      handler(self, e);
+                  }
+              });
+}
+
 const socket& socket::off(const std::string& event) const {
     std::erase_if(impl_->handlers, [&](const auto& h) { return h.first == event; });
     return *this;

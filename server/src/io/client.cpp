@@ -5,21 +5,6 @@
 
 namespace switchboard::io::detail {
 
-namespace {
-
-std::string_view reason_text(eio::close_reason reason) {
-    switch (reason) {
-    case eio::close_reason::transport_close: return "transport close";
-    case eio::close_reason::transport_error: return "transport error";
-    case eio::close_reason::parse_error: return "parse error";
-    case eio::close_reason::ping_timeout: return "ping timeout";
-    case eio::close_reason::forced_close: return "forced close";
-    }
-    return "transport close";
-}
-
-} // namespace
-
 client::client(std::shared_ptr<io_core> core, std::shared_ptr<switchboard::server::engine_socket> engine)
     : core_(std::move(core)),
       engine_(std::move(engine)), limits_{core_->http.config().max_payload, core_->http.config().max_attachments,
@@ -95,7 +80,7 @@ void client::on_decoded(sio::packet&& packet) {
         if (!packet.id) return fail("an ACK without an ack id");
         socket->on_ack(std::move(packet));
         return;
-    case sio::packet_type::disconnect: socket->close("client namespace disconnect"); return;
+    case sio::packet_type::disconnect: socket->close(sio::disconnect_reason::client_namespace_disconnect); return;
     case sio::packet_type::connect: return; // a repeated CONNECT (the reference server closes; harmless here)
     case sio::packet_type::connect_error: return fail("a CONNECT_ERROR from the client");
     }
@@ -174,7 +159,7 @@ void client::disconnect_all() {
         bye.type = sio::packet_type::disconnect;
         bye.nsp = nsp;
         socket->send_packet(bye, false);
-        socket->close("server namespace disconnect");
+        socket->close(sio::disconnect_reason::server_namespace_disconnect);
     }
     engine_->close();
 }
@@ -182,7 +167,7 @@ void client::disconnect_all() {
 void client::on_close(eio::close_reason reason) {
     closed_ = true;
     auto sockets = sockets_;
-    for (auto& [nsp, socket] : sockets) socket->close(reason_text(reason));
+    for (auto& [nsp, socket] : sockets) socket->close(sio::from_close(reason));
     sockets_.clear();
     connecting_.clear();
 }

@@ -18,6 +18,8 @@
 #include <switchboard/io/io.hpp>
 #include <switchboard/server/engine.hpp>
 #include <switchboard/server/server.hpp>
+#include <switchboard/sio/ack_registry.hpp>
+#include <switchboard/sio/disconnect_reason.hpp>
 #include <switchboard/sio/packet.hpp>
 
 #include "../util/log.hpp"
@@ -94,7 +96,7 @@ struct socket_impl : std::enable_shared_from_this<socket_impl> {
     void on_event(sio::packet&& packet);
     void on_ack(sio::packet&& packet);
     /// Leaves the namespace: disconnecting handlers, rooms left, disconnect handlers.
-    void close(std::string_view reason);
+    void close(sio::disconnect_reason reason);
 
     /// Server-side disconnect (any thread).
     void disconnect(bool close_connection);
@@ -119,9 +121,8 @@ private:
         ack_callback callback;
         std::uint64_t timer = 0; // the session timer of its timeout (0: none)
     };
-    std::mutex acks_mutex_;
-    std::unordered_map<std::uint64_t, pending_ack> acks_;
-    std::uint64_t next_ack_id_ = 0;
+    std::mutex acks_mutex_;               // emits with ack may come from any thread
+    sio::ack_registry<pending_ack> acks_; // the client's registry too (its timeouts are session timers here)
 };
 
 struct io_core;

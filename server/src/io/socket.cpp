@@ -1,7 +1,7 @@
 // A socket: one client's membership of one namespace; events, acks, rooms, disconnect.
 #include "core.hpp"
 
-#include "../random_id.hpp"
+#include "../util/random_id.hpp"
 
 #include <switchboard/json.hpp>
 
@@ -88,8 +88,7 @@ std::uint64_t socket_impl::register_ack(ack_callback callback, std::optional<std
     std::uint64_t id;
     {
         std::lock_guard lock(acks_mutex_);
-        id = next_ack_id_++;
-        acks_.emplace(id, pending_ack{std::move(callback), 0});
+        id = acks_.add(pending_ack{std::move(callback), 0});
     }
     if (timeout) {
         // A session timer: it runs on this socket's strand. If the socket closes first, the callback
@@ -100,17 +99,16 @@ std::uint64_t socket_impl::register_ack(ack_callback callback, std::optional<std
             ack_callback cb;
             {
                 std::lock_guard lock(self->acks_mutex_);
-                auto it = self->acks_.find(id);
-                if (it == self->acks_.end()) return;
-                cb = std::move(it->second.callback);
-                self->acks_.erase(it);
+                auto waiting = self->acks_.take(id);
+                if (!waiting) return; // answered meanwhile
+                cb = std::move(waiting->callback);
             }
             if (!run_guarded(self->peer(), "an ack callback (timeout)",
                              [&] { cb(make_error_code(errc::timeout), {}); }))
                 self->on_handler_failure();
         });
         std::lock_guard lock(acks_mutex_);
-        if (auto it = acks_.find(id); it != acks_.end()) it->second.timer = timer;
+        if (auto* waiting = acks_.find(id)) waiting->timer = timer; // for the answer to cancel
     }
     return id;
 }
@@ -191,11 +189,10 @@ void socket_impl::on_ack(sio::packet&& packet) {
     std::uint64_t timer = 0;
     {
         std::lock_guard lock(acks_mutex_);
-        const auto it = acks_.find(*packet.id);
-        if (it == acks_.end()) return; // unknown or timed out: ignored, as the reference server does
-        cb = std::move(it->second.callback);
-        timer = it->second.timer;
-        acks_.erase(it);
+        auto waiting = acks_.take(*packet.id);
+        if (!waiting) return; // unknown or timed out: ignored, as the reference server does
+        cb = std::move(waiting->callback);
+        timer = waiting->timer;
     }
     if (timer != 0) owner->engine().cancel_timer(timer);
     auto* values = packet.data.if_array();
@@ -205,21 +202,21 @@ void socket_impl::on_ack(sio::packet&& packet) {
 
 // Pending acks learn that no answer will come (as socket.io-client's emitWithAck rejects on disconnect).
 void socket_impl::fail_pending_acks() {
-    std::unordered_map<std::uint64_t, pending_ack> pending;
+    std::vector<pending_ack> pending;
     {
         std::lock_guard lock(acks_mutex_);
-        pending.swap(acks_);
+        acks_.drain([&](std::uint64_t, pending_ack ack) { pending.push_back(std::move(ack)); });
     }
-    for (auto& entry : pending) {
-        auto& ack = entry.second;
+    for (auto& ack : pending) {
         if (ack.timer != 0) owner->engine().cancel_timer(ack.timer);
         run_guarded(peer(), "an ack callback (disconnected)",
                     [&] { ack.callback(make_error_code(errc::disconnected), {}); });
     }
 }
 
-void socket_impl::close(std::string_view reason) {
+void socket_impl::close(sio::disconnect_reason why) {
     if (!connected) return;
+    const auto reason = sio::to_string(why); // the application sees Socket.IO's string
     call_all(*this, "a disconnecting listener", disconnecting_handlers, reason); // rooms are still there
     connected = false;
     nsp->remove(*this);
@@ -243,7 +240,7 @@ void socket_impl::on_handler_failure() {
     bye.type = sio::packet_type::disconnect;
     bye.nsp = nsp->name;
     send_packet(bye, false);
-    close("server namespace disconnect");
+    close(sio::disconnect_reason::server_namespace_disconnect);
 }
 
 void socket_impl::disconnect(bool close_connection) {
@@ -257,7 +254,7 @@ void socket_impl::disconnect(bool close_connection) {
         bye.type = sio::packet_type::disconnect;
         bye.nsp = self->nsp->name;
         self->send_packet(bye, false);
-        self->close("server namespace disconnect");
+        self->close(sio::disconnect_reason::server_namespace_disconnect);
     });
 }
 

@@ -18,6 +18,9 @@
 #include <boost/json/value.hpp>
 #include <boost/json/value_from.hpp>
 
+#include <cstdint>
+#include <optional>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -46,6 +49,37 @@ public:
     const boost::json::value& operator[](std::size_t i) const noexcept {
         static const boost::json::value none;
         return i < values.size() ? values[i] : none;
+    }
+
+    /// Argument `i` as `T`, or nothing when it is missing or of another JSON type; never throws, so
+    /// it is safe on whatever a client sent. `T` is std::string, bool, double (any number),
+    /// std::int64_t / std::uint64_t / int (whole numbers in range, 3.0 included), boost::json::object,
+    /// boost::json::array or boost::json::value.
+    template <class T>
+    std::optional<T> get(std::size_t i) const {
+        const auto& v = (*this)[i];
+        if constexpr (std::is_same_v<T, std::string>) {
+            if (const auto* s = v.if_string()) return std::string(*s);
+        } else if constexpr (std::is_same_v<T, bool>) {
+            if (const auto* b = v.if_bool()) return *b;
+        } else if constexpr (std::is_floating_point_v<T>) {
+            boost::system::error_code ec;
+            const auto d = v.to_number<double>(ec);
+            if (!ec) return static_cast<T>(d);
+        } else if constexpr (std::is_integral_v<T>) {
+            boost::system::error_code ec;
+            const auto n = v.to_number<T>(ec); // exact conversions only: 1.5 and out-of-range values fail
+            if (!ec) return n;
+        } else if constexpr (std::is_same_v<T, boost::json::object>) {
+            if (const auto* o = v.if_object()) return *o;
+        } else if constexpr (std::is_same_v<T, boost::json::array>) {
+            if (const auto* a = v.if_array()) return *a;
+        } else if constexpr (std::is_same_v<T, boost::json::value>) {
+            if (i < values.size()) return v;
+        } else {
+            static_assert(sizeof(T) == 0, "arguments::get: unsupported type");
+        }
+        return std::nullopt;
     }
 
     /// The bytes of a binary value (a placeholder in `values`, at any depth); null if `value` is not one.

@@ -111,9 +111,19 @@ struct event {
     std::string name;
     arguments args;
     ack_responder ack; ///< empty when the client did not ask for an acknowledgement
+
+    /// Argument `i` as `T`, or nothing when the client sent none or another type (see arguments::get).
+    template <class T>
+    std::optional<T> arg(std::size_t i) const {
+        return args.get<T>(i);
+    }
 };
 
+class socket;
 using event_handler = std::function<void(event&)>;
+/// A handler that is handed its socket: it need not capture it (a handler that captures its own
+/// socket makes a cycle that only the disconnect breaks).
+using socket_event_handler = std::function<void(socket& self, event&)>;
 using any_handler = std::function<void(const std::string& name, const arguments& args)>;
 using disconnect_handler = std::function<void(std::string_view reason)>;
 /// The answer to an emit with ack: `ec` is set (errc::timeout) when it did not come in time.
@@ -221,6 +231,7 @@ public:
 
     /// Handlers (register them from the connection handler or another handler of this socket).
     const socket& on(std::string event, event_handler handler) const;
+    const socket& on(std::string event, socket_event_handler handler) const;
     const socket& off(const std::string& event) const;
     /// Every incoming event, before its own handlers.
     const socket& on_any(any_handler handler) const;
@@ -278,16 +289,12 @@ using middleware = std::function<void(socket&, next_fn next)>;
 using connection_handler = std::function<void(socket&)>;
 
 /// A namespace (or, from server::of(predicate), a family of dynamic namespaces).
-class nsp {
+namespace detail {
+/// The broadcast shortcuts of a namespace and of the server (whose are its main namespace's): each
+/// starts from `all()` of the class that derives from this one.
+template <class Derived>
+class broadcasts {
 public:
-    explicit nsp(std::shared_ptr<detail::namespace_impl> impl) : impl_(std::move(impl)) {}
-
-    const std::string& name() const noexcept;
-    const nsp& use(middleware fn) const;
-    const nsp& on_connection(connection_handler handler) const;
-
-    /// Everyone in the namespace (every child namespace, for a dynamic family).
-    broadcast_operator all() const { return broadcast_operator(impl_); }
     broadcast_operator to(std::string room) const { return all().to(std::move(room)); }
     broadcast_operator to(const std::vector<std::string>& rooms) const { return all().to(rooms); }
     broadcast_operator in(std::string room) const { return to(std::move(room)); }
@@ -303,6 +310,22 @@ public:
     void sockets_leave(const std::vector<std::string>& rooms) const { all().sockets_leave(rooms); }
     void disconnect_sockets(bool close = false) const { all().disconnect_sockets(close); }
     void fetch_sockets(std::function<void(std::vector<socket>)> done) const { all().fetch_sockets(std::move(done)); }
+
+private:
+    broadcast_operator all() const { return static_cast<const Derived&>(*this).all(); }
+};
+} // namespace detail
+
+class nsp : public detail::broadcasts<nsp> {
+public:
+    explicit nsp(std::shared_ptr<detail::namespace_impl> impl) : impl_(std::move(impl)) {}
+
+    const std::string& name() const noexcept;
+    const nsp& use(middleware fn) const;
+    const nsp& on_connection(connection_handler handler) const;
+
+    /// Everyone in the namespace (every child namespace, for a dynamic family).
+    broadcast_operator all() const { return broadcast_operator(impl_); }
 
     /// The sockets connected here on this node.
     std::vector<socket> sockets() const;
@@ -320,7 +343,7 @@ struct server_options {
 
 /// Socket.IO on an HTTP server's Engine.IO endpoint (its config's `path`). Keep it alive while
 /// the HTTP server runs.
-class server {
+class server : public detail::broadcasts<server> {
 public:
     explicit server(switchboard::server::server& http, server_options options = {});
     ~server();
@@ -338,20 +361,8 @@ public:
     nsp main() const;
     const nsp& use(middleware fn) const { return main_.use(std::move(fn)); }
     const nsp& on_connection(connection_handler handler) const { return main_.on_connection(std::move(handler)); }
-    broadcast_operator to(std::string room) const { return main_.to(std::move(room)); }
-    broadcast_operator in(std::string room) const { return main_.in(std::move(room)); }
-    broadcast_operator except(std::string room) const { return main_.except(std::move(room)); }
-    broadcast_operator volatile_() const { return main_.volatile_(); }
-    broadcast_operator local() const { return main_.local(); }
-    broadcast_operator timeout(std::chrono::milliseconds ms) const { return main_.timeout(ms); }
-    template <class... A>
-    std::error_code emit(std::string_view name, A&&... values) const {
-        return main_.emit(name, std::forward<A>(values)...);
-    }
-    void sockets_join(const std::vector<std::string>& rooms) const { main_.sockets_join(rooms); }
-    void sockets_leave(const std::vector<std::string>& rooms) const { main_.sockets_leave(rooms); }
-    void disconnect_sockets(bool close = false) const { main_.disconnect_sockets(close); }
-    void fetch_sockets(std::function<void(std::vector<socket>)> done) const { main_.fetch_sockets(std::move(done)); }
+    /// Everyone in the main namespace.
+    broadcast_operator all() const { return main_.all(); }
 
 private:
     std::shared_ptr<detail::io_core> core_;

@@ -16,6 +16,7 @@
 #include <switchboard/eio/handshake.hpp>
 #include <switchboard/eio/packet.hpp>
 #include <switchboard/limits.hpp>
+#include <switchboard/sio/ack_registry.hpp>
 #include <switchboard/sio/packet.hpp>
 
 #include <boost/json/object.hpp>
@@ -153,9 +154,6 @@ public:
 private:
     enum class engine_state { closed, opening, open, waiting_to_reconnect };
     enum class socket_state { disconnected, connecting, connected };
-    struct pending_ack {
-        std::optional<duration> deadline;
-    };
     struct buffered {
         std::optional<std::uint64_t> ack_id;
         std::vector<eio::frame> frames;
@@ -166,8 +164,8 @@ private:
         std::string id;
         boost::json::object auth;
         std::deque<buffered> buffer; ///< emits waiting for the connection
-        std::uint64_t next_ack_id = 0;
-        std::map<std::uint64_t, pending_ack> acks;
+        struct awaiting {};          // the application keeps what to do with the answer; the manager, the deadline
+        sio::ack_registry<awaiting> acks;
     };
 
     static backoff make_backoff(const options& o, std::uint64_t seed) {

@@ -94,37 +94,6 @@ result<std::string> encode_text(const packet& p);
 /// once and queue these same frames on every recipient.
 result<std::vector<eio::frame>> encode_frames(const packet& p);
 
-/// Decodes Socket.IO packets from Engine.IO messages, reassembling binary packets: a BINARY_EVENT or
-/// BINARY_ACK is complete only once its announced attachments have arrived as binary messages.
-/// One decoder per Engine.IO session; after an error the session should be closed.
-class decoder {
-public:
-    explicit decoder(codec_limits limits = {}) : limits_(limits) {}
-
-    /// What feeding one message produced.
-    enum class progress {
-        packet_ready,      ///< take_packet() returns a complete packet
-        needs_attachments, ///< a binary packet awaits pending_attachments() more binary messages
-    };
-
-    /// Feeds the data of a text message (without the Engine.IO `4`).
-    result<progress> feed_text(std::string_view text);
-    /// Feeds a binary message: the next attachment of the packet being reassembled.
-    result<progress> feed_binary(shared_bytes bytes);
-
-    /// The packet completed by the last feed (moves it out).
-    packet take_packet() { return std::move(packet_); }
-    /// Attachments still expected by the packet being reassembled (0 when none is).
-    std::size_t pending_attachments() const noexcept { return pending_; }
-    /// Drops any half-reassembled packet.
-    void reset() noexcept;
-
-private:
-    codec_limits limits_;
-    packet packet_;
-    std::size_t pending_ = 0;
-};
-
 // --- packets whose JSON payload stays text ---------------------------------------------------------------
 //
 // A peer that only hands payloads on (the WASM client gives them to JavaScript's JSON.parse and gets
@@ -144,22 +113,47 @@ struct raw_packet {
 /// the type follows the attachments (EVENT with attachments is sent as BINARY_EVENT and so on).
 result<std::vector<eio::frame>> encode_raw_frames(const raw_packet& p);
 
-/// Reassembles packets as `decoder` does, leaving payloads unparsed. The header is checked as the
-/// reference parser checks it (type, attachment count, namespace, ack id, a payload where one is due).
-class raw_decoder {
+/// What feeding one message to a decoder produced.
+enum class decode_progress {
+    packet_ready,      ///< take_packet() returns a complete packet
+    needs_attachments, ///< a binary packet awaits pending_attachments() more binary messages
+};
+
+/// Decodes Socket.IO packets from Engine.IO messages, reassembling binary packets: a BINARY_EVENT or
+/// BINARY_ACK is complete only once its announced attachments have arrived as binary messages.
+/// One decoder per Engine.IO session; after an error the session should be closed.
+/// `Packet` is `packet` (`decoder`: the payload parsed and checked as socket.io-parser checks it) or
+/// `raw_packet` (`raw_decoder`: the header checked as the reference parser checks it — type,
+/// attachment count, namespace, ack id, a payload where one is due — and the payload left as text).
+template <class Packet>
+class basic_decoder {
 public:
-    explicit raw_decoder(codec_limits limits = {}) : limits_(limits) {}
-    result<decoder::progress> feed_text(std::string_view text);
-    result<decoder::progress> feed_binary(shared_bytes bytes);
-    raw_packet take_packet() { return std::move(packet_); }
+    using progress = decode_progress;
+
+    explicit basic_decoder(codec_limits limits = {}) : limits_(limits) {}
+
+    /// Feeds the data of a text message (without the Engine.IO `4`).
+    result<progress> feed_text(std::string_view text);
+    /// Feeds a binary message: the next attachment of the packet being reassembled.
+    result<progress> feed_binary(shared_bytes bytes);
+
+    /// The packet completed by the last feed (moves it out).
+    Packet take_packet() { return std::move(packet_); }
+    /// Attachments still expected by the packet being reassembled (0 when none is).
     std::size_t pending_attachments() const noexcept { return pending_; }
+    /// Drops any half-reassembled packet.
     void reset() noexcept;
 
 private:
     codec_limits limits_;
-    raw_packet packet_;
+    Packet packet_;
     std::size_t pending_ = 0;
 };
+
+using decoder = basic_decoder<packet>;
+using raw_decoder = basic_decoder<raw_packet>;
+extern template class basic_decoder<packet>;
+extern template class basic_decoder<raw_packet>;
 
 /// Decodes one complete text packet (no attachments follow it; for BINARY_* types the attachments
 /// are left empty and the caller supplies them). Used by `decoder`; exposed for tools and tests.

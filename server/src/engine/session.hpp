@@ -1,7 +1,11 @@
 #pragma once
-// One Engine.IO session and the registry of an endpoint's sessions (private to server/).
+// One Engine.IO session: its queue and single writer, the WebSocket and polling transports, the
+// upgrade, the heartbeat and the close (private to server/).
 
-#include "net.hpp"
+#include "../http/responses.hpp"
+#include "../util/log.hpp"
+#include "../util/net.hpp"
+#include "endpoint.hpp"
 
 #include <switchboard/eio/handshake.hpp>
 #include <switchboard/eio/session.hpp>
@@ -14,90 +18,14 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
 
 namespace switchboard::server {
-
-class engine_session;
-
-using string_response = http::response<http::string_body>;
-/// Writes an HTTP response on the connection that made the request (any thread).
-using responder = std::function<void(string_response)>;
 
 /// A handshake request as a session keeps it: `info` without headers or query, and the headers as
 /// one block ("name\0value\0..."), unpacked into `info` on the first call of request().
 struct request_head {
     request_info info;
     std::string header_block;
-};
-
-/// One timer for the heartbeats of all the sessions of an endpoint. A session takes a slot and says
-/// when its heartbeat is next due; then its on_heartbeat() runs on its strand. An idle connection
-/// costs a slot and an entry in a heap rather than a timer and a pending wait of its own.
-class heartbeat_scheduler {
-public:
-    using clock = std::chrono::steady_clock;
-    explicit heartbeat_scheduler(net::io_context& ioc) { timer_.emplace(net::make_strand(ioc)); }
-
-    std::uint32_t acquire(engine_session* session);
-    /// The session is done with its slot (any thread); nothing of it runs after this returns.
-    void release(std::uint32_t slot);
-    /// The slot's session is woken at `at`; this replaces whatever it asked for before.
-    void schedule(std::uint32_t slot, clock::time_point at);
-    /// The server is going away: the timer goes before the io_context it belongs to.
-    void stop();
-
-private:
-    struct slot_state {
-        engine_session* session = nullptr;
-        std::uint32_t generation = 0; // entries of earlier requests no longer count
-    };
-    struct entry {
-        clock::time_point at;
-        std::uint32_t slot;
-        std::uint32_t generation;
-        bool operator>(const entry& other) const noexcept { return at > other.at; }
-    };
-    void arm_locked();
-    void on_timer(beast::error_code ec);
-    void drop_stale_locked();
-
-    std::mutex mutex_; // everything below, the timer included
-    std::vector<slot_state> slots_;
-    std::vector<std::uint32_t> free_slots_;
-    // A min-heap by time (std::push_heap with std::greater). Entries of ended sessions and of
-    // replaced requests stay until they come due, unless there are too many: then they are dropped.
-    std::vector<entry> due_;
-    std::optional<net::basic_waitable_timer<clock, net::wait_traits<clock>, strand_type>> timer_; // none once stopped
-    clock::time_point armed_for_ = clock::time_point::max();
-};
-
-/// The sessions of one Engine.IO endpoint (a path such as /socket.io/).
-class engine_endpoint {
-public:
-    engine_endpoint(std::string path, engine_handler handler, const server_config& config, net::io_context& ioc)
-        : path_(std::move(path)), handler_(std::move(handler)), config_(config), heartbeats_(ioc) {}
-
-    const std::string& path() const noexcept { return path_; }
-    const server_config& config() const noexcept { return config_; }
-    const engine_handler& handler() const noexcept { return handler_; }
-    heartbeat_scheduler& heartbeats() noexcept { return heartbeats_; }
-
-    std::shared_ptr<engine_session> find(const std::string& sid);
-    void add(const std::shared_ptr<engine_session>& session);
-    void remove(const std::string& sid);
-    std::vector<std::shared_ptr<engine_session>> all();
-    /// The server is going away: forget every session and stop the heartbeat timer.
-    void release_sessions();
-
-private:
-    std::string path_;
-    engine_handler handler_;
-    const server_config& config_;
-    heartbeat_scheduler heartbeats_;
-    std::mutex mutex_;
-    // Keyed by a view of the session's own id (the entry holds the session): no copy of the id.
-    std::unordered_map<std::string_view, std::shared_ptr<engine_session>> sessions_;
 };
 
 /// A WebSocket after the upgrade (Beast does the HTTP handshake; the frames are ours, see
@@ -245,7 +173,21 @@ private:
     static std::atomic<std::size_t> live_;
 };
 
-/// The response for an Engine.IO error (`{"code":N,"message":"…"}`, status 400, 403 for Forbidden).
-string_response engine_error_response(int code, unsigned http_version);
+template <class F>
+void engine_session::guarded(std::string_view what, F&& f) noexcept {
+    try {
+        f();
+    } catch (...) {
+        SB_LOG(warn, "{} session {}: {} threw ({}); the session is closed", request_.remote_address, sid_, what,
+               describe_current_exception());
+        // finish() runs on_close, which is the application's too: a second throw is only logged.
+        try {
+            finish(eio::close_reason::forced_close);
+        } catch (...) {
+            SB_LOG(warn, "{} session {}: the close handler threw ({})", request_.remote_address, sid_,
+                   describe_current_exception());
+        }
+    }
+}
 
 } // namespace switchboard::server

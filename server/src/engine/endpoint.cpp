@@ -1,0 +1,41 @@
+#include "endpoint.hpp"
+
+#include "session.hpp"
+
+namespace switchboard::server {
+
+std::shared_ptr<engine_session> engine_endpoint::find(const std::string& sid) {
+    std::lock_guard lock(mutex_);
+    const auto it = sessions_.find(std::string_view(sid));
+    return it == sessions_.end() ? nullptr : it->second;
+}
+
+void engine_endpoint::add(const std::shared_ptr<engine_session>& session) {
+    std::lock_guard lock(mutex_);
+    sessions_.emplace(std::string_view(session->id()), session);
+}
+
+void engine_endpoint::remove(const std::string& sid) {
+    std::lock_guard lock(mutex_);
+    sessions_.erase(std::string_view(sid));
+}
+
+std::vector<std::shared_ptr<engine_session>> engine_endpoint::all() {
+    std::lock_guard lock(mutex_);
+    std::vector<std::shared_ptr<engine_session>> out;
+    out.reserve(sessions_.size());
+    for (const auto& [sid, session] : sessions_) out.push_back(session);
+    return out;
+}
+
+void engine_endpoint::release_sessions() {
+    std::unordered_map<std::string_view, std::shared_ptr<engine_session>> sessions;
+    {
+        std::lock_guard lock(mutex_);
+        sessions.swap(sessions_);
+    }
+    sessions.clear(); // outside the lock: a session's destructor may come back here
+    heartbeats_.stop();
+}
+
+} // namespace switchboard::server

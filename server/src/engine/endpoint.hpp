@@ -1,0 +1,48 @@
+#pragma once
+// The sessions of one Engine.IO endpoint (private to server/).
+
+#include "heartbeat_scheduler.hpp"
+
+#include <switchboard/server/config.hpp>
+#include <switchboard/server/engine.hpp>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace switchboard::server {
+
+class engine_session;
+
+/// The sessions of one Engine.IO endpoint (a path such as /socket.io/).
+class engine_endpoint {
+public:
+    engine_endpoint(std::string path, engine_handler handler, const server_config& config, net::io_context& ioc)
+        : path_(std::move(path)), handler_(std::move(handler)), config_(config), heartbeats_(ioc) {}
+
+    const std::string& path() const noexcept { return path_; }
+    const server_config& config() const noexcept { return config_; }
+    const engine_handler& handler() const noexcept { return handler_; }
+    heartbeat_scheduler& heartbeats() noexcept { return heartbeats_; }
+
+    std::shared_ptr<engine_session> find(const std::string& sid);
+    void add(const std::shared_ptr<engine_session>& session);
+    void remove(const std::string& sid);
+    std::vector<std::shared_ptr<engine_session>> all();
+    /// The server is going away: forget every session and stop the heartbeat timer.
+    void release_sessions();
+
+private:
+    std::string path_;
+    engine_handler handler_;
+    const server_config& config_;
+    heartbeat_scheduler heartbeats_;
+    std::mutex mutex_;
+    // Keyed by a view of the session's own id (the entry holds the session): no copy of the id.
+    std::unordered_map<std::string_view, std::shared_ptr<engine_session>> sessions_;
+};
+
+} // namespace switchboard::server

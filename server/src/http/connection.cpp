@@ -1,0 +1,317 @@
+#include "connection.hpp"
+
+#include "../engine/session.hpp"
+#include "../util/log.hpp"
+#include "cors.hpp"
+#include "query.hpp"
+#include "responses.hpp"
+#include "static_files.hpp"
+
+namespace switchboard::server {
+
+namespace {
+
+constexpr std::size_t max_header_bytes = 16 * 1024;
+
+// The WASM client is served under /switchboard/ (client.mjs, client.wasm), as the Node server serves
+// its client bundle under /socket.io/.
+constexpr std::string_view client_mount = "/switchboard";
+bool is_client_path(std::string_view target) { return target.substr(0, client_mount.size() + 1) == "/switchboard/"; }
+
+/// One TCP connection speaking HTTP/1.1: static files, Engine.IO polling requests, and WebSocket
+/// upgrades (after which the connection belongs to an Engine.IO session).
+class http_connection : public std::enable_shared_from_this<http_connection> {
+public:
+    http_connection(strand_socket socket, http_context& context) : stream_(std::move(socket)), context_(context) {}
+
+    void run() {
+        net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_request(); });
+    }
+
+private:
+    void read_request() {
+        parser_.emplace();
+        parser_->header_limit(max_header_bytes);
+        parser_->body_limit(context_.config.max_payload);
+        stream_.expires_after(std::chrono::milliseconds(context_.config.request_timeout_ms));
+        http::async_read_header(
+            stream_, buffer_, *parser_,
+            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+    }
+
+    // A body (a polling POST) is read under a deadline of our own rather than the stream's, whose
+    // expiry would close the connection: a body that comes too late still gets its 408.
+    void on_header(beast::error_code ec) {
+        if (ec || parser_->is_done()) return on_request(ec);
+        stream_.expires_never();
+        body_deadline_.emplace(stream_.get_executor(), std::chrono::milliseconds(context_.config.request_timeout_ms));
+        body_deadline_->async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+            if (wait_ec) return; // the body came
+            self->body_late_ = true;
+            beast::error_code ignored;
+            self->stream_.socket().cancel(ignored);
+        });
+        http::async_read(stream_, buffer_, *parser_,
+                         [self = shared_from_this()](beast::error_code read_ec, std::size_t) {
+                             self->body_deadline_.reset();
+                             self->on_request(self->body_late_ ? beast::error::timeout : read_ec);
+                         });
+    }
+
+    void on_request(beast::error_code ec) {
+        if (ec == beast::error::timeout && parser_->is_header_done()) {
+            // The headers came, the body did not: as the reference server, 408 (a slow upload
+            // must not hold a connection and its buffer forever).
+            const auto& req = parser_->get();
+            SB_LOG(warn, "{} {} {}: the body did not arrive within {} ms (408)", peer(), req.method_string(),
+                   req.target(), context_.config.request_timeout_ms);
+            string_response res{http::status::request_timeout, req.version()};
+            add_cors(res, req[http::field::origin], context_.config.cors_origins);
+            res.prepare_payload();
+            res.keep_alive(false);
+            write(std::move(res));
+            return;
+        }
+        if (ec == http::error::body_limit) {
+            // An oversize POST: refuse it, and end the session it was for.
+            const auto& req = parser_->get();
+            const auto* endpoint = context_.endpoint_for(path_of(req.target()));
+            if (endpoint) {
+                const auto query = query_view(req.target());
+                if (const auto* sid = query.get("sid")) {
+                    if (auto session = const_cast<engine_endpoint*>(endpoint)->find(*sid)) session->close();
+                }
+            }
+            SB_LOG(warn, "{} {} {}: body over --max-payload ({} bytes) (413)", peer(), req.method_string(),
+                   req.target(), context_.config.max_payload);
+            string_response res{http::status::payload_too_large, req.version()};
+            res.set(http::field::connection, "close");
+            add_cors(res, req[http::field::origin], context_.config.cors_origins);
+            res.prepare_payload();
+            res.keep_alive(false);
+            write(std::move(res));
+            return;
+        }
+        if (ec) {
+            // Timeout, reset, garbage: nothing to answer; just let the connection go.
+            if (ec != http::error::end_of_stream && ec != net::error::eof && ec != net::error::connection_reset &&
+                ec != net::error::operation_aborted)
+                SB_LOG(debug, "{}: connection dropped ({})", peer(), ec.message());
+            beast::error_code ignored;
+            stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+            return;
+        }
+        auto req = parser_->release();
+        if (auto* endpoint = context_.endpoint_for(path_of(req.target()))) {
+            handle_engine(*endpoint, std::move(req));
+        } else if (is_client_path(req.target()) && !context_.config.client_dir.empty()) {
+            write(serve_static(context_.config.client_dir, req, client_mount));
+        } else {
+            write(serve_static(context_.config.static_dir, req));
+        }
+    }
+
+    std::string peer() const {
+        beast::error_code ec;
+        const auto remote = stream_.socket().remote_endpoint(ec);
+        return ec ? std::string("(gone)") : remote.address().to_string();
+    }
+
+    void handle_engine(engine_endpoint& endpoint, http::request<http::string_body> req) {
+        const std::string origin(req[http::field::origin]);
+        const unsigned version = req.version();
+        const bool keep_alive = req.keep_alive();
+
+        if (req.method() == http::verb::options) {
+            // CORS preflight.
+            http::response<http::empty_body> res{http::status::no_content, version};
+            add_cors(res, origin, context_.config.cors_origins);
+            if (res.count(http::field::access_control_allow_origin)) {
+                res.set(http::field::access_control_allow_methods, "GET,HEAD,PUT,PATCH,POST,DELETE");
+                if (auto asked = req[http::field::access_control_request_headers]; !asked.empty())
+                    res.set(http::field::access_control_allow_headers, asked);
+            }
+            res.content_length(0);
+            res.keep_alive(keep_alive);
+            write(std::move(res));
+            return;
+        }
+
+        const auto fail = [&](engine_error error) {
+            SB_LOG(warn, "{} {} {}: refused (Engine.IO error {}: {})", peer(), req.method_string(), req.target(),
+                   static_cast<int>(error), to_string(error));
+            auto res = engine_error_response(error, version);
+            add_cors(res, origin, context_.config.cors_origins);
+            res.keep_alive(keep_alive);
+            write(std::move(res));
+        };
+
+        const auto query = query_view(req.target());
+        const std::string* transport = query.get("transport");
+        const std::string* sid = query.get("sid");
+        const bool is_upgrade = websocket::is_upgrade(req);
+        const auto& cfg = context_.config;
+
+        // The reference server's checks, in its order.
+        const bool known_transport = transport && ((*transport == "polling" && cfg.allow_polling) ||
+                                                   (*transport == "websocket" && cfg.allow_websocket));
+        if (!known_transport) return fail(engine_error::unknown_transport);
+        std::shared_ptr<engine_session> session;
+        if (sid) {
+            session = endpoint.find(*sid);
+            if (!session) return fail(engine_error::unknown_sid);
+            const bool same_transport =
+                (*transport == "websocket") == (session->transport() == engine_session::transport_kind::websocket);
+            if (!is_upgrade && !same_transport) return fail(engine_error::bad_request);
+        } else {
+            if (req.method() != http::verb::get) return fail(engine_error::bad_handshake_method);
+            const std::string* eio = query.get("EIO");
+            if (!eio || *eio != "4") return fail(engine_error::unsupported_protocol_version);
+            if (*transport == "websocket" && !is_upgrade) return fail(engine_error::bad_request);
+        }
+        if (is_upgrade != (*transport == "websocket")) return fail(engine_error::bad_request);
+
+        if (is_upgrade) {
+            accept_websocket(endpoint, std::move(req), std::move(session));
+            return;
+        }
+
+        // Polling: the session answers through this connection when it has something to say.
+        auto respond = [self = shared_from_this(), origin, keep_alive](string_response res) {
+            net::post(self->stream_.get_executor(), [self, origin, keep_alive, res = std::move(res)]() mutable {
+                add_cors(res, origin, self->context_.config.cors_origins);
+                res.keep_alive(keep_alive);
+                self->write(std::move(res));
+            });
+        };
+        if (!session) {
+            session = std::make_shared<engine_session>(endpoint, net::make_strand(context_.ioc), request_of(req),
+                                                       engine_session::transport_kind::polling);
+            session->open_polling(std::move(respond));
+        } else if (req.method() == http::verb::get) {
+            session->poll(std::move(respond));
+            watch_for_abort(std::move(session));
+        } else if (req.method() == http::verb::post) {
+            session->post(std::move(req.body()), std::move(respond));
+        } else {
+            fail(engine_error::bad_request);
+        }
+    }
+
+    // The request as a session keeps it: its headers as one block ("name\0value\0..."), which the
+    // session unpacks only if someone asks (an idle connection should not hold a string per header).
+    request_head request_of(const http::request<http::string_body>& req) {
+        request_head head;
+        beast::error_code ec;
+        const auto remote = stream_.socket().remote_endpoint(ec);
+        if (!ec) head.info.remote_address = remote.address().to_string();
+        head.info.url = std::string(req.target());
+        std::size_t size = 0;
+        for (const auto& field : req) size += field.name_string().size() + field.value().size() + 2;
+        head.header_block.reserve(size);
+        for (const auto& field : req) {
+            head.header_block.append(field.name_string()).push_back('\0');
+            head.header_block.append(field.value()).push_back('\0');
+        }
+        return head;
+    }
+
+    void accept_websocket(engine_endpoint& endpoint, http::request<http::string_body> req,
+                          std::shared_ptr<engine_session> session) {
+        stream_.expires_never();
+        auto info = request_of(req);
+        // Beast answers the upgrade; then the socket is handed to the session, which frames the
+        // WebSocket itself (switchboard/ws/frame.hpp).
+        auto ws = std::make_shared<websocket::stream<strand_stream>>(std::move(stream_));
+        ws->set_option(
+            websocket::stream_base::timeout{std::chrono::seconds(30), websocket::stream_base::none(), false});
+        const auto max_message = context_.config.max_payload;
+        ws->async_accept(req, [ws, session = std::move(session), &endpoint, max_message,
+                               info = std::move(info)](beast::error_code ec) mutable {
+            if (ec) return;
+            // A new session runs on the connection's strand; a probe joins its session's strand
+            // (the descriptor is handed over), so that its operations complete there without a binder.
+            strand_socket socket = beast::get_lowest_layer(*ws).release_socket();
+            if (session) {
+                const auto fd = socket.release(ec);
+                if (ec) return;
+                strand_socket moved(session->executor());
+                moved.assign(tcp::v4(), fd, ec);
+                if (ec) return;
+                socket = std::move(moved);
+            }
+            socket.non_blocking(true, ec);
+            if (ec) return;
+            const strand_type strand = socket.get_executor();
+            auto conn = std::make_shared<ws_connection>(std::move(socket), max_message);
+            if (session) {
+                session->probe_websocket(std::move(conn));
+            } else {
+                auto fresh = std::make_shared<engine_session>(endpoint, strand, std::move(info),
+                                                              engine_session::transport_kind::websocket);
+                fresh->open_websocket(std::move(conn));
+            }
+        });
+    }
+
+    // While a long-poll is held nothing is read from the connection; watch it so that a client that
+    // gives up (closes the connection) ends its session at once, as the reference server does.
+    void watch_for_abort(std::shared_ptr<engine_session> session) {
+        watching_ = true;
+        stream_.socket().async_wait(tcp::socket::wait_read,
+                                    [self = shared_from_this(), session = std::move(session)](beast::error_code ec) {
+                                        if (ec || !self->watching_) return; // the response went out first
+                                        self->watching_ = false;
+                                        beast::error_code e;
+                                        if (self->stream_.socket().available(e) == 0 || e) session->poll_aborted();
+                                    });
+    }
+
+    void write(http::message_generator msg) {
+        if (watching_) {
+            watching_ = false;
+            beast::error_code ignored;
+            stream_.socket().cancel(ignored);
+        }
+        const bool keep_alive = msg.keep_alive();
+        stream_.expires_after(std::chrono::milliseconds(context_.config.write_timeout_ms));
+        beast::async_write(stream_, std::move(msg),
+                           [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+                               if (ec) return;
+                               if (!keep_alive) {
+                                   self->linger();
+                                   return;
+                               }
+                               self->read_request();
+                           });
+    }
+
+    // Closing with unread request bytes makes the kernel reset the connection, and the client may
+    // lose our response (a 413 sent before the whole body arrived). So: stop sending, then read and
+    // discard what the client still sends, for a bounded time, before closing.
+    void linger() {
+        beast::error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        stream_.expires_after(std::chrono::seconds(2));
+        buffer_.consume(buffer_.size());
+        stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            if (!ec) self->linger();
+        });
+    }
+
+    strand_stream stream_; // on its own strand, which a WebSocket session it becomes keeps
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    std::optional<strand_timer> body_deadline_; // while a request body is being read
+    bool body_late_ = false;
+    bool watching_ = false; // watch_for_abort() is waiting
+    http_context& context_;
+};
+
+} // namespace
+
+void serve_http(strand_socket socket, http_context& context) {
+    std::make_shared<http_connection>(std::move(socket), context)->run();
+}
+
+} // namespace switchboard::server

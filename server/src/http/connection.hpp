@@ -1,0 +1,34 @@
+#pragma once
+// HTTP/1.1 connections (private to server/): static files, Engine.IO polling requests, and WebSocket
+// upgrades, after which the connection belongs to an Engine.IO session.
+
+#include "../engine/endpoint.hpp"
+#include "../util/net.hpp"
+
+#include <switchboard/server/config.hpp>
+
+#include <memory>
+#include <string_view>
+#include <vector>
+
+namespace switchboard::server {
+
+/// What a connection needs of its server.
+struct http_context {
+    const server_config& config;
+    net::io_context& ioc;
+    std::vector<std::unique_ptr<engine_endpoint>>& endpoints;
+
+    /// The Engine.IO endpoint serving `path` (with or without its trailing slash), or null.
+    engine_endpoint* endpoint_for(std::string_view path) const {
+        for (auto& e : endpoints)
+            if (path == e->path() || (path.size() + 1 == e->path().size() && e->path().starts_with(path)))
+                return e.get();
+        return nullptr;
+    }
+};
+
+/// Serves an accepted connection until it closes or becomes a WebSocket.
+void serve_http(strand_socket socket, http_context& context);
+
+} // namespace switchboard::server
