@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
         io::server io(http);
         io.on_connection([](io::socket& socket) {
             socket.on("echo", [](io::event& e) {
-                if (e.ack) e.ack.send(std::move(e.args));
+                if (e.ack) e.ack(std::move(e.args));
             });
             socket.on("join", [socket](io::event& e) {
                 if (const auto* room = e.args[0].if_string()) socket.join(std::string(*room));

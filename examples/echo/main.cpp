@@ -28,7 +28,7 @@ void serve_socketio_echo(io::server& io) {
         socket.emit("auth", socket.handshake().auth);
         socket.on("message", [socket](io::event& e) { socket.emit_args("message-back", std::move(e.args)); });
         socket.on("message-with-ack", [](io::event& e) {
-            if (e.ack) e.ack.send(std::move(e.args));
+            if (e.ack) e.ack(std::move(e.args));
         });
     };
     io.on_connection(on_connection);

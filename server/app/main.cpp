@@ -6,13 +6,31 @@
 #include <switchboard/io/io.hpp>
 #include <switchboard/server/server.hpp>
 
+#include <filesystem>
 #include <iostream>
+#include <system_error>
+
+namespace {
+
+/// The page and the WASM client: installed beside the binary (PREFIX/share/switchboard/{web,client}
+/// for PREFIX/bin/switchboard), else those of the source tree it was built from.
+std::string default_dir(std::string_view installed, const char* built) {
+    std::error_code ec;
+    const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+        const auto candidate = exe.parent_path().parent_path() / "share" / "switchboard" / installed;
+        if (std::filesystem::is_directory(candidate, ec)) return candidate.string();
+    }
+    return built;
+}
+
+} // namespace
 
 int main(int argc, char** argv) {
     namespace sb = switchboard;
     sb::server::server_config config;
-    config.static_dir = SWITCHBOARD_DEFAULT_STATIC;
-    config.client_dir = SWITCHBOARD_DEFAULT_CLIENT;
+    config.static_dir = default_dir("web", SWITCHBOARD_DEFAULT_STATIC);
+    config.client_dir = default_dir("client", SWITCHBOARD_DEFAULT_CLIENT);
     config.db_path = "data/chat.db";
     switch (sb::server::parse_command_line(argc, argv, config, std::cout, std::cerr)) {
     case sb::server::cli_action::exit_success: return 0;

@@ -35,7 +35,7 @@ void serve(const io::nsp& nsp) {
             if (reason == "client namespace disconnect") throw std::runtime_error("disconnect listener threw");
         });
         socket.on("echo", [](io::event& e) {
-            if (e.ack) e.ack.send(std::move(e.args));
+            if (e.ack) e.ack(std::move(e.args));
         });
         socket.on("join", [socket](io::event& e) { socket.join(text_of(e.args, 0)); });
         socket.on("leave", [socket](io::event& e) { socket.leave(text_of(e.args, 0)); });

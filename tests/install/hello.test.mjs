@@ -1,11 +1,14 @@
-// The README's example built against the installed package (tests/install) runs and serves Socket.IO.
+// The README's example built against the installed package (tests/install) runs and serves Socket.IO;
+// the installed binary finds its page beside it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { io as connect } from 'socket.io-client';
-import { startServer } from '../server/harness.mjs';
+import { execFileSync } from 'node:child_process';
+import { binaries, startServer } from '../server/harness.mjs';
 
 test('the README example, built with find_package(switchboard), does what it says', async () => {
   const server = await startServer('hello');
+  assert.match(server.output(), /the application's own Asio timer fired/);
   const opts = { forceNew: true, transports: ['websocket'], reconnection: false };
   try {
     const sockets = [0, 1].map(() => connect(server.url, opts));
@@ -31,6 +34,19 @@ test('the README example, built with find_package(switchboard), does what it say
     const team = connect(`${server.url}/team-blue`, opts);
     assert.equal(await new Promise((r) => team.once('welcome', r)), '/team-blue');
     for (const s of [sockets[1], refused, team]) s.close();
+  } finally {
+    assert.equal((await server.stop()).code, 0);
+  }
+});
+
+test('the installed switchboard binary serves the page installed beside it (share/switchboard/web)', async () => {
+  const help = execFileSync(binaries.installed, ['--help'], { encoding: 'utf8' });
+  assert.match(help, /install-check\/share\/switchboard\/web/);
+  const server = await startServer('installed');
+  try {
+    const page = await fetch(`${server.url}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<html/i);
   } finally {
     assert.equal((await server.stop()).code, 0);
   }

@@ -2,6 +2,9 @@
 #include <switchboard/io/io.hpp>
 #include <switchboard/server/server.hpp>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
 #include <iostream>
 
 namespace sb = switchboard;
@@ -13,6 +16,15 @@ int main(int argc, char** argv) {
     case sb::server::cli_action::exit_failure: return 2;
     case sb::server::cli_action::run: break;
     }
+    // The application may use Asio itself: the package hands it the configuration its library was
+    // built with (one Asio in the program).
+    boost::asio::io_context own;
+    boost::asio::steady_timer timer(own, std::chrono::milliseconds(1));
+    timer.async_wait([](boost::system::error_code ec) {
+        if (!ec) std::cout << "the application's own Asio timer fired" << std::endl;
+    });
+    own.run();
+
     sb::server::server http(config); // transports, static files
     sb::io::server io(http);         // Socket.IO at config.path
 
@@ -24,7 +36,7 @@ int main(int argc, char** argv) {
         });
         socket.timeout(std::chrono::seconds(5)).emit("ready?", [socket](std::error_code ec, sb::io::arguments reply) {
             // ec == sb::io::errc::timeout when no answer came in time
-            socket.emit("ready-result", ec ? boost::json::value(ec.message()) : reply.values.at(0));
+            socket.emit("ready-result", ec ? boost::json::value(ec.message()) : reply[0]);
         });
         socket.on_disconnect(
             [&io, id = socket.id()](std::string_view reason) { io.to("lobby").emit("left", id, std::string(reason)); });

@@ -17,6 +17,7 @@ export const binaries = {
   switchboard: join(build, 'server', 'switchboard'),
   fixture: join(build, 'tests', 'server', 'sio_fixture'),
   hello: join(root, 'build', 'install-user', 'hello_switchboard'), // tests/install, built by scripts/test
+  installed: join(root, 'build', 'install-check', 'bin', 'switchboard'), // the binary, installed by scripts/test
   reference: [process.execPath, join(root, 'tests', 'interop', 'reference-server.mjs')], // Node socket.io 4.8
   bench: join(build, 'examples', 'bench'),
   referenceBench: [process.execPath, join(root, 'bench', 'reference', 'server.mjs')], // the benchmarks' reference
@@ -34,7 +35,7 @@ export async function startServer(name, args = [], env = {}, { port: fixedPort =
   }
   const threads = name === 'reference' || name === 'referenceBench' ? [] : threadArgs;
   // The chat's database goes to a temporary file unless the test names one.
-  const db = name === 'switchboard' && !args.includes('--db') ? { SWITCHBOARD_DB: join(tmpdir(), `switchboard-test-${process.pid}-${Date.now()}.db`) } : {};
+  const db = (name === 'switchboard' || name === 'installed') && !args.includes('--db') ? { SWITCHBOARD_DB: join(tmpdir(), `switchboard-test-${process.pid}-${Date.now()}.db`) } : {};
   const proc = spawn(command, [...leading, '--port', String(fixedPort), ...threads, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...db, ...env } });
   let output = '';
   const port = await new Promise((resolve, reject) => {

@@ -100,7 +100,7 @@ void serve_commands(const io::nsp& nsp, io::socket& socket) {
         if (e.ack) e.ack(to_array(socket.rooms()));
     });
     socket.on("echo", [](io::event& e) {
-        if (e.ack) e.ack.send(std::move(e.args));
+        if (e.ack) e.ack(std::move(e.args));
     });
     socket.on("stats", [socket](io::event& e) {
         if (e.ack) e.ack(socket.data());

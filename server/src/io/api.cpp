@@ -34,7 +34,7 @@ const std::string* handshake_info::header(std::string_view name) const noexcept 
     return nullptr;
 }
 
-void ack_responder::send(arguments args) const {
+void ack_responder::answer(arguments args) const {
     if (state_) state_->answer(std::move(args));
 }
 

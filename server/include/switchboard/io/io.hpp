@@ -94,15 +94,16 @@ public:
     explicit ack_responder(std::shared_ptr<detail::ack_state> state) : state_(std::move(state)) {}
     /// True when the client asked for an acknowledgement.
     explicit operator bool() const noexcept { return state_ != nullptr; }
-    /// Answers with these values.
+    /// Answers with these values: `e.ack("ok", 42)`, or `e.ack(args)` with prepared arguments
+    /// (binary included; an io::arguments is the whole answer, not one value of it).
     template <class... A>
     void operator()(A&&... values) const {
-        send(arguments::of(std::forward<A>(values)...));
+        answer(arguments::of(std::forward<A>(values)...));
     }
-    /// Answers with prepared arguments (binary included).
-    void send(arguments args) const;
+    void operator()(arguments args) const { answer(std::move(args)); }
 
 private:
+    void answer(arguments args) const;
     std::shared_ptr<detail::ack_state> state_;
 };
 
