@@ -148,7 +148,7 @@ void manager::on_text(duration now, std::string_view frame) {
     auto packet = eio::decode_text(frame, options_.limits);
     if (!packet) {
         effects_.emplace_back(close_transport{});
-        return transport_lost(now, "parse error");
+        return transport_lost(now, sio::disconnect_reason::parse_error);
     }
     on_engine_packet(now, std::move(*packet));
 }
@@ -159,7 +159,7 @@ void manager::on_binary(duration now, shared_bytes bytes) {
     auto progress = decoder_.feed_binary(std::move(bytes));
     if (!progress) {
         effects_.emplace_back(close_transport{});
-        return transport_lost(now, "parse error");
+        return transport_lost(now, sio::disconnect_reason::parse_error);
     }
     if (*progress == sio::decoder::progress::packet_ready) on_socket_packet(decoder_.take_packet());
 }
@@ -178,7 +178,7 @@ void manager::on_engine_packet(duration now, eio::packet&& packet) {
         auto h = eio::decode_handshake(packet.data);
         if (!h) {
             effects_.emplace_back(close_transport{});
-            return transport_lost(now, "parse error");
+            return transport_lost(now, sio::disconnect_reason::parse_error);
         }
         handshake_ = std::move(*h);
         engine_ = engine_state::open;
@@ -193,13 +193,13 @@ void manager::on_engine_packet(duration now, eio::packet&& packet) {
     case eio::packet_type::ping: send({eio::make_text_frame(eio::packet_type::pong, packet.data)}); return;
     case eio::packet_type::close:
         effects_.emplace_back(close_transport{});
-        return transport_lost(now, to_string(sio::disconnect_reason::transport_close));
+        return transport_lost(now, sio::disconnect_reason::transport_close);
     case eio::packet_type::message: {
         if (engine_ != engine_state::open) return;
         auto progress = decoder_.feed_text(packet.data);
         if (!progress) {
             effects_.emplace_back(close_transport{});
-            return transport_lost(now, "parse error");
+            return transport_lost(now, sio::disconnect_reason::parse_error);
         }
         if (*progress == sio::decoder::progress::packet_ready) on_socket_packet(decoder_.take_packet());
         return;
@@ -269,16 +269,17 @@ void manager::on_socket_packet(sio::raw_packet&& packet) {
     }
 }
 
-void manager::on_transport_closed(duration now, std::string_view reason) {
-    if (engine_ == engine_state::opening) effects_.emplace_back(transport_error{std::string(reason)});
+void manager::on_transport_closed(duration now, sio::disconnect_reason reason) {
+    if (engine_ == engine_state::opening) effects_.emplace_back(transport_error{std::string(to_string(reason))});
     if (engine_ == engine_state::opening || engine_ == engine_state::open) transport_lost(now, reason);
 }
 
-void manager::transport_lost(duration now, std::string_view reason) {
+void manager::transport_lost(duration now, sio::disconnect_reason reason) {
     handshake_.reset();
     decoder_.reset();
     for (auto& [nsp, s] : sockets_) {
-        if (s.state == socket_state::connected) effects_.emplace_back(socket_disconnected{nsp, std::string(reason)});
+        if (s.state == socket_state::connected)
+            effects_.emplace_back(socket_disconnected{nsp, std::string(to_string(reason))});
         s.state = socket_state::disconnected;
     }
     const bool any_wanted =
@@ -309,12 +310,12 @@ void manager::on_timer(duration now) {
     } else if (engine_ == engine_state::opening && now >= opened_at_ + options_.timeout) {
         effects_.emplace_back(transport_error{"timeout"});
         effects_.emplace_back(close_transport{});
-        transport_lost(now, to_string(sio::disconnect_reason::transport_error));
+        transport_lost(now, sio::disconnect_reason::transport_error);
     } else if (engine_ == engine_state::open && handshake_ &&
                now >= last_heard_ + duration(handshake_->ping_interval + handshake_->ping_timeout)) {
         // The server pings every pingInterval: this much silence means the connection is gone.
         effects_.emplace_back(close_transport{});
-        transport_lost(now, to_string(sio::disconnect_reason::ping_timeout));
+        transport_lost(now, sio::disconnect_reason::ping_timeout);
     }
 
     for (auto& [nsp, s] : sockets_) {

@@ -192,7 +192,7 @@ TEST_CASE("client: connect_error carries the server's message and data; the name
 TEST_CASE("client: reconnects with backoff after the transport drops; buffered emits go out once") {
     harness h;
     h.connect_main();
-    h.m.on_transport_closed(ms(1000), "transport close");
+    h.m.on_transport_closed(ms(1000), sio::disconnect_reason::transport_close);
     h.pump();
     const auto gone = h.all<socket_disconnected>();
     REQUIRE(gone.size() == 1);
@@ -242,7 +242,7 @@ TEST_CASE("client: gives up after the configured attempts; a handshake that neve
     o.timeout = ms(100);
     harness h(o);
     h.connect_main();
-    h.m.on_transport_closed(ms(0), "transport close");
+    h.m.on_transport_closed(ms(0), sio::disconnect_reason::transport_close);
     int attempts = 0;
     bool failed = false;
     for (int step = 0; step < 10 && !failed; ++step) {
@@ -252,7 +252,7 @@ TEST_CASE("client: gives up after the configured attempts; a handshake that neve
         h.pump();
         attempts += static_cast<int>(h.all<reconnect_attempt>().size());
         if (h.has<open_transport>()) {
-            h.m.on_transport_closed(*at, "transport error"); // the server is down
+            h.m.on_transport_closed(*at, sio::disconnect_reason::transport_error); // the server is down
             h.pump();
             CHECK(h.all<transport_error>().at(0).message == "transport error");
         }
@@ -286,7 +286,7 @@ TEST_CASE("client: the server's DISCONNECT and the application's close end witho
     CHECK(c.sent() == std::vector<std::string>{"1"});
     CHECK(c.has<close_transport>());
     CHECK_FALSE(c.m.next_deadline());
-    c.m.on_transport_closed(ms(20), "transport close");
+    c.m.on_transport_closed(ms(20), sio::disconnect_reason::transport_close);
     CHECK(c.pump().empty());
 }
 

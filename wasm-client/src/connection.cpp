@@ -165,7 +165,7 @@ public:
         } else if (id == post_id_) {
             post_id_ = 0;
             if (!ok) {
-                if (polling_active_) transport_failed("transport error");
+                if (polling_active_) transport_failed(sio::disconnect_reason::transport_error);
             } else {
                 flush_post();
                 maybe_finish_upgrade();
@@ -262,7 +262,7 @@ private:
         tell("transport", val::undefined(), val(kind == transport_kind::websocket ? "websocket" : "polling"));
         if (kind == transport_kind::websocket) {
             socket_ = open_ws(url(kind));
-            if (!socket_) transport_failed("transport error");
+            if (!socket_) transport_failed(sio::disconnect_reason::transport_error);
         } else {
             polling_active_ = true;
             issue_get();
@@ -281,7 +281,7 @@ private:
 
     /// The current transport failed. Before any handshake, WebSocket falls back to polling (the server
     /// or a proxy may refuse WebSocket); otherwise the manager decides (reconnection).
-    void transport_failed(std::string_view reason) {
+    void transport_failed(sio::disconnect_reason reason) {
         const auto failed = kind_;
         stop_transport();
         if (!handshaken_ && failed == transport_kind::websocket && allowed(transport_kind::polling)) {
@@ -374,7 +374,7 @@ private:
             issue_get();
             flush_post();
         } else if (ws == socket_) {
-            transport_failed("transport close");
+            transport_failed(sio::disconnect_reason::transport_close);
         }
         run();
     }
@@ -397,7 +397,7 @@ private:
     }
     void on_poll_response(bool ok, std::string_view text) {
         if (!polling_active_) return;
-        if (!ok) return transport_failed("transport error");
+        if (!ok) return transport_failed(sio::disconnect_reason::transport_error);
         auto payload = eio::decode_payload(text);
         for (auto& packet : payload.packets) {
             if (!polling_active_) return; // a close packet ended it
@@ -405,7 +405,7 @@ private:
             after_packets();
         }
         if (payload.error) {
-            manager_.on_transport_closed(now(), "parse error");
+            manager_.on_transport_closed(now(), sio::disconnect_reason::parse_error);
             return stop_transport();
         }
         flush_post();

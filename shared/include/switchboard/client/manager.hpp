@@ -17,6 +17,7 @@
 #include <switchboard/eio/packet.hpp>
 #include <switchboard/limits.hpp>
 #include <switchboard/sio/ack_registry.hpp>
+#include <switchboard/sio/disconnect_reason.hpp>
 #include <switchboard/sio/packet.hpp>
 
 #include <boost/json/object.hpp>
@@ -137,9 +138,9 @@ public:
     void on_binary(duration now, shared_bytes bytes);
     /// One packet of a polling payload (eio::decode_payload), binary ones included.
     void on_packet(duration now, eio::packet&& packet);
-    /// The transport closed or failed (`reason`: "transport close", "transport error"). Not called for a
-    /// transport the manager itself asked to close.
-    void on_transport_closed(duration now, std::string_view reason);
+    /// The transport closed or failed (transport_close, transport_error, parse_error). Not called for
+    /// a transport the manager itself asked to close.
+    void on_transport_closed(duration now, sio::disconnect_reason reason);
     /// Time passed: ack timeouts, server silence, reconnection, the handshake timeout.
     void on_timer(duration now);
     /// When on_timer() next has something to do.
@@ -176,7 +177,7 @@ private:
     void send_connect(const std::string& nsp, socket& s);
     void on_engine_packet(duration now, eio::packet&& packet);
     void on_socket_packet(sio::raw_packet&& packet);
-    void transport_lost(duration now, std::string_view reason);
+    void transport_lost(duration now, sio::disconnect_reason reason);
     void schedule_reconnect(duration now);
 
     options options_;
