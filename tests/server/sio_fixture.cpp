@@ -79,7 +79,9 @@ void serve_commands(const io::nsp& nsp, io::socket& socket) {
     socket.on("7", [](io::event& e) {
         if (e.ack) e.ack("seven");
     });
-    socket.on("throw", [](io::event&) { throw std::runtime_error("a handler that throws"); });
+    // throw: [message?] -> the handler throws with the client's text (which reaches the log).
+    socket.on("throw",
+              [](io::event& e) { throw std::runtime_error(e.arg<std::string>(0).value_or("a handler that throws")); });
     // ask-and-record: the server asks this client a question it will never answer; what the callback
     // gets (errc::disconnected once the client leaves) goes to the records.
     socket.on("ask-and-record", [socket](io::event& e) {

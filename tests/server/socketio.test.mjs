@@ -182,6 +182,15 @@ test('a handler that throws disconnects its own socket only; the server and ever
   assert.equal(await reason, 'io server disconnect');
   assert.equal(await bystander.emitWithAck('echo', 'still here'), 'still here');
   assert.match(server.output(), /127\.0\.0\.1: the handler of an event threw \(a handler that throws\)/);
+  // What a client sent can reach a log line (here, through the exception's text): it is escaped, so
+  // it cannot start a line of its own.
+  const forger = await connected(client());
+  const gone = new Promise((r) => forger.once('disconnect', r));
+  forger.emit('throw', 'x\n2026-01-01T00:00:00.000Z error forged\u001b[31m');
+  await gone;
+  await until(() => server.output().includes('forged'), 2000, 'the log line');
+  assert.match(server.output(), /threw \(x\\n2026-01-01T00:00:00\.000Z error forged\\u001b\[31m\)/);
+  assert.ok(!server.output().split('\n').some((l) => l.startsWith('2026-01-01')), 'a forged line');
   closeAll();
 });
 
