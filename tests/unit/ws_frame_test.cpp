@@ -1,3 +1,5 @@
+#include "client_frames.hpp"
+
 #include <switchboard/ws/frame.hpp>
 
 #include <catch2/catch.hpp>
@@ -9,30 +11,8 @@ using namespace switchboard;
 
 namespace {
 
-// A frame as a client sends it: masked with a fixed key.
-std::string client_frame(unsigned first_byte, std::string_view payload, bool masked = true) {
-    std::string f;
-    f.push_back(static_cast<char>(first_byte));
-    const unsigned mask_bit = masked ? 0x80 : 0;
-    if (payload.size() < 126) {
-        f.push_back(static_cast<char>(mask_bit | payload.size()));
-    } else if (payload.size() <= 0xFFFF) {
-        f.push_back(static_cast<char>(mask_bit | 126));
-        f.push_back(static_cast<char>(payload.size() >> 8));
-        f.push_back(static_cast<char>(payload.size() & 0xFF));
-    } else {
-        f.push_back(static_cast<char>(mask_bit | 127));
-        for (int i = 7; i >= 0; --i) f.push_back(static_cast<char>((payload.size() >> (8 * i)) & 0xFF));
-    }
-    const unsigned char key[4] = {0x37, 0xFA, 0x21, 0x3D};
-    if (masked) f.append(reinterpret_cast<const char*>(key), 4);
-    for (std::size_t i = 0; i < payload.size(); ++i)
-        f.push_back(masked ? static_cast<char>(payload[i] ^ key[i % 4]) : payload[i]);
-    return f;
-}
-
-constexpr unsigned fin = 0x80;
-constexpr unsigned text_op = 1, binary_op = 2, close_op = 8, ping_op = 9;
+using test::client_frame;
+using test::fin, test::text_op, test::binary_op, test::close_op, test::ping_op;
 
 struct seen {
     ws::event::kind type;

@@ -1,0 +1,200 @@
+#pragma once
+/// @file
+/// The server's Engine.IO session, sans-I/O: both transports, the upgrade, the heartbeat, the output
+/// queue and the close. The caller owns the sockets, the HTTP requests and the clock: it feeds in what
+/// arrived and the time, takes the frames to write, and carries out the effects the session returns.
+///
+/// ```
+///   s.open(now)                          -> the open packet waits in the output
+///   long-poll GET        -> s.on_poll(now)          -> hold it; answer_poll when there is output
+///   POST body            -> s.on_post(now, body)    -> deliver_text / deliver_binary …
+///   WebSocket frame      -> s.on_text(now, text)    -> deliver_text …; take_output() to write
+///   probe WebSocket      -> s.on_probe(now), s.on_probe_text(now, "2probe") -> probe_send, then upgraded
+///   timer at s.next_deadline() -> s.on_timer(now)   -> a ping in the output, or the session closes
+/// ```
+///
+/// Everything a peer can send is an input: out-of-order, duplicated or malformed packets end the session
+/// (or the probe) with the protocol's reason; nothing throws.
+
+#include <switchboard/bytes.hpp>
+#include <switchboard/eio/packet.hpp>
+#include <switchboard/eio/session.hpp>
+#include <switchboard/limits.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace switchboard::eio {
+
+enum class transport_kind : std::uint8_t { polling, websocket };
+
+/// "polling", "websocket".
+std::string_view to_string(transport_kind kind) noexcept;
+
+struct server_session_options {
+    using duration = std::chrono::milliseconds;
+    duration ping_interval{25000};
+    duration ping_timeout{20000};
+    duration upgrade_timeout{10000}; ///< a probe that does not finish the upgrade in time is dropped
+    duration write_timeout{30000};   ///< a peer that takes no bytes this long while a write waits is closed
+    std::uint64_t max_payload = 1000000;
+    std::size_t max_queue_bytes = 8u << 20; ///< more unsent bytes than this close the session
+    bool allow_upgrades = true;             ///< a polling session may upgrade to WebSocket
+};
+
+// --- effects: what the caller must do, in order -------------------------------------------------------
+
+struct deliver_text {
+    std::string text; ///< a text message for the layer above
+};
+struct deliver_binary {
+    shared_bytes bytes; ///< a binary message for the layer above
+};
+/// Answer the held long-poll GET with this payload (it is no longer held).
+struct answer_poll {
+    std::string payload;
+};
+/// Write this frame on the probe WebSocket (the `3probe`).
+struct probe_send {
+    frame packet;
+};
+/// Close and forget the probe WebSocket (it failed, broke the upgrade's rules, or the session ended).
+struct probe_drop {};
+/// The probe WebSocket is now the session's transport: the output goes there from now on.
+struct upgraded {};
+/// Close the WebSocket transport: `graceful`, after what was taken from the output is written (a
+/// WebSocket close handshake); otherwise at once (what is unwritten is lost).
+struct close_transport {
+    bool graceful = false;
+};
+/// The session ended: tell the layer above (once).
+struct session_closed {
+    close_reason reason = close_reason::transport_close;
+    std::string cause; ///< set when the peer broke a rule or was too slow (worth a warning in the log)
+};
+/// The session id can be forgotten: no request will be answered for it any more.
+struct session_released {};
+
+using server_effect = std::variant<deliver_text, deliver_binary, answer_poll, probe_send, probe_drop, upgraded,
+                                   close_transport, session_closed, session_released>;
+
+class server_session {
+public:
+    using duration = std::chrono::milliseconds; ///< time since any fixed origin of a monotonic clock
+
+    server_session(std::string sid, transport_kind transport, server_session_options options);
+
+    const std::string& sid() const noexcept { return sid_; }
+    transport_kind transport() const noexcept { return transport_; }
+    /// True once the session has ended (it may still wait for a last long-poll, see session_released).
+    bool closed() const noexcept { return closed_; }
+    bool upgrading() const noexcept { return probe_ != probe_state::none; }
+
+    /// The handshake: the open packet goes into the output; the heartbeat starts.
+    void open(duration now);
+
+    // --- the layer above ---------------------------------------------------------------------------
+
+    /// Queues frames, in order, as one unit. A `droppable` unit is dropped unless the transport can
+    /// take it at once (Socket.IO's volatile). More than max_queue_bytes unsent closes the session.
+    void send(std::vector<frame> frames, bool droppable = false);
+    /// Ends the session gracefully (`forced close`): what is queued is sent first, then a close packet.
+    void close(duration now);
+
+    // --- HTTP long-polling -------------------------------------------------------------------------
+
+    enum class poll_decision {
+        hold,   ///< keep the request; answer_poll says when and with what
+        refuse, ///< answer this request with 400 (a second long-poll while one is held: the session ends)
+    };
+    /// A long-poll GET arrived.
+    poll_decision on_poll(duration now);
+    /// The client gave up the held long-poll (closed its connection).
+    void on_poll_aborted(duration now);
+
+    enum class post_answer { ok, bad_request, unknown_sid };
+    /// A POST of a payload: its packets are delivered; an undecodable payload ends the session.
+    post_answer on_post(duration now, std::string_view body);
+
+    // --- WebSocket (the session's transport) ---------------------------------------------------------
+
+    void on_text(duration now, std::string_view text);
+    void on_binary(duration now, shared_bytes bytes);
+    /// The transport closed or broke: `transport_close` (the peer closed), `transport_error`, or
+    /// `parse_error` (a frame that breaks the rules, e.g. invalid UTF-8), with the cause for the log.
+    void on_transport_closed(duration now, close_reason reason, std::string cause = {});
+
+    /// Moves the output into `out` (appended): the caller writes it on the WebSocket transport and
+    /// calls on_write_done() once all of it is out. Its bytes count as unsent until then.
+    void take_output(std::vector<frame>& out);
+    bool has_output() const noexcept { return !output_.empty(); }
+    /// A write waits for the socket to become writable; `progressed` when some bytes went out first.
+    void on_write_waiting(duration now, bool progressed);
+    /// Everything taken so far is written.
+    void on_write_done();
+
+    // --- the upgrade (polling → WebSocket) -----------------------------------------------------------
+
+    /// A WebSocket asks to upgrade this session. False: refuse it (close that WebSocket).
+    bool on_probe(duration now);
+    void on_probe_text(duration now, std::string_view text);
+    void on_probe_binary(duration now);
+    void on_probe_closed(duration now);
+
+    // --- time and effects ----------------------------------------------------------------------------
+
+    /// Time passed: pings, the ping timeout, the upgrade timeout, the write timeout, the last long-poll
+    /// of a closed session. Calling it early does nothing; late, it does what fell due.
+    void on_timer(duration now);
+    /// When on_timer() next has something to do (none once the session is released).
+    std::optional<duration> next_deadline() const noexcept;
+
+    /// Moves the effects out, oldest first, into `into` (cleared first; capacities are kept by swapping).
+    void take_effects(std::vector<server_effect>& into) {
+        into.clear();
+        into.swap(effects_);
+    }
+    bool has_effects() const noexcept { return !effects_.empty(); }
+
+    /// Unsent bytes: in the output and taken but not yet written.
+    std::size_t unsent_bytes() const noexcept { return queued_bytes_ + in_flight_bytes_; }
+
+private:
+    enum class probe_state : std::uint8_t { none, probing, upgrading };
+
+    void on_packet(duration now, packet&& p);
+    void enqueue(frame&& f);
+    void flush_poll();
+    void answer_held_poll(std::string payload);
+    void drop_probe();
+    void finish(duration now, close_reason reason, std::string cause = {});
+    void release();
+    void clear_output();
+
+    std::string sid_;
+    server_session_options options_;
+    codec_limits limits_;
+    transport_kind transport_;
+    server_heartbeat heartbeat_;
+    bool opened_ = false;
+    bool closed_ = false;
+    bool released_ = false;
+    bool poll_held_ = false;      // polling: a GET waits for output
+    bool close_deferred_ = false; // polling: closed; the close packet waits for the client's next GET
+    duration release_at_{};       // ... until then
+    probe_state probe_ = probe_state::none;
+    duration upgrade_deadline_{};
+    bool write_waiting_ = false;            // WebSocket: the caller's write waits for the socket
+    std::optional<duration> stalled_since_; // ... and since when the peer has taken nothing
+    std::vector<frame> output_;
+    std::size_t queued_bytes_ = 0;    // in output_
+    std::size_t in_flight_bytes_ = 0; // taken, not yet written
+    std::vector<server_effect> effects_;
+};
+
+} // namespace switchboard::eio
