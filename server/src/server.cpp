@@ -60,7 +60,7 @@ void server::impl::shutdown() {
     if (acceptor) acceptor->close(ignored);
     signals.cancel(ignored);
     for (auto& endpoint : endpoints)
-        for (auto& session : endpoint->all()) session->shutdown();
+        for (auto& session : endpoint->all()) session->close();
     // Give the close packets a moment to go out (the sessions end themselves), then stop.
     auto timer = std::make_shared<net::steady_timer>(ioc);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);

@@ -4,26 +4,37 @@
 #include "../util/log.hpp"
 #include "../util/random_id.hpp"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 
 namespace switchboard::server {
 
 std::atomic<std::size_t> engine_session::live_{0};
 
+namespace {
+
+eio::server_session_options options_of(const server_config& cfg) {
+    eio::server_session_options o;
+    o.ping_interval = std::chrono::milliseconds(cfg.ping_interval_ms);
+    o.ping_timeout = std::chrono::milliseconds(cfg.ping_timeout_ms);
+    o.write_timeout = std::chrono::milliseconds(cfg.write_timeout_ms);
+    o.max_payload = cfg.max_payload;
+    o.max_queue_bytes = cfg.max_queue_bytes;
+    o.allow_upgrades = cfg.allow_websocket;
+    return o;
+}
+
+} // namespace
+
 engine_session::engine_session(engine_endpoint& endpoint, strand_type strand, request_head request,
-                               transport_kind transport)
-    : endpoint_(endpoint), strand_(std::move(strand)), sid_(random_id()), request_(std::move(request.info)),
-      header_block_(std::move(request.header_block)), transport_(transport),
-      heartbeat_(std::chrono::milliseconds(endpoint.config().ping_interval_ms),
-                 std::chrono::milliseconds(endpoint.config().ping_timeout_ms)),
+                               eio::transport_kind transport)
+    : endpoint_(endpoint), strand_(std::move(strand)), machine_(random_id(), transport, options_of(endpoint.config())),
+      request_(std::move(request.info)), header_block_(std::move(request.header_block)), transport_(transport),
       heartbeat_slot_(endpoint.heartbeats().acquire(this)) {
     ++live_;
 }
 
 engine_session::~engine_session() {
-    if (heartbeat_slot_ != no_slot) endpoint_.heartbeats().release(heartbeat_slot_); // never finished
+    release_heartbeat(); // a session that never finished
     --live_;
 }
 
@@ -48,46 +59,39 @@ std::chrono::milliseconds engine_session::now() {
 }
 
 void engine_session::start() {
-    const auto& cfg = endpoint_.config();
-    eio::handshake h;
-    h.sid = sid_;
-    if (transport() == transport_kind::polling && cfg.allow_websocket) h.upgrades.emplace_back("websocket");
-    h.ping_interval = cfg.ping_interval_ms;
-    h.ping_timeout = cfg.ping_timeout_ms;
-    h.max_payload = cfg.max_payload;
-    auto open = eio::make_text_frame(eio::packet_type::open, eio::encode_handshake(h));
-    queued_bytes_ += open.bytes->size();
-    queue_.push_back({std::move(open)});
-
+    machine_.open(now());
     endpoint_.add(shared_from_this());
-    heartbeat_.start(now());
-    arm_heartbeat();
-    SB_LOG(debug, "{} session {} open ({})", request_.remote_address, sid_,
-           transport() == transport_kind::polling ? "polling" : "websocket");
+    SB_LOG(debug, "{} session {} open ({})", request_.remote_address, id(), eio::to_string(transport()));
     if (const auto& handler = endpoint_.handler())
         guarded("the connection handler", [&] { handler(shared_from_this()); });
+    settle();
 }
 
+// --- the layer above ---------------------------------------------------------------------------------
+
 void engine_session::send(std::vector<eio::frame> frames, bool droppable) {
-    if (strand_.running_in_this_thread()) return enqueue(std::move(frames), droppable);
-    net::post(strand_, [self = shared_from_this(), frames = std::move(frames), droppable]() mutable {
-        self->enqueue(std::move(frames), droppable);
+    on_strand([self = shared_from_this(), frames = std::move(frames), droppable]() mutable {
+        self->machine_.send(std::move(frames), droppable);
+        self->run_effects();
     });
 }
 
 void engine_session::close() {
-    on_strand([self = shared_from_this()] { self->finish(eio::close_reason::forced_close); });
+    on_strand([self = shared_from_this()] {
+        self->machine_.close(now());
+        self->run_effects();
+    });
 }
 
 void engine_session::post(std::function<void()> task) {
     net::post(strand_, [self = shared_from_this(), task = std::move(task)] {
-        if (!self->closed_) self->guarded("a task", task);
+        if (!self->machine_.closed()) self->guarded("a task", task);
     });
 }
 
 void engine_session::dispatch(std::function<void()> task) {
     if (!strand_.running_in_this_thread()) return post(std::move(task));
-    if (!closed_) guarded("a task", task);
+    if (!machine_.closed()) guarded("a task", task);
 }
 
 void engine_session::execute(std::function<void()> task) {
@@ -97,16 +101,16 @@ void engine_session::execute(std::function<void()> task) {
 std::uint64_t engine_session::post_after(std::chrono::milliseconds delay, std::function<void()> task) {
     const auto id = next_timer_id_.fetch_add(1, std::memory_order_relaxed);
     on_strand([self = shared_from_this(), id, delay, task = std::move(task)]() mutable {
-        if (self->closed_) return;
+        if (self->machine_.closed()) return;
         auto timer = std::make_shared<strand_timer>(self->strand_, delay);
         self->timers_.emplace_back(id, timer);
-        // The timer holds the session weakly; finish() cancels it, so nothing of an ended session
+        // The timer holds the session weakly; the close cancels it, so nothing of an ended session
         // (a make_shared allocation that weak references keep) waits for a long timeout to pass.
         timer->async_wait([id, weak = self->weak_from_this(), task = std::move(task)](beast::error_code ec) {
             auto s = weak.lock();
             if (!s) return;
             std::erase_if(s->timers_, [id](const auto& t) { return t.first == id; });
-            if (!ec && !s->closed_) s->guarded("a timer task", task);
+            if (!ec && !s->machine_.closed()) s->guarded("a timer task", task);
         });
     });
     return id;
@@ -119,181 +123,66 @@ void engine_session::cancel_timer(std::uint64_t timer_id) {
     });
 }
 
-void engine_session::enqueue(std::vector<eio::frame>&& frames, bool droppable) {
-    if (closed_) return;
-    if (droppable) {
-        // Socket.IO's volatile: only when the transport can take it right now.
-        const bool writable = transport() == transport_kind::websocket ? ws_ && !ws_->writing && queue_.empty()
-                                                                       : pending_get_.has_value() && !upgrading_;
-        if (!writable) return;
+// --- effects -----------------------------------------------------------------------------------------
+
+void engine_session::run_effects() {
+    if (running_effects_) return; // the loop below takes what a callback's input added
+    running_effects_ = true;
+    while (machine_.has_effects()) {
+        machine_.take_effects(effects_);
+        for (auto& e : effects_) std::visit([this](auto& effect) { apply(effect); }, e);
     }
-    for (auto& f : frames) {
-        queued_bytes_ += f.bytes->size();
-        const auto op = f.binary ? ws::opcode::binary : ws::opcode::text;
-        queue_.push_back({std::move(f), op});
-    }
-    if (queued_bytes_ > endpoint_.config().max_queue_bytes) {
-        // A consumer this slow would hold unbounded memory: the session ends instead.
-        finish(eio::close_reason::transport_error,
-               fmt::format("more than --max-queue ({} bytes) waiting to be sent", endpoint_.config().max_queue_bytes));
-        return;
-    }
-    if (transport() == transport_kind::websocket) {
-        write_soon();
-    } else {
-        flush_polling();
-    }
+    effects_.clear();
+    running_effects_ = false;
+    settle();
 }
 
-void engine_session::flush() {
-    if (transport() == transport_kind::websocket) {
-        write_next();
-    } else {
-        flush_polling();
+void engine_session::apply(eio::deliver_text& e) {
+    if (!machine_.closed() && on_text) guarded("a message handler", [&] { on_text(e.text); });
+}
+
+void engine_session::apply(eio::deliver_binary& e) {
+    if (!machine_.closed() && on_binary) guarded("a message handler", [&] { on_binary(std::move(e.bytes)); });
+}
+
+void engine_session::apply(eio::answer_poll& e) { polling_.answer(std::move(e.payload)); }
+
+void engine_session::apply(eio::probe_send& e) {
+    if (!probe_) return;
+    to_write_.push_back(std::move(e.packet));
+    if (probe_->write(to_write_) == websocket_transport::write_state::failed) machine_.on_probe_closed(now());
+}
+
+void engine_session::apply(eio::probe_drop&) {
+    if (probe_) std::exchange(probe_, nullptr)->abort();
+}
+
+void engine_session::apply(eio::upgraded&) {
+    ws_ = std::move(probe_);
+    transport_ = eio::transport_kind::websocket;
+    SB_LOG(debug, "{} session {} upgraded to websocket", request_.remote_address, id());
+    write_soon(); // if the 3probe is still being written, the output waits for it
+}
+
+void engine_session::apply(eio::close_transport& e) {
+    if (!ws_) return;
+    if (e.graceful && machine_.has_output()) {
+        machine_.take_output(to_write_);
+        ws_->write(to_write_);
     }
+    std::exchange(ws_, nullptr)->close(e.graceful);
 }
 
-void engine_session::on_packet(eio::packet&& packet) {
-    if (closed_) return;
-    switch (packet.type) {
-    case eio::packet_type::message:
-        if (packet.binary) {
-            on_binary_message(make_shared_bytes(std::move(packet.data)));
-        } else if (on_text) {
-            guarded("a message handler", [&] { on_text(packet.data); });
-        }
-        return;
-    case eio::packet_type::pong:
-        heartbeat_.on_pong(now());
-        arm_heartbeat();
-        return;
-    case eio::packet_type::close: finish(eio::close_reason::transport_close); return;
-    case eio::packet_type::ping:
-        // In v4 only the server pings (the client's 2probe goes to the upgrade probe, not here).
-        finish(eio::close_reason::transport_error, "a ping from the client (only the server pings in v4)");
-        return;
-    case eio::packet_type::open:
-    case eio::packet_type::upgrade:
-    case eio::packet_type::noop: return; // nothing to do, as the reference server
-    }
-}
-
-void engine_session::on_binary_message(shared_bytes bytes) {
-    if (!closed_ && on_binary) guarded("a message handler", [&] { on_binary(std::move(bytes)); });
-}
-
-void engine_session::arm_heartbeat() {
-    if (closed_ || heartbeat_slot_ == no_slot) return;
-    auto at = heartbeat_.next_deadline();
-    if (write_stalled_since_.count() != 0)
-        at = std::min(at, write_stalled_since_ + std::chrono::milliseconds(endpoint_.config().write_timeout_ms));
-    endpoint_.heartbeats().schedule(heartbeat_slot_, std::chrono::steady_clock::time_point(at));
-}
-
-void engine_session::heartbeat_due() {
-    net::post(strand_, [self = shared_from_this()] { self->on_heartbeat(); });
-}
-
-void engine_session::on_heartbeat() {
-    if (closed_) return;
-    const auto write_timeout = std::chrono::milliseconds(endpoint_.config().write_timeout_ms);
-    if (write_stalled_since_.count() != 0 && now() - write_stalled_since_ >= write_timeout) {
-        // The peer stopped reading: what waits for it would pin memory and a descriptor forever.
-        finish(eio::close_reason::transport_error,
-               fmt::format("write timeout: the peer took no data for {} ms", write_timeout.count()));
-        if (ws_) {
-            beast::error_code ignored;
-            ws_->socket.close(ignored);
-        }
-        return;
-    }
-    switch (heartbeat_.on_timer(now())) {
-    case eio::server_heartbeat::action::send_ping:
-        enqueue({eio::make_text_frame(eio::packet_type::ping)}, false);
-        break;
-    case eio::server_heartbeat::action::timed_out:
-        SB_LOG(info, "{} session {}: no pong within {} ms", request_.remote_address, sid_,
+void engine_session::apply(eio::session_closed& e) {
+    if (!e.cause.empty()) {
+        SB_LOG(warn, "{} session {} closed ({}): {}", request_.remote_address, id(), eio::to_string(e.reason), e.cause);
+    } else if (e.reason == eio::close_reason::ping_timeout) {
+        SB_LOG(info, "{} session {}: no pong within {} ms", request_.remote_address, id(),
                endpoint_.config().ping_timeout_ms);
-        finish(eio::close_reason::ping_timeout);
-        return;
-    case eio::server_heartbeat::action::none: break;
-    }
-    arm_heartbeat();
-}
-
-void engine_session::finish(eio::close_reason reason, std::string_view cause) {
-    if (closed_) return;
-    closed_ = true;
-    if (!cause.empty()) {
-        SB_LOG(warn, "{} session {} closed ({}): {}", request_.remote_address, sid_, eio::to_string(reason), cause);
     } else {
-        SB_LOG(debug, "{} session {} closed ({})", request_.remote_address, sid_, eio::to_string(reason));
+        SB_LOG(debug, "{} session {} closed ({})", request_.remote_address, id(), eio::to_string(e.reason));
     }
-    endpoint_.heartbeats().release(std::exchange(heartbeat_slot_, no_slot)); // reused by another session now
-    for (auto& [id, timer] : std::exchange(timers_, {})) timer->cancel();
-    drop_probe();
-
-    const bool graceful = reason == eio::close_reason::forced_close;
-    if (transport() == transport_kind::polling) {
-        if (pending_get_) {
-            // Deliver what is queued, then the close packet; when the client itself closed, just
-            // end its long-poll with a noop, as the reference server does.
-            if (!graceful) {
-                queue_.clear();
-                queued_bytes_ = 0;
-            }
-            queue_.push_back({eio::make_text_frame(
-                reason == eio::close_reason::transport_close ? eio::packet_type::noop : eio::packet_type::close)});
-            flush_polling();
-        } else if (graceful) {
-            // No long-poll to answer now: the client's next one gets what is queued and the close
-            // packet (the session stays findable for that long, bounded by a heartbeat period).
-            queue_.push_back({eio::make_text_frame(eio::packet_type::close)});
-            deferred_close_ = true;
-            const auto& cfg = endpoint_.config();
-            auto timer = std::make_shared<strand_timer>(
-                strand_, std::chrono::milliseconds(cfg.ping_interval_ms + cfg.ping_timeout_ms));
-            timer->async_wait(
-                [timer, self = shared_from_this()](beast::error_code) { self->endpoint_.remove(self->sid_); });
-        }
-        if (!deferred_close_) {
-            queue_.clear();
-            queued_bytes_ = 0;
-        }
-    } else if (ws_) {
-        if (!graceful) { // what is not written yet never will be
-            for (const auto& f : queue_) queued_bytes_ -= f.frame.bytes->size();
-            queue_.clear();
-        }
-        if (graceful || ws_close_code_ != 0) {
-            // The close packet (graceful), then the close frame; the connection closes once it is out.
-            if (graceful) {
-                auto close_packet = eio::make_text_frame(eio::packet_type::close);
-                queued_bytes_ += close_packet.bytes->size();
-                queue_.push_back({std::move(close_packet)});
-            }
-            push_control(ws::opcode::close, ws::close_payload(graceful ? ws::close_code::normal : ws_close_code_));
-            write_next();
-            if (ws_ && ws_->writing) {
-                // A peer that reads nothing would keep the close waiting forever: bound it.
-                ws_->linger = std::make_unique<strand_timer>(
-                    strand_, std::chrono::milliseconds(endpoint_.config().write_timeout_ms));
-                ws_->linger->async_wait([weak = std::weak_ptr<ws_connection>(ws_)](beast::error_code ec) {
-                    auto c = weak.lock();
-                    if (c && !ec) {
-                        beast::error_code ignored;
-                        c->socket.close(ignored);
-                    }
-                });
-            }
-        } else {
-            beast::error_code ignored;
-            ws_->socket.close(ignored);
-        }
-    }
-
-    if (!deferred_close_) endpoint_.remove(sid_);
-
+    for (auto& [timer_id, timer] : std::exchange(timers_, {})) timer->cancel();
     auto on_close_handler = std::move(on_close);
     // Drop the layers' callbacks: they may hold this session, which would keep it alive forever.
     on_text = nullptr;
@@ -301,12 +190,136 @@ void engine_session::finish(eio::close_reason reason, std::string_view cause) {
     on_close = nullptr;
     if (on_close_handler) {
         try {
-            on_close_handler(reason);
+            on_close_handler(e.reason);
         } catch (...) {
-            SB_LOG(warn, "{} session {}: the close handler threw ({})", request_.remote_address, sid_,
+            SB_LOG(warn, "{} session {}: the close handler threw ({})", request_.remote_address, id(),
                    describe_current_exception());
         }
     }
+}
+
+void engine_session::apply(eio::session_released&) {
+    polling_.drop();
+    release_heartbeat();
+    endpoint_.remove(id());
+}
+
+// --- output and time ---------------------------------------------------------------------------------
+
+void engine_session::settle() {
+    if (ws_ && machine_.has_output()) write_soon();
+    const auto deadline = machine_.next_deadline();
+    if (deadline == armed_for_ || heartbeat_slot_ == no_slot) return;
+    armed_for_ = deadline;
+    if (deadline) endpoint_.heartbeats().schedule(heartbeat_slot_, std::chrono::steady_clock::time_point(*deadline));
+}
+
+// Frames queued by the handlers that run on this strand now (broadcasts posted here from other
+// sessions, a timer's emit) leave together: the write waits for the end of the strand's current
+// batch of handlers. What a read's handlers send leaves at the end of that read (cork) instead.
+void engine_session::write_soon() {
+    if (corked_ || write_posted_ || !ws_ || ws_->writing()) return; // the uncork or the write in flight takes it
+    write_posted_ = true;
+    net::post(strand_, [self = shared_from_this()] {
+        self->write_posted_ = false;
+        self->write_now();
+    });
+}
+
+void engine_session::write_now() {
+    if (!ws_ || ws_->writing() || corked_ || !machine_.has_output()) return;
+    machine_.take_output(to_write_);
+    on_write_state(ws_->write(to_write_));
+}
+
+void engine_session::on_write_state(websocket_transport::write_state state) {
+    using ws_state = websocket_transport::write_state;
+    switch (state) {
+    case ws_state::done: machine_.on_write_done(); break;
+    case ws_state::waiting_progressed: machine_.on_write_waiting(now(), true); break;
+    case ws_state::waiting_stalled: machine_.on_write_waiting(now(), false); break;
+    case ws_state::failed: machine_.on_transport_closed(now(), eio::close_reason::transport_error); break;
+    }
+    run_effects();
+}
+
+void engine_session::heartbeat_due() {
+    net::post(strand_, [self = shared_from_this()] { self->on_heartbeat(); });
+}
+
+void engine_session::on_heartbeat() {
+    armed_for_.reset(); // that wake-up is used up: settle() asks for the next one
+    machine_.on_timer(now());
+    run_effects();
+}
+
+void engine_session::release_heartbeat() {
+    if (heartbeat_slot_ != no_slot) endpoint_.heartbeats().release(std::exchange(heartbeat_slot_, no_slot));
+}
+
+// --- WebSocket: the transport's events -----------------------------------------------------------------
+
+void engine_session::open_websocket(std::shared_ptr<websocket_transport> ws) {
+    on_strand([self = shared_from_this(), ws = std::move(ws)]() mutable {
+        self->ws_ = std::move(ws);
+        self->ws_->start(self->weak_from_this());
+        self->start();
+    });
+}
+
+void engine_session::on_probe(std::shared_ptr<websocket_transport> ws) {
+    on_strand([self = shared_from_this(), ws = std::move(ws)]() mutable {
+        if (!self->machine_.on_probe(now())) return ws->abort();
+        self->probe_ = std::move(ws);
+        self->probe_->start(self->weak_from_this());
+        self->settle(); // the upgrade's deadline
+    });
+}
+
+void engine_session::on_ws_read_begin(websocket_transport& t) {
+    if (&t == ws_.get()) corked_ = true; // what the handlers send leaves in one write, after the read
+}
+
+void engine_session::on_ws_read_end(websocket_transport& t) {
+    corked_ = false;
+    if (&t == ws_.get()) write_now();
+}
+
+bool engine_session::on_ws_message(websocket_transport& t, const ws::event& message) {
+    const auto at = now();
+    if (&t == ws_.get()) {
+        if (message.type == ws::event::kind::text) {
+            machine_.on_text(at, message.payload);
+        } else {
+            machine_.on_binary(at, copy_shared_bytes(message.payload));
+        }
+    } else if (&t == probe_.get()) {
+        if (message.type == ws::event::kind::text) {
+            machine_.on_probe_text(at, message.payload);
+        } else {
+            machine_.on_probe_binary(at);
+        }
+    } else {
+        return false; // a transport already let go
+    }
+    run_effects();
+    return &t == ws_.get() || &t == probe_.get();
+}
+
+void engine_session::on_ws_closed(websocket_transport& t, eio::close_reason reason, std::string cause) {
+    if (&t == ws_.get()) {
+        machine_.on_transport_closed(now(), reason, std::move(cause));
+    } else if (&t == probe_.get()) {
+        machine_.on_probe_closed(now());
+    } else {
+        return;
+    }
+    run_effects();
+}
+
+void engine_session::on_ws_write(websocket_transport& t, websocket_transport::write_state state) {
+    if (&t != ws_.get()) return; // a probe's 3probe, or a transport let go
+    on_write_state(state);
 }
 
 } // namespace switchboard::server

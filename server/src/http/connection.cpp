@@ -161,7 +161,7 @@ private:
             session = endpoint.find(*sid);
             if (!session) return fail(engine_error::unknown_sid);
             const bool same_transport =
-                (*transport == "websocket") == (session->transport() == engine_session::transport_kind::websocket);
+                (*transport == "websocket") == (session->transport() == eio::transport_kind::websocket);
             if (!is_upgrade && !same_transport) return fail(engine_error::bad_request);
         } else {
             if (req.method() != http::verb::get) return fail(engine_error::bad_handshake_method);
@@ -186,13 +186,13 @@ private:
         };
         if (!session) {
             session = std::make_shared<engine_session>(endpoint, net::make_strand(context_.ioc), request_of(req),
-                                                       engine_session::transport_kind::polling);
+                                                       eio::transport_kind::polling);
             session->open_polling(std::move(respond));
         } else if (req.method() == http::verb::get) {
-            session->poll(std::move(respond));
+            session->on_poll_request(std::move(respond));
             watch_for_abort(std::move(session));
         } else if (req.method() == http::verb::post) {
-            session->post(std::move(req.body()), std::move(respond));
+            session->on_post_request(std::move(req.body()), std::move(respond));
         } else {
             fail(engine_error::bad_request);
         }
@@ -226,7 +226,8 @@ private:
         ws->set_option(
             websocket::stream_base::timeout{std::chrono::seconds(30), websocket::stream_base::none(), false});
         const auto max_message = context_.config.max_payload;
-        ws->async_accept(req, [ws, session = std::move(session), &endpoint, max_message,
+        const auto write_timeout = std::chrono::milliseconds(context_.config.write_timeout_ms);
+        ws->async_accept(req, [ws, session = std::move(session), &endpoint, max_message, write_timeout,
                                info = std::move(info)](beast::error_code ec) mutable {
             if (ec) return;
             // A new session runs on the connection's strand; a probe joins its session's strand
@@ -243,12 +244,12 @@ private:
             socket.non_blocking(true, ec);
             if (ec) return;
             const strand_type strand = socket.get_executor();
-            auto conn = std::make_shared<ws_connection>(std::move(socket), max_message);
+            auto conn = std::make_shared<websocket_transport>(std::move(socket), max_message, write_timeout);
             if (session) {
-                session->probe_websocket(std::move(conn));
+                session->on_probe(std::move(conn));
             } else {
-                auto fresh = std::make_shared<engine_session>(endpoint, strand, std::move(info),
-                                                              engine_session::transport_kind::websocket);
+                auto fresh =
+                    std::make_shared<engine_session>(endpoint, strand, std::move(info), eio::transport_kind::websocket);
                 fresh->open_websocket(std::move(conn));
             }
         });
@@ -263,7 +264,7 @@ private:
                                         if (ec || !self->watching_) return; // the response went out first
                                         self->watching_ = false;
                                         beast::error_code e;
-                                        if (self->stream_.socket().available(e) == 0 || e) session->poll_aborted();
+                                        if (self->stream_.socket().available(e) == 0 || e) session->on_poll_aborted();
                                     });
     }
 
