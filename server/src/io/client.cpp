@@ -5,10 +5,19 @@
 
 namespace switchboard::io::detail {
 
+namespace {
+
+std::chrono::milliseconds steady_now() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch());
+}
+
+} // namespace
+
 client::client(std::shared_ptr<io_core> core, std::shared_ptr<switchboard::server::engine_socket> engine)
-    : core_(std::move(core)),
-      engine_(std::move(engine)), limits_{core_->http.config().max_payload, core_->http.config().max_attachments,
-                                          codec_limits{}.max_json_depth} {}
+    : core_(std::move(core)), engine_(std::move(engine)),
+      connection_(codec_limits{core_->http.config().max_payload, core_->http.config().max_attachments,
+                               codec_limits{}.max_json_depth},
+                  steady_now(), std::chrono::milliseconds(core_->http.config().connect_timeout_ms)) {}
 
 void client::start() {
     // The session's close callback owns the client; the session drops its callbacks when it ends, and
@@ -21,76 +30,68 @@ void client::start() {
     engine_->on_binary = [raw](shared_bytes bytes) { raw->shared_from_this()->on_binary(std::move(bytes)); };
     engine_->on_close = [self](eio::close_reason reason) { self->on_close(reason); };
     // A session that joins no namespace in time is closed (the reference server's connectTimeout).
-    const auto timeout = std::chrono::milliseconds(core_->http.config().connect_timeout_ms);
-    connect_timer_ = engine_->post_after(timeout, [weak = weak_from_this()] {
-        if (auto c = weak.lock(); c && c->sockets_.empty()) c->engine_->close();
-    });
+    arm_connect_timeout();
 }
 
-void client::on_text(std::string_view text) {
-    // Engine.IO messages arrive here without their `4`. Text while attachments are due is an error.
-    if (binary_) return fail("a text packet while a binary packet's attachments were due");
-    std::size_t attachments = 0;
-    auto packet = sio::decode_text(text, limits_, attachments);
-    if (!packet) return fail(packet.error().message());
-    if (attachments == 0) return on_decoded(std::move(*packet));
-    // A binary packet: a decoder collects its attachments (only now: most clients never need one).
-    binary_ = std::make_unique<sio::decoder>(limits_);
-    if (auto fed = binary_->feed_text(text); !fed) return fail(fed.error().message());
+void client::arm_connect_timeout() {
+    const auto deadline = connection_.next_deadline();
+    if (!deadline) return;
+    connect_timer_ = engine_->post_after(std::max(*deadline - steady_now(), std::chrono::milliseconds(0)),
+                                         [weak = weak_from_this()] {
+                                             auto c = weak.lock();
+                                             if (!c) return;
+                                             c->connect_timer_ = 0;
+                                             if (c->connection_.on_timer(steady_now())) {
+                                                 c->engine_->close();
+                                             } else {
+                                                 c->arm_connect_timeout(); // early
+                                             }
+                                         });
 }
 
-void client::on_binary(shared_bytes bytes) {
-    if (!binary_) return fail("an attachment no packet announced");
-    auto progress = binary_->feed_binary(std::move(bytes));
-    if (!progress) return fail(progress.error().message());
-    if (*progress == sio::decoder::progress::packet_ready) {
-        auto packet = binary_->take_packet();
-        binary_.reset();
-        on_decoded(std::move(packet));
-    }
-}
+void client::on_text(std::string_view text) { act(connection_.on_text(text)); }
+
+void client::on_binary(shared_bytes bytes) { act(connection_.on_binary(std::move(bytes))); }
 
 void client::fail(std::string_view why) {
     // Malformed or out-of-place packets end this connection, and nothing else.
     if (closed_) return;
     SB_LOG(warn, "{} session {}: Socket.IO protocol error ({}); the connection is closed",
            engine_->request().remote_address, engine_->id(), why);
-    binary_.reset();
     engine_->close();
 }
 
-void client::on_decoded(sio::packet&& packet) {
-    const auto it =
-        std::find_if(sockets_.begin(), sockets_.end(), [&](const auto& s) { return s.first == packet.nsp; });
-    if (it == sockets_.end()) {
-        if (packet.type == sio::packet_type::connect) {
-            if (std::find(connecting_.begin(), connecting_.end(), packet.nsp) != connecting_.end())
-                return; // already on its way
-            auto* object = packet.data.if_object();
-            return connect(packet.nsp, object ? std::move(*object) : boost::json::object{});
-        }
-        return fail("a packet for a namespace the client is not connected to");
-    }
-    auto socket = it->second; // handlers may close it while it runs
-    switch (packet.type) {
-    case sio::packet_type::event:
-    case sio::packet_type::binary_event: socket->on_event(std::move(packet)); return;
-    case sio::packet_type::ack:
-    case sio::packet_type::binary_ack:
-        if (!packet.id) return fail("an ACK without an ack id");
-        socket->on_ack(std::move(packet));
+void client::act(sio::server_action&& action) {
+    if (auto* request = std::get_if<sio::connect_request>(&action))
+        return connect(request->nsp, std::move(request->auth));
+    if (auto* violation = std::get_if<sio::protocol_violation>(&action)) return fail(violation->why);
+    if (auto* leave = std::get_if<sio::leave_request>(&action)) {
+        if (auto socket = find(leave->nsp)) socket->close(sio::disconnect_reason::client_namespace_disconnect);
         return;
-    case sio::packet_type::disconnect: socket->close(sio::disconnect_reason::client_namespace_disconnect); return;
-    case sio::packet_type::connect: return; // a repeated CONNECT (the reference server closes; harmless here)
-    case sio::packet_type::connect_error: return fail("a CONNECT_ERROR from the client");
     }
+    if (auto* packet = std::get_if<sio::socket_packet>(&action)) {
+        auto socket = find(packet->value.nsp); // held: handlers may close it while it runs
+        if (!socket) return;
+        if (packet->value.type == sio::packet_type::ack || packet->value.type == sio::packet_type::binary_ack) {
+            socket->on_ack(std::move(packet->value));
+        } else {
+            socket->on_event(std::move(packet->value));
+        }
+    }
+}
+
+std::shared_ptr<socket_impl> client::find(const std::string& nsp) const {
+    const auto it = std::find_if(sockets_.begin(), sockets_.end(), [&](const auto& s) { return s.first == nsp; });
+    return it == sockets_.end() ? nullptr : it->second;
 }
 
 void client::connect(const std::string& nsp, boost::json::object auth) {
     auto ns = core_->resolve(nsp, auth, engine_->request().remote_address);
-    if (!ns) return refuse(nsp, {"Invalid namespace", nullptr});
+    if (!ns) {
+        connection_.refused(nsp);
+        return refuse(nsp, {"Invalid namespace", nullptr});
+    }
     auto socket = std::make_shared<socket_impl>(ns, shared_from_this(), std::move(auth));
-    connecting_.push_back(nsp);
     run_middleware(std::move(socket), std::make_shared<std::vector<middleware>>(ns->middleware_chain()), 0);
 }
 
@@ -98,7 +99,7 @@ void client::run_middleware(std::shared_ptr<socket_impl> socket, std::shared_ptr
                             std::size_t index) {
     const auto& nsp = socket->nsp->name;
     if (index == chain->size()) {
-        std::erase(connecting_, nsp);
+        connection_.connected(nsp);
         sockets_.emplace_back(nsp, socket);
         if (connect_timer_ != 0) { // connected in time (as the reference server, the timer goes)
             engine_->cancel_timer(connect_timer_);
@@ -121,7 +122,7 @@ void client::run_middleware(std::shared_ptr<socket_impl> socket, std::shared_ptr
         // The middleware may answer from any thread, now or later: continue on the session's strand.
         self->engine_->post([self, socket, chain, index, error = std::move(error)] {
             if (error) {
-                std::erase(self->connecting_, socket->nsp->name);
+                self->connection_.refused(socket->nsp->name);
                 self->refuse(socket->nsp->name, *error);
             } else {
                 self->run_middleware(socket, chain, index + 1);
@@ -150,6 +151,7 @@ void client::send_packet(const sio::packet& packet) {
 
 void client::forget(const std::string& nsp) {
     std::erase_if(sockets_, [&](const auto& s) { return s.first == nsp; });
+    connection_.left(nsp);
 }
 
 void client::disconnect_all() {
@@ -169,7 +171,6 @@ void client::on_close(eio::close_reason reason) {
     auto sockets = sockets_;
     for (auto& [nsp, socket] : sockets) socket->close(sio::from_close(reason));
     sockets_.clear();
-    connecting_.clear();
 }
 
 } // namespace switchboard::io::detail

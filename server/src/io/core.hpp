@@ -21,6 +21,7 @@
 #include <switchboard/sio/ack_registry.hpp>
 #include <switchboard/sio/disconnect_reason.hpp>
 #include <switchboard/sio/packet.hpp>
+#include <switchboard/sio/server_connection.hpp>
 
 #include "../util/log.hpp"
 
@@ -196,7 +197,9 @@ public:
 private:
     void on_text(std::string_view text);
     void on_binary(shared_bytes bytes);
-    void on_decoded(sio::packet&& packet);
+    void act(sio::server_action&& action);
+    std::shared_ptr<socket_impl> find(const std::string& nsp) const;
+    void arm_connect_timeout();
     void on_close(eio::close_reason reason);
     void connect(const std::string& nsp, boost::json::object auth);
     void run_middleware(std::shared_ptr<socket_impl> socket, std::shared_ptr<std::vector<middleware>> chain,
@@ -206,11 +209,9 @@ private:
 
     std::shared_ptr<io_core> core_;
     std::shared_ptr<switchboard::server::engine_socket> engine_;
-    codec_limits limits_;
-    std::unique_ptr<sio::decoder> binary_; // while a binary packet's attachments are due
+    sio::server_connection connection_; // the protocol: decoding, which namespaces, the connect timeout
     // Flat lists: a client is in one namespace or a few, and an idle one should not hold hash buckets.
     std::vector<std::pair<std::string, std::shared_ptr<socket_impl>>> sockets_; // by namespace
-    std::vector<std::string> connecting_;                                       // middleware running
     std::uint64_t connect_timer_ = 0;                                           // until the first connect
     bool closed_ = false;
 };

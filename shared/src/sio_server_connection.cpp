@@ -1,0 +1,93 @@
+#include <switchboard/sio/server_connection.hpp>
+
+#include <algorithm>
+
+namespace switchboard::sio {
+
+namespace {
+
+bool contains(const std::vector<std::string>& names, std::string_view name) noexcept {
+    return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+} // namespace
+
+server_connection::server_connection(codec_limits limits, duration now, duration connect_timeout)
+    : limits_(limits), connect_deadline_(now + connect_timeout) {}
+
+server_action server_connection::on_text(std::string_view text) {
+    if (binary_) return protocol_violation{"a text packet while a binary packet's attachments were due"};
+    std::size_t attachments = 0;
+    auto p = decode_text(text, limits_, attachments);
+    if (!p) return protocol_violation{p.error().message()};
+    if (attachments == 0) return on_decoded(std::move(*p));
+    // A binary packet: a decoder collects its attachments (only now: most clients never need one).
+    binary_ = std::make_unique<decoder>(limits_);
+    if (auto fed = binary_->feed_text(text); !fed) {
+        binary_.reset();
+        return protocol_violation{fed.error().message()};
+    }
+    return no_action{};
+}
+
+server_action server_connection::on_binary(shared_bytes bytes) {
+    if (!binary_) return protocol_violation{"an attachment no packet announced"};
+    auto progress = binary_->feed_binary(std::move(bytes));
+    if (!progress) {
+        binary_.reset();
+        return protocol_violation{progress.error().message()};
+    }
+    if (*progress != decode_progress::packet_ready) return no_action{};
+    auto p = binary_->take_packet();
+    binary_.reset();
+    return on_decoded(std::move(p));
+}
+
+server_action server_connection::on_decoded(packet&& p) {
+    if (!is_connected(p.nsp)) {
+        if (p.type != packet_type::connect)
+            return protocol_violation{"a packet for a namespace the client is not connected to"};
+        if (is_connecting(p.nsp)) return no_action{}; // already on its way
+        connecting_.push_back(p.nsp);
+        auto* auth = p.data.if_object();
+        return connect_request{std::move(p.nsp), auth ? std::move(*auth) : boost::json::object{}};
+    }
+    switch (p.type) {
+    case packet_type::event:
+    case packet_type::binary_event: return socket_packet{std::move(p)};
+    case packet_type::ack:
+    case packet_type::binary_ack:
+        if (!p.id) return protocol_violation{"an ACK without an ack id"};
+        return socket_packet{std::move(p)};
+    case packet_type::disconnect: return leave_request{std::move(p.nsp)};
+    case packet_type::connect: return no_action{}; // a repeated CONNECT (the reference server closes; harmless here)
+    case packet_type::connect_error: return protocol_violation{"a CONNECT_ERROR from the client"};
+    }
+    return protocol_violation{"an unknown packet type"};
+}
+
+void server_connection::connected(const std::string& nsp) {
+    std::erase(connecting_, nsp);
+    if (!is_connected(nsp)) connected_.push_back(nsp);
+    connect_deadline_.reset(); // as the reference server, the timeout goes with the first namespace
+}
+
+void server_connection::refused(const std::string& nsp) { std::erase(connecting_, nsp); }
+
+void server_connection::left(const std::string& nsp) {
+    std::erase(connected_, nsp);
+    std::erase(connecting_, nsp);
+}
+
+bool server_connection::is_connected(std::string_view nsp) const noexcept { return contains(connected_, nsp); }
+bool server_connection::is_connecting(std::string_view nsp) const noexcept { return contains(connecting_, nsp); }
+
+bool server_connection::on_timer(duration now) const noexcept {
+    return connect_deadline_ && now >= *connect_deadline_ && connected_.empty();
+}
+
+std::optional<server_connection::duration> server_connection::next_deadline() const noexcept {
+    return connect_deadline_;
+}
+
+} // namespace switchboard::sio
