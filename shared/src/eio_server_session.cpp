@@ -9,10 +9,14 @@ std::string_view to_string(transport_kind kind) noexcept {
     return kind == transport_kind::polling ? "polling" : "websocket";
 }
 
-server_session::server_session(std::string sid, transport_kind transport, server_session_options options)
+server_session::server_session(std::string sid, transport_kind transport, const server_session_options& options)
     : sid_(std::move(sid)), options_(options), transport_(transport),
-      heartbeat_(options.ping_interval, options.ping_timeout) {
-    limits_.max_payload = options.max_payload;
+      heartbeat_(options.ping_interval, options.ping_timeout) {}
+
+codec_limits server_session::limits() const noexcept {
+    codec_limits limits;
+    limits.max_payload = options_.max_payload;
+    return limits;
 }
 
 void server_session::open(duration now) {
@@ -57,15 +61,10 @@ void server_session::send(std::vector<frame> frames, bool droppable) {
     if (transport_ == transport_kind::polling) flush_poll();
 }
 
-void server_session::take_output(std::vector<frame>& out) {
+void server_session::output_taken() noexcept {
     in_flight_bytes_ += queued_bytes_;
     queued_bytes_ = 0;
-    if (out.empty()) {
-        out.swap(output_);
-    } else {
-        std::move(output_.begin(), output_.end(), std::back_inserter(out));
-        output_.clear();
-    }
+    output_.clear();
 }
 
 void server_session::on_write_waiting(duration now, bool progressed) {
@@ -131,7 +130,7 @@ void server_session::on_poll_aborted(duration now) {
 server_session::post_answer server_session::on_post(duration now, std::string_view body) {
     if (closed_) return post_answer::unknown_sid;
     if (transport_ != transport_kind::polling) return post_answer::bad_request;
-    auto decoded = decode_payload(body, limits_);
+    auto decoded = decode_payload(body, limits());
     for (auto& p : decoded.packets) {
         if (closed_) break;
         on_packet(now, std::move(p));
@@ -147,7 +146,7 @@ server_session::post_answer server_session::on_post(duration now, std::string_vi
 
 void server_session::on_text(duration now, std::string_view text) {
     if (closed_) return;
-    auto p = decode_text(text, limits_);
+    auto p = decode_text(text, limits());
     if (!p) {
         finish(now, close_reason::parse_error, "undecodable Engine.IO packet (" + p.error().message() + ")");
         return;
@@ -200,7 +199,7 @@ bool server_session::on_probe(duration now) {
 
 void server_session::on_probe_text(duration, std::string_view text) {
     if (probe_ == probe_state::none) return; // a probe already let go
-    auto p = decode_text(text, limits_);
+    auto p = decode_text(text, limits());
     if (p && p->type == packet_type::ping && p->data == "probe" && probe_ == probe_state::probing) {
         probe_ = probe_state::upgrading;
         effects_.emplace_back(probe_send{make_text_frame(packet_type::pong, "probe")});
@@ -233,6 +232,8 @@ void server_session::drop_probe() {
 
 void server_session::on_timer(duration now) {
     if (released_ || !opened_) return;
+    // An idle session gives back what its last burst of effects needed (heartbeats are rare enough).
+    if (next_effect_ == 0 && effects_.empty() && effects_.capacity() != 0) effects_ = {};
     if (closed_) {
         if (close_deferred_ && now >= release_at_) release();
         return;

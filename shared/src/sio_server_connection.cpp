@@ -12,7 +12,7 @@ bool contains(const std::vector<std::string>& names, std::string_view name) noex
 
 } // namespace
 
-server_connection::server_connection(codec_limits limits, duration now, duration connect_timeout)
+server_connection::server_connection(const codec_limits& limits, duration now, duration connect_timeout)
     : limits_(limits), connect_deadline_(now + connect_timeout) {}
 
 server_action server_connection::on_text(std::string_view text) {

@@ -46,6 +46,7 @@ public:
 
     const std::string& id() const noexcept override { return id_; }
     const server::request_info& request() const noexcept override { return request_; }
+    const std::string& remote_address() const noexcept override { return request_.remote_address; }
 
     void send(std::vector<eio::frame> frames, bool) override {
         if (closed_) return;

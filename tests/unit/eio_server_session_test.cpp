@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -39,17 +40,17 @@ std::string visible(std::string s) { // the record separator as '|'
 std::string text_of(const eio::frame& f) { return std::string(f.bytes->begin(), f.bytes->end()); }
 
 struct session_under_test {
+    std::unique_ptr<eio::server_session_options> options; // outlives the session, as the server's does
     server_session s;
-    explicit session_under_test(transport_kind t, eio::server_session_options o = test_options()) : s("sid1", t, o) {
+    explicit session_under_test(transport_kind t, eio::server_session_options o = test_options())
+        : options(std::make_unique<eio::server_session_options>(o)), s("sid1", t, *options) {
         s.open(milliseconds(0));
     }
 
     /// The effects so far, as short strings.
     strings effects() {
-        std::vector<eio::server_effect> taken;
-        s.take_effects(taken);
         strings out;
-        for (auto& e : taken) {
+        while (auto e = s.next_effect()) {
             std::visit(
                 [&](auto& v) {
                     using T = std::decay_t<decltype(v)>;
@@ -66,18 +67,17 @@ struct session_under_test {
                         out.push_back("closed:" + std::string(eio::to_string(v.reason)));
                     if constexpr (std::is_same_v<T, eio::session_released>) out.push_back("released");
                 },
-                e);
+                *e);
         }
         return out;
     }
 
     /// The WebSocket output, written at once.
     strings output() {
-        std::vector<eio::frame> frames;
-        s.take_output(frames);
-        s.on_write_done();
         strings out;
-        for (const auto& f : frames) out.push_back(text_of(f));
+        for (const auto& f : s.output()) out.push_back(text_of(f));
+        s.output_taken();
+        s.on_write_done();
         return out;
     }
 
@@ -393,8 +393,7 @@ TEST_CASE("volatile frames go only when the transport can take them at once", "[
     ws_session.s.send({eio::make_text_frame(eio::packet_type::message, "v")}, true);
     CHECK(ws_session.output() == strings{"4v"});
     ws_session.send("big");
-    std::vector<eio::frame> in_flight;
-    ws_session.s.take_output(in_flight);
+    ws_session.s.output_taken();
     ws_session.s.on_write_waiting(milliseconds(1), false);
     ws_session.s.send({eio::make_text_frame(eio::packet_type::message, "v")}, true);
     CHECK_FALSE(ws_session.s.has_output());
@@ -410,8 +409,7 @@ TEST_CASE("volatile frames go only when the transport can take them at once", "[
 
 TEST_CASE("a peer that reads nothing is closed at the write deadline", "[eio][server_session]") {
     session_under_test t(transport_kind::websocket);
-    std::vector<eio::frame> batch;
-    t.s.take_output(batch);
+    t.s.output_taken();
     t.s.on_write_waiting(milliseconds(100), false);
     CHECK(t.s.next_deadline() == milliseconds(300)); // the ping is due first
     t.s.on_write_waiting(milliseconds(200), true);   // some bytes went: the deadline moves
@@ -431,8 +429,7 @@ TEST_CASE("more unsent bytes than the limit end the session", "[eio][server_sess
     session_under_test t(transport_kind::websocket);
     t.output(); // the open packet is written
     t.send(std::string(40, 'a'));
-    std::vector<eio::frame> batch;
-    t.s.take_output(batch); // in flight, not yet written
+    t.s.output_taken(); // in flight, not yet written
     t.send(std::string(40, 'b'));
     CHECK(t.s.unsent_bytes() == 82);
     CHECK_FALSE(t.s.closed());

@@ -11,7 +11,9 @@ using std::chrono::milliseconds;
 
 namespace {
 
-server_connection make_connection() { return server_connection(codec_limits{}, milliseconds(1000), milliseconds(500)); }
+const codec_limits limits; // shared, as the server's are
+
+server_connection make_connection() { return server_connection(limits, milliseconds(1000), milliseconds(500)); }
 
 /// The action as a short string: "connect /nsp {auth}", "packet EVENT /nsp [..]", "leave /nsp", "violation: …", "none".
 std::string describe(const sio::server_action& action) {

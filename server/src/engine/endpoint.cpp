@@ -4,6 +4,26 @@
 
 namespace switchboard::server {
 
+namespace {
+
+eio::server_session_options session_options_of(const server_config& cfg) {
+    eio::server_session_options o;
+    o.ping_interval = std::chrono::milliseconds(cfg.ping_interval_ms);
+    o.ping_timeout = std::chrono::milliseconds(cfg.ping_timeout_ms);
+    o.write_timeout = std::chrono::milliseconds(cfg.write_timeout_ms);
+    o.max_payload = cfg.max_payload;
+    o.max_queue_bytes = cfg.max_queue_bytes;
+    o.allow_upgrades = cfg.allow_websocket;
+    return o;
+}
+
+} // namespace
+
+engine_endpoint::engine_endpoint(std::string path, engine_handler handler, const server_config& config,
+                                 net::io_context& ioc)
+    : path_(std::move(path)), handler_(std::move(handler)), config_(config),
+      session_options_(session_options_of(config)), heartbeats_(ioc) {}
+
 std::shared_ptr<engine_session> engine_endpoint::find(const std::string& sid) {
     std::lock_guard lock(mutex_);
     const auto it = sessions_.find(std::string_view(sid));

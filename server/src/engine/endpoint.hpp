@@ -3,6 +3,7 @@
 
 #include "heartbeat_scheduler.hpp"
 
+#include <switchboard/eio/server_session.hpp>
 #include <switchboard/server/config.hpp>
 #include <switchboard/server/engine.hpp>
 
@@ -20,11 +21,12 @@ class engine_session;
 /// The sessions of one Engine.IO endpoint (a path such as /socket.io/).
 class engine_endpoint {
 public:
-    engine_endpoint(std::string path, engine_handler handler, const server_config& config, net::io_context& ioc)
-        : path_(std::move(path)), handler_(std::move(handler)), config_(config), heartbeats_(ioc) {}
+    engine_endpoint(std::string path, engine_handler handler, const server_config& config, net::io_context& ioc);
 
     const std::string& path() const noexcept { return path_; }
     const server_config& config() const noexcept { return config_; }
+    /// The protocol settings every session of the endpoint shares.
+    const eio::server_session_options& session_options() const noexcept { return session_options_; }
     const engine_handler& handler() const noexcept { return handler_; }
     heartbeat_scheduler& heartbeats() noexcept { return heartbeats_; }
 
@@ -39,6 +41,7 @@ private:
     std::string path_;
     engine_handler handler_;
     const server_config& config_;
+    eio::server_session_options session_options_;
     heartbeat_scheduler heartbeats_;
     std::mutex mutex_;
     // Keyed by a view of the session's own id (the entry holds the session): no copy of the id.

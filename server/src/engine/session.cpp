@@ -10,26 +10,11 @@ namespace switchboard::server {
 
 std::atomic<std::size_t> engine_session::live_{0};
 
-namespace {
-
-eio::server_session_options options_of(const server_config& cfg) {
-    eio::server_session_options o;
-    o.ping_interval = std::chrono::milliseconds(cfg.ping_interval_ms);
-    o.ping_timeout = std::chrono::milliseconds(cfg.ping_timeout_ms);
-    o.write_timeout = std::chrono::milliseconds(cfg.write_timeout_ms);
-    o.max_payload = cfg.max_payload;
-    o.max_queue_bytes = cfg.max_queue_bytes;
-    o.allow_upgrades = cfg.allow_websocket;
-    return o;
-}
-
-} // namespace
-
 engine_session::engine_session(engine_endpoint& endpoint, strand_type strand, request_head request,
                                eio::transport_kind transport)
-    : endpoint_(endpoint), strand_(std::move(strand)), machine_(random_id(), transport, options_of(endpoint.config())),
-      request_(std::move(request.info)), header_block_(std::move(request.header_block)), transport_(transport),
-      heartbeat_slot_(endpoint.heartbeats().acquire(this)) {
+    : endpoint_(endpoint), strand_(std::move(strand)), machine_(random_id(), transport, endpoint.session_options()),
+      remote_address_(std::move(request.remote_address)), request_block_(std::move(request.block)),
+      transport_(transport), heartbeat_slot_(endpoint.heartbeats().acquire(this)) {
     ++live_;
 }
 
@@ -40,18 +25,24 @@ engine_session::~engine_session() {
 
 const request_info& engine_session::request() const noexcept {
     std::call_once(request_once_, [this] {
-        std::string_view block = header_block_;
+        request_ = std::make_unique<request_info>();
+        std::string_view block = request_block_;
+        const auto next = [&block] { // the next field of the block
+            const auto end = block.find('\0');
+            const auto field = block.substr(0, end);
+            block.remove_prefix(end == std::string_view::npos ? block.size() : end + 1);
+            return field;
+        };
+        request_->remote_address = remote_address_;
+        request_->url = next();
         while (!block.empty()) {
-            const auto name_end = block.find('\0');
-            const auto value_end = block.find('\0', name_end + 1);
-            request_.headers.emplace_back(block.substr(0, name_end),
-                                          block.substr(name_end + 1, value_end - name_end - 1));
-            block.remove_prefix(value_end + 1);
+            const auto name = next();
+            request_->headers.emplace_back(name, next());
         }
-        header_block_ = std::string();
-        request_.query = parse_query(request_.url);
+        request_block_ = std::string();
+        request_->query = parse_query(request_->url);
     });
-    return request_;
+    return *request_;
 }
 
 std::chrono::milliseconds engine_session::now() {
@@ -61,7 +52,7 @@ std::chrono::milliseconds engine_session::now() {
 void engine_session::start() {
     machine_.open(now());
     endpoint_.add(shared_from_this());
-    SB_LOG(debug, "{} session {} open ({})", request_.remote_address, id(), eio::to_string(transport()));
+    SB_LOG(debug, "{} session {} open ({})", remote_address_, id(), eio::to_string(transport()));
     if (const auto& handler = endpoint_.handler())
         guarded("the connection handler", [&] { handler(shared_from_this()); });
     settle();
@@ -128,11 +119,7 @@ void engine_session::cancel_timer(std::uint64_t timer_id) {
 void engine_session::run_effects() {
     if (running_effects_) return; // the loop below takes what a callback's input added
     running_effects_ = true;
-    while (machine_.has_effects()) {
-        machine_.take_effects(effects_);
-        for (auto& e : effects_) std::visit([this](auto& effect) { apply(effect); }, e);
-    }
-    effects_.clear();
+    while (auto e = machine_.next_effect()) std::visit([this](auto& effect) { apply(effect); }, *e);
     running_effects_ = false;
     settle();
 }
@@ -149,8 +136,7 @@ void engine_session::apply(eio::answer_poll& e) { polling_.answer(std::move(e.pa
 
 void engine_session::apply(eio::probe_send& e) {
     if (!probe_) return;
-    to_write_.push_back(std::move(e.packet));
-    if (probe_->write(to_write_) == websocket_transport::write_state::failed) machine_.on_probe_closed(now());
+    if (probe_->write({&e.packet, 1}) == websocket_transport::write_state::failed) machine_.on_probe_closed(now());
 }
 
 void engine_session::apply(eio::probe_drop&) {
@@ -160,27 +146,26 @@ void engine_session::apply(eio::probe_drop&) {
 void engine_session::apply(eio::upgraded&) {
     ws_ = std::move(probe_);
     transport_ = eio::transport_kind::websocket;
-    SB_LOG(debug, "{} session {} upgraded to websocket", request_.remote_address, id());
+    SB_LOG(debug, "{} session {} upgraded to websocket", remote_address_, id());
     write_soon(); // if the 3probe is still being written, the output waits for it
 }
 
 void engine_session::apply(eio::close_transport& e) {
     if (!ws_) return;
     if (e.graceful && machine_.has_output()) {
-        machine_.take_output(to_write_);
-        ws_->write(to_write_);
+        ws_->write(machine_.output());
+        machine_.output_taken();
     }
     std::exchange(ws_, nullptr)->close(e.graceful);
 }
 
 void engine_session::apply(eio::session_closed& e) {
     if (!e.cause.empty()) {
-        SB_LOG(warn, "{} session {} closed ({}): {}", request_.remote_address, id(), eio::to_string(e.reason), e.cause);
+        SB_LOG(warn, "{} session {} closed ({}): {}", remote_address_, id(), eio::to_string(e.reason), e.cause);
     } else if (e.reason == eio::close_reason::ping_timeout) {
-        SB_LOG(info, "{} session {}: no pong within {} ms", request_.remote_address, id(),
-               endpoint_.config().ping_timeout_ms);
+        SB_LOG(info, "{} session {}: no pong within {} ms", remote_address_, id(), endpoint_.config().ping_timeout_ms);
     } else {
-        SB_LOG(debug, "{} session {} closed ({})", request_.remote_address, id(), eio::to_string(e.reason));
+        SB_LOG(debug, "{} session {} closed ({})", remote_address_, id(), eio::to_string(e.reason));
     }
     for (auto& [timer_id, timer] : std::exchange(timers_, {})) timer->cancel();
     auto on_close_handler = std::move(on_close);
@@ -192,7 +177,7 @@ void engine_session::apply(eio::session_closed& e) {
         try {
             on_close_handler(e.reason);
         } catch (...) {
-            SB_LOG(warn, "{} session {}: the close handler threw ({})", request_.remote_address, id(),
+            SB_LOG(warn, "{} session {}: the close handler threw ({})", remote_address_, id(),
                    describe_current_exception());
         }
     }
@@ -228,8 +213,9 @@ void engine_session::write_soon() {
 
 void engine_session::write_now() {
     if (!ws_ || ws_->writing() || corked_ || !machine_.has_output()) return;
-    machine_.take_output(to_write_);
-    on_write_state(ws_->write(to_write_));
+    const auto state = ws_->write(machine_.output());
+    machine_.output_taken();
+    on_write_state(state);
 }
 
 void engine_session::on_write_state(websocket_transport::write_state state) {

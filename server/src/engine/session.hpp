@@ -21,11 +21,12 @@
 
 namespace switchboard::server {
 
-/// A handshake request as a session keeps it: `info` without headers or query, and the headers as
-/// one block ("name\0value\0..."), unpacked into `info` on the first call of request().
+/// A handshake request as a session keeps it: the peer's address, and the rest as one block,
+/// "url\0name\0value\0...", unpacked into a request_info on the first call of request() (most sessions
+/// never need it: an idle connection should not hold a string per header).
 struct request_head {
-    request_info info;
-    std::string header_block;
+    std::string remote_address;
+    std::string block;
 };
 
 class engine_session final : public engine_socket,
@@ -38,6 +39,7 @@ public:
     // engine_socket
     const std::string& id() const noexcept override { return machine_.sid(); }
     const request_info& request() const noexcept override;
+    const std::string& remote_address() const noexcept override { return remote_address_; }
     void send(std::vector<eio::frame> frames, bool droppable = false) override;
     void close() override;
     void post(std::function<void()> task) override;
@@ -114,13 +116,12 @@ private:
     engine_endpoint& endpoint_;
     strand_type strand_;
     eio::server_session machine_;
-    mutable request_info request_;     // headers and query filled in by the first request()
-    mutable std::string header_block_; // until then
+    std::string remote_address_;
+    mutable std::string request_block_;             // the request_head's block, until the first request()
+    mutable std::unique_ptr<request_info> request_; // from then on
     mutable std::once_flag request_once_;
     std::atomic<eio::transport_kind> transport_;
 
-    std::vector<eio::server_effect> effects_; // being carried out (reused)
-    std::vector<eio::frame> to_write_;        // taken from the machine for the WebSocket (reused)
     bool running_effects_ = false;
     bool corked_ = false;       // WebSocket: handling what one read brought; its replies go out in one write
     bool write_posted_ = false; // WebSocket: a write_now() is posted (write_soon)
@@ -144,7 +145,7 @@ void engine_session::guarded(std::string_view what, F&& f) noexcept {
     try {
         f();
     } catch (...) {
-        SB_LOG(warn, "{} session {}: {} threw ({}); the session is closed", request_.remote_address, id(), what,
+        SB_LOG(warn, "{} session {}: {} threw ({}); the session is closed", remote_address_, id(), what,
                describe_current_exception());
         machine_.close(now());
         run_effects(); // the close handler is the application's too: run_effects guards it

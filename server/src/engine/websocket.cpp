@@ -18,8 +18,7 @@ bool is_disconnect(const beast::error_code& ec) {
 
 websocket_transport::websocket_transport(strand_socket socket, std::size_t max_message,
                                          std::chrono::milliseconds write_timeout)
-    : executor_(socket.get_executor()), socket_(std::move(socket)), reader_(max_message),
-      write_timeout_(write_timeout) {}
+    : socket_(std::move(socket)), reader_(max_message), write_timeout_(write_timeout) {}
 
 void websocket_transport::start(std::weak_ptr<listener> l) {
     listener_ = std::move(l);
@@ -28,35 +27,39 @@ void websocket_transport::start(std::weak_ptr<listener> l) {
 
 // --- writing -----------------------------------------------------------------------------------------
 
-websocket_transport::write_state websocket_transport::write(std::vector<eio::frame>& frames) {
-    if (closing_ || aborted_) { // nothing goes after the close frame
-        frames.clear();
-        return aborted_ ? write_state::failed : write_state::done;
-    }
+websocket_transport::write_state websocket_transport::write(std::span<eio::frame> frames) {
+    if (closing_ || aborted_) return aborted_ ? write_state::failed : write_state::done; // nothing after the close
+    if (frames.empty()) return waiting_ ? write_state::waiting_stalled : write_state::done;
+    // The common case: the frames go straight into the batch; else behind what waits.
+    auto& into = waiting_ || !pending_.empty() ? pending_ : batch_;
     for (auto& f : frames) {
         const auto op = f.binary ? ws::opcode::binary : ws::opcode::text;
-        pending_.push_back({std::move(f), op});
+        into.push_back({std::move(f), op});
     }
-    frames.clear();
-    if (waiting_) return write_state::waiting_stalled; // behind the write that waits
-    return write_pending();
+    if (&into == &pending_) return waiting_ ? write_state::waiting_stalled : write_pending();
+    gather();
+    return write_batch();
 }
 
-// Every pending frame goes out in one gathered write (header, payload, header, payload, ...): one
+// Every frame of a batch goes out in one gathered write (header, payload, header, payload, ...): one
 // system call for a burst instead of one per frame. The socket is non-blocking: a write goes out at
 // once, and only a peer whose receive window is full makes the transport wait for writability.
+void websocket_transport::gather() {
+    iov_.clear();
+    iov_.reserve(batch_.size() * 2);
+    iov_next_ = 0;
+    for (auto& f : batch_) {
+        const auto& bytes = *f.frame.bytes;
+        f.header_size = static_cast<unsigned char>(ws::write_header(f.header, f.op, bytes.size()));
+        iov_.emplace_back(f.header, f.header_size);
+        if (!bytes.empty()) iov_.emplace_back(bytes.data(), bytes.size());
+    }
+}
+
 websocket_transport::write_state websocket_transport::write_pending() {
     while (!aborted_ && !pending_.empty()) {
         batch_.swap(pending_);
-        iov_.clear();
-        iov_.reserve(batch_.size() * 2);
-        iov_next_ = 0;
-        for (auto& f : batch_) {
-            const auto& bytes = *f.frame.bytes;
-            f.header_size = static_cast<unsigned char>(ws::write_header(f.header, f.op, bytes.size()));
-            iov_.emplace_back(f.header, f.header_size);
-            if (!bytes.empty()) iov_.emplace_back(bytes.data(), bytes.size());
-        }
+        gather();
         if (const auto state = write_batch(); state != write_state::done) return state;
     }
     return aborted_ ? write_state::failed : write_state::done;
@@ -131,7 +134,7 @@ void websocket_transport::close(bool graceful) {
     if (!waiting_) write_pending();
     if (waiting_) {
         // A peer that reads nothing would keep the close waiting forever: bound it.
-        linger_ = std::make_unique<strand_timer>(executor_, write_timeout_);
+        linger_ = std::make_unique<strand_timer>(socket_.get_executor(), write_timeout_);
         linger_->async_wait([weak = weak_from_this()](beast::error_code ec) {
             if (auto t = weak.lock(); t && !ec) t->abort();
         });
@@ -144,7 +147,7 @@ void websocket_transport::linger_then_close() {
     beast::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_send, ignored);
     pending_.clear();
-    linger_ = std::make_unique<strand_timer>(executor_, std::chrono::seconds(2));
+    linger_ = std::make_unique<strand_timer>(socket_.get_executor(), std::chrono::seconds(2));
     linger_->async_wait([weak = weak_from_this()](beast::error_code ec) {
         if (auto t = weak.lock(); t && !ec) t->abort();
     });
@@ -174,7 +177,7 @@ void websocket_transport::on_readable(beast::error_code ec) {
     auto l = listener_.lock();
     for (int reads = 0; !ec; ++reads) {
         if (reads == max_reads) {
-            net::post(executor_, [self = shared_from_this()] { self->on_readable({}); });
+            net::post(socket_.get_executor(), [self = shared_from_this()] { self->on_readable({}); });
             return;
         }
         const std::size_t n = socket_.read_some(net::buffer(buffer), ec);

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -46,13 +47,12 @@ public:
 
     websocket_transport(strand_socket socket, std::size_t max_message, std::chrono::milliseconds write_timeout);
 
-    const strand_type& executor() noexcept { return executor_; }
     /// Starts reading; events go to `l`.
     void start(std::weak_ptr<listener> l);
     /// True while a write waits for the socket or frames wait behind it.
     bool writing() const noexcept { return waiting_; }
-    /// Writes `frames` (moved out; the vector is left empty, its capacity kept) after anything before.
-    write_state write(std::vector<eio::frame>& frames);
+    /// Writes `frames` (moved from) after anything before them.
+    write_state write(std::span<eio::frame> frames);
     /// Closes: `graceful`, after what was written, with a close frame (1000, or the code the peer's
     /// close frame or its protocol error set), then waits briefly for the peer's close; otherwise at
     /// once, unless a close code is due (the handshake still goes, bounded by the write timeout).
@@ -71,6 +71,7 @@ private:
     };
 
     write_state write_pending();
+    void gather(); // batch_ into iov_
     write_state write_batch();
     void batch_written();
     void wait_writable();
@@ -80,12 +81,11 @@ private:
     void on_readable(beast::error_code ec);
     bool on_event(listener& l, const ws::event& event);
 
-    strand_type executor_;
     strand_socket socket_;
     ws::reader reader_;
     std::chrono::milliseconds write_timeout_;
     std::weak_ptr<listener> listener_;
-    std::vector<outgoing_frame> pending_; // frames not yet in a write
+    std::vector<outgoing_frame> pending_; // frames behind a write that waits, and control frames (rare)
     std::vector<outgoing_frame> batch_;   // the frames of the write in flight
     std::vector<net::const_buffer> iov_;  // ... their headers and payloads, gathered
     std::size_t iov_next_ = 0;            // the first buffer of iov_ not (fully) written yet

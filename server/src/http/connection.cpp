@@ -201,17 +201,17 @@ private:
     // The request as a session keeps it: its headers as one block ("name\0value\0..."), which the
     // session unpacks only if someone asks (an idle connection should not hold a string per header).
     request_head request_of(const http::request<http::string_body>& req) {
-        request_head head;
         beast::error_code ec;
         const auto remote = stream_.socket().remote_endpoint(ec);
-        if (!ec) head.info.remote_address = remote.address().to_string();
-        head.info.url = std::string(req.target());
-        std::size_t size = 0;
+        request_head head;
+        if (!ec) head.remote_address = remote.address().to_string();
+        std::size_t size = req.target().size() + 1;
         for (const auto& field : req) size += field.name_string().size() + field.value().size() + 2;
-        head.header_block.reserve(size);
+        head.block.reserve(size);
+        head.block.append(req.target()).push_back('\0');
         for (const auto& field : req) {
-            head.header_block.append(field.name_string()).push_back('\0');
-            head.header_block.append(field.value()).push_back('\0');
+            head.block.append(field.name_string()).push_back('\0');
+            head.block.append(field.value()).push_back('\0');
         }
         return head;
     }

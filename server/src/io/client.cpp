@@ -15,9 +15,7 @@ std::chrono::milliseconds steady_now() {
 
 client::client(std::shared_ptr<io_core> core, std::shared_ptr<switchboard::server::engine_socket> engine)
     : core_(std::move(core)), engine_(std::move(engine)),
-      connection_(codec_limits{core_->http.config().max_payload, core_->http.config().max_attachments,
-                               codec_limits{}.max_json_depth},
-                  steady_now(), std::chrono::milliseconds(core_->http.config().connect_timeout_ms)) {}
+      connection_(core_->limits, steady_now(), std::chrono::milliseconds(core_->http.config().connect_timeout_ms)) {}
 
 void client::start() {
     // The session's close callback owns the client; the session drops its callbacks when it ends, and
@@ -56,8 +54,8 @@ void client::on_binary(shared_bytes bytes) { act(connection_.on_binary(std::move
 void client::fail(std::string_view why) {
     // Malformed or out-of-place packets end this connection, and nothing else.
     if (closed_) return;
-    SB_LOG(warn, "{} session {}: Socket.IO protocol error ({}); the connection is closed",
-           engine_->request().remote_address, engine_->id(), why);
+    SB_LOG(warn, "{} session {}: Socket.IO protocol error ({}); the connection is closed", engine_->remote_address(),
+           engine_->id(), why);
     engine_->close();
 }
 
@@ -81,12 +79,12 @@ void client::act(sio::server_action&& action) {
 }
 
 std::shared_ptr<socket_impl> client::find(const std::string& nsp) const {
-    const auto it = std::find_if(sockets_.begin(), sockets_.end(), [&](const auto& s) { return s.first == nsp; });
-    return it == sockets_.end() ? nullptr : it->second;
+    const auto it = std::find_if(sockets_.begin(), sockets_.end(), [&](const auto& s) { return s->nsp->name == nsp; });
+    return it == sockets_.end() ? nullptr : *it;
 }
 
 void client::connect(const std::string& nsp, boost::json::object auth) {
-    auto ns = core_->resolve(nsp, auth, engine_->request().remote_address);
+    auto ns = core_->resolve(nsp, auth, engine_->remote_address());
     if (!ns) {
         connection_.refused(nsp);
         return refuse(nsp, {"Invalid namespace", nullptr});
@@ -100,7 +98,7 @@ void client::run_middleware(std::shared_ptr<socket_impl> socket, std::shared_ptr
     const auto& nsp = socket->nsp->name;
     if (index == chain->size()) {
         connection_.connected(nsp);
-        sockets_.emplace_back(nsp, socket);
+        sockets_.push_back(socket);
         if (connect_timer_ != 0) { // connected in time (as the reference server, the timer goes)
             engine_->cancel_timer(connect_timer_);
             connect_timer_ = 0;
@@ -150,16 +148,16 @@ void client::send_packet(const sio::packet& packet) {
 }
 
 void client::forget(const std::string& nsp) {
-    std::erase_if(sockets_, [&](const auto& s) { return s.first == nsp; });
+    std::erase_if(sockets_, [&](const auto& s) { return s->nsp->name == nsp; });
     connection_.left(nsp);
 }
 
 void client::disconnect_all() {
     auto sockets = sockets_; // closing edits the map
-    for (auto& [nsp, socket] : sockets) {
+    for (auto& socket : sockets) {
         sio::packet bye;
         bye.type = sio::packet_type::disconnect;
-        bye.nsp = nsp;
+        bye.nsp = socket->nsp->name;
         socket->send_packet(bye, false);
         socket->close(sio::disconnect_reason::server_namespace_disconnect);
     }
@@ -169,7 +167,7 @@ void client::disconnect_all() {
 void client::on_close(eio::close_reason reason) {
     closed_ = true;
     auto sockets = sockets_;
-    for (auto& [nsp, socket] : sockets) socket->close(sio::from_close(reason));
+    for (auto& socket : sockets) socket->close(sio::from_close(reason));
     sockets_.clear();
 }
 

@@ -209,10 +209,9 @@ private:
 
     std::shared_ptr<io_core> core_;
     std::shared_ptr<switchboard::server::engine_socket> engine_;
-    sio::server_connection connection_; // the protocol: decoding, which namespaces, the connect timeout
-    // Flat lists: a client is in one namespace or a few, and an idle one should not hold hash buckets.
-    std::vector<std::pair<std::string, std::shared_ptr<socket_impl>>> sockets_; // by namespace
-    std::uint64_t connect_timer_ = 0;                                           // until the first connect
+    sio::server_connection connection_;                 // the protocol: decoding, which namespaces, the connect timeout
+    std::vector<std::shared_ptr<socket_impl>> sockets_; // a few at most: a flat list
+    std::uint64_t connect_timer_ = 0;                   // until the first connect
     bool closed_ = false;
 };
 
@@ -222,6 +221,7 @@ struct io_core : std::enable_shared_from_this<io_core> {
 
     switchboard::server::server& http;
     const server_options options;
+    const codec_limits limits; ///< what the clients' packets may be (shared by every connection)
 
     /// The namespace `name`, created if needed.
     std::shared_ptr<namespace_impl> get(const std::string& name);

@@ -113,7 +113,8 @@ std::optional<socket> namespace_impl::find(const std::string& sid) {
 // --- registry ------------------------------------------------------------------------------------------
 
 io_core::io_core(switchboard::server::server& http_, server_options options_)
-    : http(http_), options(std::move(options_)) {}
+    : http(http_), options(std::move(options_)), limits{http_.config().max_payload, http_.config().max_attachments,
+                                                        codec_limits{}.max_json_depth} {}
 
 std::shared_ptr<namespace_impl> io_core::create(const std::string& name, std::shared_ptr<namespace_impl> family) {
     auto ns = std::make_shared<namespace_impl>(*this, name, std::move(family));

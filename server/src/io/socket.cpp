@@ -56,7 +56,7 @@ socket_impl::socket_impl(std::shared_ptr<namespace_impl> nsp_, std::shared_ptr<c
     : id(switchboard::server::random_id()), nsp(std::move(nsp_)), owner(std::move(owner_)), auth_(std::move(auth)),
       created_(std::chrono::system_clock::now()) {}
 
-const std::string& socket_impl::peer() const noexcept { return owner->engine().request().remote_address; }
+const std::string& socket_impl::peer() const noexcept { return owner->engine().remote_address(); }
 
 const handshake_info& socket_impl::handshake() const {
     std::call_once(handshake_once_, [this] {

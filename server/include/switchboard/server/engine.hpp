@@ -31,8 +31,10 @@ public:
 
     /// The session id (`sid` of the handshake).
     virtual const std::string& id() const noexcept = 0;
-    /// The handshake request.
+    /// The handshake request (its headers and query are unpacked on the first call).
     virtual const request_info& request() const noexcept = 0;
+    /// The peer's address, as request().remote_address, without unpacking the request (for logs).
+    virtual const std::string& remote_address() const noexcept = 0;
 
     /// Queues frames to send, in order, as one unit (a Socket.IO packet and its attachments).
     /// Callable from any thread. A `droppable` send is dropped when the transport cannot take it at

@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -87,7 +88,8 @@ class server_session {
 public:
     using duration = std::chrono::milliseconds; ///< time since any fixed origin of a monotonic clock
 
-    server_session(std::string sid, transport_kind transport, server_session_options options);
+    /// `options` is shared by the sessions of an endpoint: it must outlive them.
+    server_session(std::string sid, transport_kind transport, const server_session_options& options);
 
     const std::string& sid() const noexcept { return sid_; }
     transport_kind transport() const noexcept { return transport_; }
@@ -129,9 +131,10 @@ public:
     /// `parse_error` (a frame that breaks the rules, e.g. invalid UTF-8), with the cause for the log.
     void on_transport_closed(duration now, close_reason reason, std::string cause = {});
 
-    /// Moves the output into `out` (appended): the caller writes it on the WebSocket transport and
-    /// calls on_write_done() once all of it is out. Its bytes count as unsent until then.
-    void take_output(std::vector<frame>& out);
+    /// The output, for the WebSocket transport to move its frames out of; then output_taken(). Its
+    /// bytes count as unsent until on_write_done() says all of it is out.
+    std::span<frame> output() noexcept { return output_; }
+    void output_taken() noexcept;
     bool has_output() const noexcept { return !output_.empty(); }
     /// A write waits for the socket to become writable; `progressed` when some bytes went out first.
     void on_write_waiting(duration now, bool progressed);
@@ -154,12 +157,16 @@ public:
     /// When on_timer() next has something to do (none once the session is released).
     std::optional<duration> next_deadline() const noexcept;
 
-    /// Moves the effects out, oldest first, into `into` (cleared first; capacities are kept by swapping).
-    void take_effects(std::vector<server_effect>& into) {
-        into.clear();
-        into.swap(effects_);
+    /// Moves out the oldest effect not yet taken, if any. Effects an input adds while the caller carries
+    /// out earlier ones (a handler that sends, say) come after them, in order.
+    std::optional<server_effect> next_effect() {
+        if (next_effect_ == effects_.size()) {
+            effects_.clear();
+            next_effect_ = 0;
+            return std::nullopt;
+        }
+        return std::move(effects_[next_effect_++]);
     }
-    bool has_effects() const noexcept { return !effects_.empty(); }
 
     /// Unsent bytes: in the output and taken but not yet written.
     std::size_t unsent_bytes() const noexcept { return queued_bytes_ + in_flight_bytes_; }
@@ -176,9 +183,10 @@ private:
     void release();
     void clear_output();
 
+    codec_limits limits() const noexcept;
+
     std::string sid_;
-    server_session_options options_;
-    codec_limits limits_;
+    const server_session_options& options_;
     transport_kind transport_;
     server_heartbeat heartbeat_;
     bool opened_ = false;
@@ -195,6 +203,7 @@ private:
     std::size_t queued_bytes_ = 0;    // in output_
     std::size_t in_flight_bytes_ = 0; // taken, not yet written
     std::vector<server_effect> effects_;
+    std::size_t next_effect_ = 0; // effects_ before it were taken
 };
 
 } // namespace switchboard::eio

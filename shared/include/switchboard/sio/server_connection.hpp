@@ -57,7 +57,8 @@ public:
 
     /// `now` is when the Engine.IO session opened; a connection that has joined no namespace
     /// `connect_timeout` later should be closed (the reference server's connectTimeout).
-    server_connection(codec_limits limits, duration now, duration connect_timeout);
+    /// `limits` is shared by the connections of a server: it must outlive them.
+    server_connection(const codec_limits& limits, duration now, duration connect_timeout);
 
     /// A text message (without the Engine.IO `4`) / a binary message.
     server_action on_text(std::string_view text);
@@ -79,7 +80,7 @@ public:
 private:
     server_action on_decoded(packet&& p);
 
-    codec_limits limits_;
+    const codec_limits& limits_;
     std::unique_ptr<decoder> binary_; // while a binary packet's attachments are due (most clients never)
     // Flat lists: a client is in one namespace or a few, and an idle one should not hold hash buckets.
     std::vector<std::string> connected_;
