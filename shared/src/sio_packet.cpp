@@ -138,9 +138,7 @@ bool operator==(const packet& a, const packet& b) {
 }
 
 bool is_reserved_event(std::string_view name) noexcept {
-    static constexpr std::array<std::string_view, 6> reserved = {"connect",       "connect_error", "disconnect",
-                                                                 "disconnecting", "newListener",   "removeListener"};
-    return std::find(reserved.begin(), reserved.end(), name) != reserved.end();
+    return std::find(reserved_event_names.begin(), reserved_event_names.end(), name) != reserved_event_names.end();
 }
 
 boost::json::value attach(std::vector<shared_bytes>& attachments, shared_bytes bytes) {

@@ -48,6 +48,14 @@ for (const [serverName, binary] of Object.entries(servers)) {
         assert.deepEqual(h.auth, { user: 'ann', n: 1 });
       });
 
+      test('emitting a reserved event name throws, before anything is sent', async () => {
+        const s = await connected(open());
+        for (const name of ['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener']) {
+          assert.throws(() => s.emit(name, 1), new RegExp(`"${name}" is a reserved event name`));
+        }
+        assert.equal(await s.emitWithAck('echo', 'still connected'), 'still connected');
+      });
+
       test('connect_error from a rejecting middleware, with message and data', async () => {
         const s = open('/admin', { auth: { token: 'nope' } });
         const err = await new Promise((r) => s.once('connect_error', r));

@@ -9,7 +9,7 @@
 // The protocol runs in C++ (shared/client + wasm-client/src); this file keeps the application's
 // listeners and turns binary values into the codec's placeholders and back.
 
-const RESERVED = new Set(['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener']);
+// RESERVED (the reserved event names) is defined just before this file, generated from the C++ list.
 
 class Emitter {
   constructor() { this._listeners = new Map(); }

@@ -30,6 +30,7 @@
 
 #include <boost/json/value.hpp>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -68,7 +69,10 @@ struct packet {
     friend bool operator==(const packet& a, const packet& b);
 };
 
-/// Event names the protocol reserves; an EVENT may not use them.
+/// Event names the protocol reserves; an EVENT may not use them. This list is the only one: the WASM
+/// client's JavaScript gets its copy from it at build time (wasm-client/CMakeLists.txt).
+inline constexpr std::array<std::string_view, 6> reserved_event_names = {
+    "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"};
 bool is_reserved_event(std::string_view name) noexcept;
 
 /// Adds `bytes` as the next attachment and returns the placeholder to put in the packet's data.
