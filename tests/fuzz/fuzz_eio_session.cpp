@@ -41,13 +41,13 @@ void check(bool ok) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0) return 0;
     reader in{data, size};
-    eio::server_session_options options;
-    options.ping_interval = milliseconds(300);
-    options.ping_timeout = milliseconds(200);
-    options.upgrade_timeout = milliseconds(1000);
-    options.write_timeout = milliseconds(500);
-    options.max_payload = 2000;
-    options.max_queue_bytes = 4000;
+    // Short times, so that inputs reach the timeouts; small limits, so that they reach the limits.
+    const eio::server_session_options options{.ping_interval = milliseconds(300),
+                                              .ping_timeout = milliseconds(200),
+                                              .upgrade_timeout = milliseconds(1000),
+                                              .write_timeout = milliseconds(500),
+                                              .max_payload = 2000,
+                                              .max_queue_bytes = 4000};
     const auto transport = in.byte() % 2 == 0 ? eio::transport_kind::polling : eio::transport_kind::websocket;
     eio::server_session s("fuzz", transport, options);
     milliseconds now{0};
