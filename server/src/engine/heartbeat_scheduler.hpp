@@ -14,8 +14,9 @@ namespace switchboard::server {
 class engine_session;
 
 /// One timer for the heartbeats of all the sessions of an endpoint. A session takes a slot and says
-/// when its heartbeat is next due; then its on_heartbeat() runs on its strand. An idle connection
-/// costs a slot and an entry in a heap rather than a timer and a pending wait of its own.
+/// when its state machine is next due (a ping, a timeout, the write deadline); then its on_heartbeat()
+/// runs on its strand. An idle connection costs a slot and an entry in a heap rather than a timer and a
+/// pending wait of its own.
 class heartbeat_scheduler {
 public:
     using clock = std::chrono::steady_clock;
