@@ -1,5 +1,7 @@
 #include <switchboard/server/config.hpp>
 
+#include "adapter/redis/address.hpp"
+
 #include <boost/program_options.hpp>
 
 #include <algorithm>
@@ -72,6 +74,10 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
             "ms a peer may take no bytes while data waits for it before it is closed")
         ("request-timeout", po::value(&config.request_timeout_ms)->default_value(config.request_timeout_ms),
             "ms an HTTP request may take to arrive (a late POST body is answered 408)")
+        ("redis", po::value(&config.redis_url)->default_value(config.redis_url),
+            "join the Redis cluster at this URL (redis://host:port), as @socket.io/redis-adapter's nodes do")
+        ("redis-key", po::value(&config.redis_key)->default_value(config.redis_key),
+            "the cluster's channel prefix (the Node adapter's `key`)")
         ("log-level", po::value(&level)->default_value(level), "off, error, warn, info, debug or trace")
         ("log-format", po::value(&format)->default_value(format), "text or json (one object per line)");
     // clang-format on
@@ -114,6 +120,11 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
     }
     if (!config.allow_polling && !config.allow_websocket) {
         err << program << ": --transports names no transport\n";
+        return cli_action::exit_failure;
+    }
+    if (!config.redis_url.empty() && !redis::parse_url(config.redis_url)) {
+        err << program << ": --redis wants redis://host[:port] (no credentials yet), not '" << config.redis_url
+            << "'\n";
         return cli_action::exit_failure;
     }
     if (const auto parsed = parse_log_level(level)) {

@@ -20,6 +20,8 @@ export const binaries = {
   installed: join(root, 'build', 'install-check', 'bin', 'switchboard'), // the binary, installed by scripts/test
   reference: [process.execPath, join(root, 'tests', 'interop', 'reference-server.mjs')], // Node socket.io 4.8
   bench: join(build, 'examples', 'bench'),
+  cluster: join(build, 'examples', 'cluster'),
+  nodeTwin: [process.execPath, join(root, 'tests', 'cluster', 'node-twin.mjs')], // Node socket.io on the Redis adapter
   referenceBench: [process.execPath, join(root, 'bench', 'reference', 'server.mjs')], // the benchmarks' reference
 };
 
@@ -33,7 +35,7 @@ export async function startServer(name, args = [], env = {}, { port: fixedPort =
     leading = ['-c', String(taskset), command, ...leading];
     command = 'taskset';
   }
-  const threads = name === 'reference' || name === 'referenceBench' ? [] : threadArgs;
+  const threads = name === 'reference' || name === 'referenceBench' || name === 'nodeTwin' ? [] : threadArgs;
   // The chat's database goes to a temporary file unless the test names one.
   const db = (name === 'switchboard' || name === 'installed') && !args.includes('--db') ? { SWITCHBOARD_DB: join(tmpdir(), `switchboard-test-${process.pid}-${Date.now()}.db`) } : {};
   const proc = spawn(command, [...leading, '--port', String(fixedPort), ...threads, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...db, ...env } });

@@ -1,6 +1,8 @@
 // The public handles (io::server, io::nsp, io::socket, io::broadcast_operator) over the internals.
 #include "core.hpp"
 
+#include "../adapter/redis/adapter.hpp"
+
 #include <strings.h>
 
 namespace switchboard::io {
@@ -319,8 +321,22 @@ std::string normalized(std::string_view name) {
 }
 } // namespace
 
+namespace {
+
+// The configuration's --redis, unless the application chose an adapter itself.
+server_options with_configured_adapter(const switchboard::server::server& http, server_options options) {
+    const auto& cfg = http.config();
+    if (!options.adapter && !cfg.redis_url.empty())
+        if (const auto at = switchboard::server::redis::parse_url(cfg.redis_url))
+            options.adapter = switchboard::server::redis::make_adapter_factory(*at, cfg.redis_key);
+    return options;
+}
+
+} // namespace
+
 server::server(switchboard::server::server& http, server_options options)
-    : core_(std::make_shared<detail::io_core>(http, std::move(options))), main_(core_->get("/")) {
+    : core_(std::make_shared<detail::io_core>(http, with_configured_adapter(http, std::move(options)))),
+      main_(core_->get("/")) {
     http.engine(http.config().path, [core = core_](const std::shared_ptr<switchboard::server::engine_socket>& engine) {
         core->on_engine(engine);
     });

@@ -38,6 +38,8 @@ struct server_config {
     log_level log = log_level::info;          ///< what is logged
     log_format log_style = log_format::text;  ///< how
     std::string db_path;                      ///< the application's database (the chat's history)
+    std::string redis_url;                    ///< join the Redis cluster here (`redis://host:port`); empty: one node
+    std::string redis_key = "socket.io";      ///< the cluster's channel prefix (the Node adapter's `key`)
 };
 
 /// "off", "error", "warn", "info", "debug", "trace".

@@ -4,6 +4,7 @@
 // ready), reconnecting with backoff when Redis goes away.
 
 #include "../../util/net.hpp"
+#include "address.hpp"
 
 #include <switchboard/result.hpp>
 
@@ -19,14 +20,6 @@ struct redisAsyncContext;
 struct redisReply;
 
 namespace switchboard::server::redis {
-
-/// Where Redis is: `redis://host[:port][/db]` (the db is ignored: pub/sub is global; credentials are
-/// refused, AUTH is not supported yet).
-struct address {
-    std::string host = "127.0.0.1";
-    int port = 6379;
-};
-result<address> parse_url(std::string_view url);
 
 /// A reply, copied out of hiredis's (which lives only during its callback).
 struct reply {

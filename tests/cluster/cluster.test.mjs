@@ -1,0 +1,193 @@
+// A mixed cluster on one Redis (Debian's redis-server, started here on a loopback port): two Switchboard
+// nodes (examples/cluster --redis) and one Node.js node (node-twin.mjs: socket.io 4.8 on the official
+// @socket.io/redis-adapter), official socket.io-client on each. Broadcasts cross every node both ways,
+// on "/" and "/chat"; @socket.io/redis-emitter reaches our clients; Redis restarted mid-run.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { io } from 'socket.io-client';
+import { Emitter } from '@socket.io/redis-emitter';
+import { createClient } from 'redis';
+import { startServer, until, sleep } from '../server/harness.mjs';
+
+/// redis-server on 127.0.0.1 and a free port; restart() brings it back on the same port.
+async function startRedis() {
+  let proc;
+  let port = 0;
+  const reachable = () => new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+    s.on('error', () => resolve(false));
+  });
+  const launch = async () => {
+    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const exited = new Promise((r) => proc.once('exit', () => r(false)));
+    for (let i = 0; i < 100; ++i) {
+      if (await Promise.race([reachable(), exited])) return true;
+      if (proc.exitCode !== null) return false;
+      await sleep(50);
+    }
+    return false;
+  };
+  for (let attempt = 0; attempt < 10; ++attempt) {
+    port = 20000 + Math.floor(Math.random() * 12000);
+    if (await launch()) break;
+    proc.kill('SIGKILL');
+  }
+  const stop = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const gone = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGKILL');
+    await gone;
+  };
+  return {
+    url: () => `redis://127.0.0.1:${port}`,
+    stop,
+    async restart() { await stop(); assert.ok(await launch(), 'redis-server restarted'); },
+  };
+}
+
+let redis;
+const nodes = {}; // name -> server
+const clients = []; // every client opened, closed in after()
+
+before(async () => {
+  redis = await startRedis();
+  nodes.a = await startServer('cluster', ['--redis', redis.url()]);
+  nodes.b = await startServer('cluster', ['--redis', redis.url()]);
+  nodes.node = await startServer('nodeTwin', ['--redis', redis.url()]);
+});
+
+after(async () => {
+  for (const c of clients) c.disconnect();
+  for (const n of Object.values(nodes)) await n.stop();
+  await redis.stop();
+});
+
+/// A client on `node`, namespace `nsp`, recording every event it receives as [event, ...args].
+async function client(node, nsp = '/') {
+  const socket = io(`${nodes[node].url}${nsp}`, { transports: ['websocket'], forceNew: true, reconnection: false });
+  clients.push(socket);
+  socket.received = [];
+  socket.onAny((event, ...args) => socket.received.push([event, ...args]));
+  await new Promise((resolve, reject) => { socket.once('connect', resolve); socket.once('connect_error', reject); });
+  return socket;
+}
+
+/// Clients on each node: {a, b, node}.
+async function onEveryNode(nsp = '/') {
+  return { a: await client('a', nsp), b: await client('b', nsp), node: await client('node', nsp) };
+}
+
+const got = (socket, event) => socket.received.filter(([e]) => e === event).map(([, ...args]) => args);
+
+/// Waits until the cluster's subscriptions are in place: a probe broadcast from each node reaches all.
+async function settled(cs) {
+  for (const [name, sender] of Object.entries(cs)) {
+    await until(async () => {
+      sender.emit('all', `probe-${name}`);
+      await sleep(100);
+      return Object.values(cs).every((c) => got(c, `probe-${name}`).length > 0);
+    }, 10000, `broadcasts from ${name} reach every node`);
+  }
+}
+
+test('nsp.emit from any node reaches the clients of every node', async () => {
+  const cs = await onEveryNode();
+  await settled(cs);
+  for (const [name, sender] of Object.entries(cs)) {
+    sender.emit('all', 'news', name, 1, { n: [true, null] });
+    await until(() => Object.values(cs).every((c) => got(c, 'news').some(([from]) => from === name)), 5000, `news from ${name}`);
+    for (const c of Object.values(cs)) assert.deepEqual(got(c, 'news').find(([from]) => from === name), [name, 1, { n: [true, null] }]);
+  }
+});
+
+test('to(room) reaches the room members of every node and no one else', async () => {
+  const cs = await onEveryNode();
+  await settled(cs);
+  await cs.b.emitWithAck('join', 'r1');
+  await cs.node.emitWithAck('join', 'r1');
+  for (const [name, sender] of Object.entries(cs)) {
+    sender.emit('to', 'r1', 'room-news', name);
+    await until(() => got(cs.b, 'room-news').some(([f]) => f === name) && got(cs.node, 'room-news').some(([f]) => f === name), 5000, `room-news from ${name}`);
+  }
+  await sleep(200);
+  assert.deepEqual(got(cs.a, 'room-news'), [], 'a is not in r1');
+});
+
+test('socket.broadcast.emit skips the sender only, across nodes', async () => {
+  const cs = await onEveryNode();
+  await settled(cs);
+  for (const [name, sender] of Object.entries(cs)) {
+    sender.emit('others', 'aside', name);
+    const rest = Object.entries(cs).filter(([n]) => n !== name).map(([, c]) => c);
+    await until(() => rest.every((c) => got(c, 'aside').some(([f]) => f === name)), 5000, `aside from ${name}`);
+  }
+  await sleep(200);
+  for (const [name, c] of Object.entries(cs)) assert.ok(!got(c, 'aside').some(([f]) => f === name), `${name} did not hear itself`);
+});
+
+test('binary arguments cross intact both ways', async () => {
+  const cs = await onEveryNode();
+  await settled(cs);
+  const bytes = Uint8Array.from([0, 1, 2, 253, 254, 255]);
+  for (const [name, sender] of Object.entries(cs)) {
+    sender.emit('all', 'blob', name, bytes, { nested: bytes.subarray(1, 3) });
+    await until(() => Object.values(cs).every((c) => got(c, 'blob').some(([f]) => f === name)), 5000, `blob from ${name}`);
+    for (const c of Object.values(cs)) {
+      const [, b, { nested }] = got(c, 'blob').find(([f]) => f === name);
+      assert.deepEqual([...new Uint8Array(b)], [...bytes]);
+      assert.deepEqual([...new Uint8Array(nested)], [1, 2]);
+    }
+  }
+});
+
+test('namespaces stay apart: /chat broadcasts reach /chat clients only', async () => {
+  const root = await onEveryNode('/');
+  const chat = await onEveryNode('/chat');
+  await settled(chat);
+  chat.a.emit('all', 'chat-news', 'x');
+  await until(() => Object.values(chat).every((c) => got(c, 'chat-news').length === 1), 5000, 'chat-news everywhere in /chat');
+  await sleep(200);
+  for (const c of Object.values(root)) assert.deepEqual(got(c, 'chat-news'), []);
+});
+
+test('@socket.io/redis-emitter reaches the clients of our nodes (rooms, except, namespaces)', async () => {
+  const cs = await onEveryNode();
+  const chat = await onEveryNode('/chat');
+  await settled(cs);
+  await settled(chat);
+  await cs.a.emitWithAck('join', 'e1');
+  await cs.b.emitWithAck('join', 'e1');
+  await cs.b.emitWithAck('join', 'quiet');
+  const redisClient = createClient({ url: redis.url() });
+  await redisClient.connect();
+  try {
+    const emitter = new Emitter(redisClient);
+    emitter.emit('from-emitter', 1);
+    emitter.to('e1').except('quiet').emit('emitter-room', 2);
+    emitter.of('/chat').emit('emitter-chat', 3);
+    await until(() => Object.values(cs).every((c) => got(c, 'from-emitter').length === 1), 5000, 'emitter.emit');
+    await until(() => got(cs.a, 'emitter-room').length === 1, 5000, 'emitter.to');
+    await until(() => Object.values(chat).every((c) => got(c, 'emitter-chat').length === 1), 5000, 'emitter.of');
+    await sleep(200);
+    assert.deepEqual(got(cs.b, 'emitter-room'), [], 'except(quiet) left b out');
+    assert.deepEqual(got(cs.node, 'emitter-room'), [], 'not in e1');
+    for (const c of Object.values(cs)) assert.deepEqual(got(c, 'emitter-chat'), [], '/chat only');
+  } finally {
+    await redisClient.quit();
+  }
+});
+
+test('Redis restarted mid-run: local clients are served meanwhile, cross-node delivery resumes', async () => {
+  const cs = await onEveryNode();
+  await settled(cs);
+  await redis.restart();
+  // While the nodes reconnect, each still serves its own clients.
+  cs.a.emit('all', 'during', 'a');
+  await until(() => got(cs.a, 'during').length === 1, 5000, 'a hears its own broadcast while Redis is back but not yet rejoined');
+  const fresh = await onEveryNode();
+  await settled(fresh); // every node resubscribed: broadcasts cross again
+  fresh.b.emit('all', 'after', 'b');
+  await until(() => Object.values(fresh).every((c) => got(c, 'after').length === 1), 10000, 'after the restart');
+});

@@ -1,0 +1,40 @@
+// The Node.js twin of examples/cluster: socket.io 4.8 on @socket.io/redis-adapter 8.3 (classic
+// createAdapter), serving the same event table on "/" and "/chat", so that a cluster test can mix
+// Switchboard nodes and Node nodes on one Redis.
+//   node tests/cluster/node-twin.mjs --port 0 --redis redis://127.0.0.1:6379 [--redis-key socket.io]
+import { createServer } from 'node:http';
+import { Server } from 'socket.io';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { createClient } from 'redis';
+
+const flag = (name, fallback) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const url = flag('--redis', 'redis://127.0.0.1:6379');
+const key = flag('--redis-key', 'socket.io');
+
+const pub = createClient({ url });
+const sub = pub.duplicate();
+for (const c of [pub, sub]) c.on('error', () => {}); // it reconnects by itself; the tests restart Redis
+await Promise.all([pub.connect(), sub.connect()]);
+
+const http = createServer();
+const io = new Server(http, { adapter: createAdapter(pub, sub, { key }) });
+
+function serve(nsp) {
+  nsp.on('connection', (socket) => {
+    socket.on('join', (room, ack) => { socket.join(room); ack?.(true); });
+    socket.on('leave', (room, ack) => { socket.leave(room); ack?.(true); });
+    socket.on('to', (room, event, ...args) => nsp.to(room).emit(event, ...args));
+    socket.on('all', (event, ...args) => nsp.emit(event, ...args));
+    socket.on('others', (event, ...args) => socket.broadcast.emit(event, ...args));
+  });
+}
+serve(io.of('/'));
+serve(io.of('/chat'));
+
+http.listen(Number(flag('--port', '3000')), '127.0.0.1', () => {
+  console.log(`listening on http://127.0.0.1:${http.address().port}`);
+});
+process.on('SIGTERM', () => { io.close(); pub.quit().catch(() => {}); sub.quit().catch(() => {}); process.exit(0); });
