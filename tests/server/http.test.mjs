@@ -32,9 +32,12 @@ after(async () => {
 test('--help lists every flag; bad flags are refused', () => {
   const help = execFileSync(binaries.switchboard, ['--help'], { encoding: 'utf8' });
   for (const flag of ['--host', '--port', '--path', '--ping-interval', '--ping-timeout', '--max-payload', '--transports',
-    '--cors-origin', '--static', '--client-dir', '--threads', '--connect-timeout']) assert.ok(help.includes(flag), flag);
+    '--cors-origin', '--static', '--client-dir', '--threads', '--connect-timeout', '--redis', '--redis-key']) assert.ok(help.includes(flag), flag);
   assert.throws(() => execFileSync(binaries.switchboard, ['--no-such-flag'], { stdio: 'pipe' }));
   assert.throws(() => execFileSync(binaries.switchboard, ['--transports', 'smoke-signals'], { stdio: 'pipe' }));
+  for (const url of ['http://127.0.0.1:6379', 'redis://user:secret@127.0.0.1', 'redis://h:70000']) {
+    assert.throws(() => execFileSync(binaries.switchboard, ['--redis', url], { stdio: 'pipe' }), /--redis wants redis:\/\/host/, url);
+  }
 });
 
 test('flags also come from SWITCHBOARD_* environment variables; flags win', async () => {
