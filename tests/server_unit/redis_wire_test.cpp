@@ -118,6 +118,14 @@ TEST_CASE("malformed or misshapen messages are refused, never thrown", "[redis][
         auto bytes = redis_wire::encode_broadcast("x", event(json), {});
         CHECK(redis_wire::decode_broadcast(bytes).error() == cluster::errc::bad_shape);
     }
+    // Empty strings and keys (msgpack-cxx hands them over without a pointer; found by fuzz_redis_wire).
+    auto empty = cluster::unpack_json(from_hex("82a0a0a161c400"));
+    REQUIRE(empty);
+    CHECK(stringify(empty->value) == R"({"":"","a":{"_placeholder":true,"num":0}})");
+    CHECK(empty->attachments.at(0)->empty());
+    // {"_placeholder": true, "num": 0}: a peer's object that our representation would take for binary.
+    CHECK(cluster::unpack_json(from_hex("82ac5f706c616365686f6c646572c3a36e756d00")).error() ==
+          cluster::errc::bad_shape);
     std::string deep(100, '\x91'); // [[[[...]]]]
     deep.push_back('\xc0');
     CHECK(cluster::unpack_json(deep).error() == cluster::errc::too_deep);

@@ -64,6 +64,11 @@ boost::json::value timestamp(const msgpack::object_ext& ext) {
     return nullptr;
 }
 
+// msgpack-cxx leaves the pointer of an empty str or bin null; a view of it must not pass null on.
+std::string_view text_of(const char* ptr, std::uint32_t size) noexcept {
+    return size == 0 ? std::string_view("", 0) : std::string_view(ptr, size);
+}
+
 struct reader {
     const codec_limits& limits;
     std::vector<shared_bytes>& attachments;
@@ -83,9 +88,9 @@ struct reader {
             // JSON has no NaN or infinity: JSON.stringify writes null.
             if (!std::isfinite(o.via.f64)) return boost::json::value(nullptr);
             return boost::json::value(o.via.f64);
-        case msgpack::type::STR: return boost::json::value(boost::json::string_view(o.via.str.ptr, o.via.str.size));
+        case msgpack::type::STR: return boost::json::value(text_of(o.via.str.ptr, o.via.str.size));
         case msgpack::type::BIN:
-            return sio::attach(attachments, make_shared_bytes(std::string(o.via.bin.ptr, o.via.bin.size)));
+            return sio::attach(attachments, make_shared_bytes(std::string(text_of(o.via.bin.ptr, o.via.bin.size))));
         case msgpack::type::ARRAY: {
             boost::json::array a;
             a.reserve(o.via.array.size);
@@ -107,9 +112,12 @@ struct reader {
                     continue;
                 auto v = read(kv.val, depth + 1);
                 if (!v) return v.error();
-                m[boost::json::string_view(kv.key.via.str.ptr, kv.key.via.str.size)] = std::move(*v);
+                m[text_of(kv.key.via.str.ptr, kv.key.via.str.size)] = std::move(*v);
             }
-            return boost::json::value(std::move(m));
+            boost::json::value object(std::move(m));
+            // An object shaped like our binary placeholder would be taken for binary: refused.
+            if (sio::placeholder_index(object)) return errc::bad_shape;
+            return object;
         }
         case msgpack::type::EXT:
             if (o.via.ext.type() == -1) return timestamp(o.via.ext);

@@ -47,8 +47,8 @@ struct decoded_value {
 };
 
 /// Reads one MessagePack document (all of `bytes`). Fails on malformed input, trailing bytes, maps
-/// with keys that are not strings, nesting deeper than limits.max_json_depth, or more than
-/// limits.max_payload bytes.
+/// with keys that are not strings, a map shaped like a placeholder (it would be taken for binary),
+/// nesting deeper than limits.max_json_depth, or more than limits.max_payload bytes.
 result<decoded_value> unpack_json(std::string_view bytes, const codec_limits& limits = {});
 
 } // namespace switchboard::server::cluster

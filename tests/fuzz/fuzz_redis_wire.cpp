@@ -1,0 +1,39 @@
+// What another cluster node (or anyone who can publish on the cluster's Redis) sends: the classic
+// adapter's broadcast message, read by redis_wire::decode_broadcast. Any bytes must be refused or read,
+// never crash, never throw; what is read must survive our own encoding (re-encoded and read again,
+// it is the same message), and the MessagePack reader must agree with itself on a round trip.
+#include "adapter/redis/classic_wire.hpp"
+
+#include <switchboard/json.hpp>
+
+#include <cstdlib>
+
+using namespace switchboard;
+using namespace switchboard::server;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+    codec_limits limits;
+    limits.max_payload = 64 * 1024;
+    if (auto value = cluster::unpack_json(bytes, limits)) {
+        msgpack::sbuffer again;
+        cluster::msgpack_packer out(again);
+        cluster::pack_json(out, value->value, value->attachments);
+        auto twice = cluster::unpack_json(std::string_view(again.data(), again.size()), limits);
+        // Compared as JavaScript sees them: 1.0 is written as the integer 1, and reads back as one.
+        if (!twice || stringify(twice->value) != stringify(value->value) ||
+            twice->attachments.size() != value->attachments.size())
+            std::abort();
+    }
+    auto message = redis_wire::decode_broadcast(bytes, limits);
+    if (!message) return 0;
+    const auto encoded = redis_wire::encode_broadcast(message->uid, message->packet, message->options);
+    auto back = redis_wire::decode_broadcast(encoded, limits);
+    if (!back) std::abort();
+    if (back->uid != message->uid || back->packet.nsp != message->packet.nsp ||
+        stringify(back->packet.data) != stringify(message->packet.data) ||
+        back->options.rooms != message->options.rooms || back->options.except != message->options.except ||
+        back->options.volatile_ != message->options.volatile_)
+        std::abort();
+    return 0;
+}
