@@ -1,7 +1,8 @@
 // What another cluster node (or anyone who can publish on the cluster's Redis) sends: the classic
-// adapter's broadcast message, read by redis_wire::decode_broadcast. Any bytes must be refused or read,
-// never crash, never throw; what is read must survive our own encoding (re-encoded and read again,
-// it is the same message), and the MessagePack reader must agree with itself on a round trip.
+// adapter's broadcast message (redis_wire::decode_broadcast), its requests and responses. Any bytes must be refused or
+// read, never crash, never throw; what is read must survive our own encoding (re-encoded and read again, it is the same
+// message), and the MessagePack reader must agree with itself on a round trip.
+#include "adapter/redis/classic_requests.hpp"
 #include "adapter/redis/classic_wire.hpp"
 
 #include <switchboard/json.hpp>
@@ -25,6 +26,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             twice->attachments.size() != value->attachments.size())
             std::abort();
     }
+    // Requests and responses (JSON or MessagePack): refused or read; a read broadcast request re-encodes.
+    if (auto r = redis_wire::decode_request(bytes, limits); r && r->type == redis_wire::request_type::broadcast) {
+        auto again = redis_wire::decode_request(
+            redis_wire::encode_broadcast_request(r->uid, r->request_id, r->packet, r->options), limits);
+        if (!again || stringify(again->packet.data) != stringify(r->packet.data)) std::abort();
+    }
+    (void)redis_wire::decode_response(bytes, limits);
     auto message = redis_wire::decode_broadcast(bytes, limits);
     if (!message) return 0;
     const auto encoded = redis_wire::encode_broadcast(message->uid, message->packet, message->options);

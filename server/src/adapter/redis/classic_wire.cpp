@@ -6,21 +6,22 @@
 
 namespace switchboard::server::redis_wire {
 
-namespace {
-
 using cluster::errc;
 
-void pack_key(cluster::msgpack_packer& out, std::string_view key) {
-    out.pack_str(static_cast<std::uint32_t>(key.size()));
-    out.pack_str_body(key.data(), static_cast<std::uint32_t>(key.size()));
+void pack_string(cluster::msgpack_packer& out, std::string_view text) {
+    out.pack_str(static_cast<std::uint32_t>(text.size()));
+    out.pack_str_body(text.data(), static_cast<std::uint32_t>(text.size()));
 }
+
+namespace {
 
 void pack_strings(cluster::msgpack_packer& out, const std::vector<std::string>& list) {
     out.pack_array(static_cast<std::uint32_t>(list.size()));
-    for (const auto& s : list) pack_key(out, s);
+    for (const auto& s : list) pack_string(out, s);
 }
 
-// Room names as the Node adapter may send them: strings, or numbers (a room can be any value in JS).
+} // namespace
+
 result<std::vector<std::string>> read_rooms(const boost::json::value* v) {
     std::vector<std::string> out;
     if (!v || v->is_null()) return out;
@@ -39,7 +40,46 @@ result<std::vector<std::string>> read_rooms(const boost::json::value* v) {
     return out;
 }
 
-} // namespace
+void pack_options(cluster::msgpack_packer& out, const io::broadcast_options& options) {
+    out.pack_map(3);
+    pack_string(out, "rooms");
+    pack_strings(out, options.rooms);
+    pack_string(out, "except");
+    pack_strings(out, options.except);
+    pack_string(out, "flags");
+    out.pack_map((options.volatile_ ? 1 : 0) + (options.timeout ? 1 : 0));
+    if (options.volatile_) {
+        pack_string(out, "volatile");
+        out.pack_true();
+    }
+    if (options.timeout) {
+        pack_string(out, "timeout");
+        out.pack_int64(options.timeout->count());
+    }
+}
+
+result<io::broadcast_options> read_options(const boost::json::value* v, bool* compress) {
+    io::broadcast_options options;
+    if (!v || v->is_null()) return options;
+    const auto* opts = v->if_object();
+    if (!opts) return errc::bad_shape;
+    auto rooms = read_rooms(opts->if_contains("rooms"));
+    auto except = read_rooms(opts->if_contains("except"));
+    if (!rooms || !except) return errc::bad_shape;
+    options.rooms = std::move(*rooms);
+    options.except = std::move(*except);
+    if (const auto* flags = opts->if_contains("flags"); flags && flags->is_object()) {
+        const auto& f = flags->get_object();
+        if (const auto* x = f.if_contains("volatile")) options.volatile_ = x->is_bool() && x->get_bool();
+        if (const auto* x = f.if_contains("compress"); x && compress) *compress = !x->is_bool() || x->get_bool();
+        if (const auto* x = f.if_contains("timeout"); x && x->is_number()) {
+            boost::system::error_code ec;
+            const auto ms = x->to_number<double>(ec);
+            if (!ec && ms >= 0 && ms < 1e12) options.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(ms));
+        }
+    }
+    return options;
+}
 
 std::string broadcast_channel(std::string_view key, std::string_view nsp, const std::vector<std::string>& rooms) {
     if (rooms.size() == 1) return fmt::format("{}#{}#{}#", key, nsp, rooms.front());
@@ -58,29 +98,15 @@ std::string encode_broadcast(std::string_view uid, const sio::packet& packet, co
     msgpack::sbuffer buffer;
     cluster::msgpack_packer out(buffer);
     out.pack_array(3);
-    pack_key(out, uid);
+    pack_string(out, uid);
     out.pack_map(3); // the packet, in the Node adapter's key order
-    pack_key(out, "type");
+    pack_string(out, "type");
     out.pack_int64(static_cast<int>(sio::packet_type::event)); // never BINARY_EVENT: Node's encoder decides
-    pack_key(out, "data");
+    pack_string(out, "data");
     cluster::pack_json(out, packet.data, packet.attachments);
-    pack_key(out, "nsp");
-    pack_key(out, packet.nsp);
-    out.pack_map(3);
-    pack_key(out, "rooms");
-    pack_strings(out, options.rooms);
-    pack_key(out, "except");
-    pack_strings(out, options.except);
-    pack_key(out, "flags");
-    out.pack_map((options.volatile_ ? 1 : 0) + (options.timeout ? 1 : 0));
-    if (options.volatile_) {
-        pack_key(out, "volatile");
-        out.pack_true();
-    }
-    if (options.timeout) {
-        pack_key(out, "timeout");
-        out.pack_int64(options.timeout->count());
-    }
+    pack_string(out, "nsp");
+    pack_string(out, packet.nsp);
+    pack_options(out, options);
     return std::string(buffer.data(), buffer.size());
 }
 
@@ -104,24 +130,9 @@ result<broadcast_message> decode_broadcast(std::string_view bytes, const codec_l
     m.packet.attachments = std::move(decoded->attachments);
     if (sio::validate(m.packet)) return errc::bad_shape; // an EVENT led by a name that is not reserved
     if (parts->size() > 2) {
-        const auto* opts = (*parts)[2].if_object();
-        if (!opts) return errc::bad_shape;
-        auto rooms = read_rooms(opts->if_contains("rooms"));
-        auto except = read_rooms(opts->if_contains("except"));
-        if (!rooms || !except) return errc::bad_shape;
-        m.options.rooms = std::move(*rooms);
-        m.options.except = std::move(*except);
-        if (const auto* flags = opts->if_contains("flags"); flags && flags->is_object()) {
-            const auto& f = flags->get_object();
-            if (const auto* v = f.if_contains("volatile")) m.options.volatile_ = v->is_bool() && v->get_bool();
-            if (const auto* v = f.if_contains("compress")) m.compress = !v->is_bool() || v->get_bool();
-            if (const auto* v = f.if_contains("timeout"); v && v->is_number()) {
-                boost::system::error_code ec;
-                const auto ms = v->to_number<double>(ec);
-                if (!ec && ms >= 0 && ms < 1e12)
-                    m.options.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(ms));
-            }
-        }
+        auto options = read_options(&(*parts)[2], &m.compress);
+        if (!options) return options.error();
+        m.options = std::move(*options);
     }
     return m;
 }

@@ -38,4 +38,13 @@ std::string encode_broadcast(std::string_view uid, const sio::packet& packet, co
 /// with a string or numeric event name that is not reserved; rooms may be strings or numbers.
 result<broadcast_message> decode_broadcast(std::string_view bytes, const codec_limits& limits = {});
 
+// Shared by the messages of this wire (classic_requests.cpp).
+void pack_string(cluster::msgpack_packer& out, std::string_view text);
+/// `opts` as the Node adapter writes it: {rooms, except, flags: {volatile?, timeout?}}.
+void pack_options(cluster::msgpack_packer& out, const io::broadcast_options& options);
+/// Reads `opts` (absent: no rooms, no except); `compress`, if given, learns the compress flag.
+result<io::broadcast_options> read_options(const boost::json::value* opts, bool* compress = nullptr);
+/// Room names, strings or numbers (a room can be any value in JavaScript).
+result<std::vector<std::string>> read_rooms(const boost::json::value* list);
+
 } // namespace switchboard::server::redis_wire
