@@ -73,7 +73,8 @@ void connection::close() {
     if (ctx_) redisAsyncFree(std::exchange(ctx_, nullptr));
 }
 
-bool connection::command(const std::vector<std::string_view>& args, reply_handler done) {
+bool connection::send(const std::vector<std::string_view>& args, void (*callback)(redisAsyncContext*, void*, void*),
+                      void* privdata) {
     if (!ctx_ || !connected_) return false;
     std::vector<const char*> argv;
     std::vector<std::size_t> lengths;
@@ -81,26 +82,18 @@ bool connection::command(const std::vector<std::string_view>& args, reply_handle
         argv.push_back(a.data());
         lengths.push_back(a.size());
     }
-    auto* handler = new reply_handler(std::move(done)); // owned by the reply callback
-    if (redisAsyncCommandArgv(ctx_, on_reply, handler, static_cast<int>(argv.size()), argv.data(), lengths.data()) !=
-        REDIS_OK) {
-        delete handler;
-        return false;
-    }
+    return redisAsyncCommandArgv(ctx_, callback, privdata, static_cast<int>(argv.size()), argv.data(),
+                                 lengths.data()) == REDIS_OK;
+}
+
+bool connection::command(const std::vector<std::string_view>& args, reply_handler done) {
+    auto handler = std::make_unique<reply_handler>(std::move(done)); // then owned by the reply callback
+    if (!send(args, on_reply, handler.get())) return false;
+    handler.release();
     return true;
 }
 
-bool connection::subscribe_command(const std::vector<std::string_view>& args) {
-    if (!ctx_ || !connected_) return false;
-    std::vector<const char*> argv;
-    std::vector<std::size_t> lengths;
-    for (auto a : args) {
-        argv.push_back(a.data());
-        lengths.push_back(a.size());
-    }
-    return redisAsyncCommandArgv(ctx_, on_push, this, static_cast<int>(argv.size()), argv.data(), lengths.data()) ==
-           REDIS_OK;
-}
+bool connection::subscribe_command(const std::vector<std::string_view>& args) { return send(args, on_push, this); }
 
 // --- hiredis's callbacks (on the strand: hiredis runs only inside our handlers) -----------------------
 
@@ -164,26 +157,22 @@ void connection::cleanup(void* p) {
     }
 }
 
-void connection::wait_read() {
-    if (reading_ || !socket_) return;
-    reading_ = true;
-    socket_->async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
-        self->reading_ = false;
-        if (ec || !self->ctx_) return;
-        redisAsyncHandleRead(self->ctx_);
-        if (self->want_read_) self->wait_read();
-    });
-}
+void connection::wait_read() { wait(tcp::socket::wait_read, reading_, want_read_, redisAsyncHandleRead); }
+void connection::wait_write() { wait(tcp::socket::wait_write, writing_, want_write_, redisAsyncHandleWrite); }
 
-void connection::wait_write() {
-    if (writing_ || !socket_) return;
-    writing_ = true;
-    socket_->async_wait(tcp::socket::wait_write, [self = shared_from_this()](beast::error_code ec) {
-        self->writing_ = false;
-        if (ec || !self->ctx_) return;
-        redisAsyncHandleWrite(self->ctx_);
-        if (self->want_write_) self->wait_write();
-    });
+// Waits for readiness in one direction, lets hiredis handle it, and waits again while hiredis wants it
+// (its hooks ask once, as for a level-triggered event loop).
+void connection::wait(tcp::socket::wait_type direction, bool& waiting, const bool& wanted,
+                      void (*handle)(redisAsyncContext*)) {
+    if (waiting || !socket_) return;
+    waiting = true;
+    socket_->async_wait(direction,
+                        [self = shared_from_this(), direction, &waiting, &wanted, handle](beast::error_code ec) {
+                            waiting = false; // members of *self, which the handler holds
+                            if (ec || !self->ctx_) return;
+                            handle(self->ctx_);
+                            if (wanted) self->wait(direction, waiting, wanted, handle);
+                        });
 }
 
 void connection::lost(std::string why) {

@@ -66,8 +66,11 @@ private:
     static void add_write(void* self);
     static void del_write(void* self);
     static void cleanup(void* self);
+    bool send(const std::vector<std::string_view>& args, void (*callback)(redisAsyncContext*, void*, void*),
+              void* privdata);
     void wait_read();
     void wait_write();
+    void wait(tcp::socket::wait_type direction, bool& waiting, const bool& wanted, void (*handle)(redisAsyncContext*));
     void lost(std::string why);
     void reconnect_later();
 
