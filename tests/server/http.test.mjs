@@ -61,6 +61,12 @@ test('static files: index, MIME types (application/wasm), ETag and 304', async (
   assert.equal((await wasm.arrayBuffer()).byteLength, 8);
   assert.match((await fetch(`${server.url}/switchboard/client.mjs`)).headers.get('content-type'), /^text\/javascript/);
   assert.match((await fetch(`${server.url}/style.css`)).headers.get('content-type'), /^text\/css/);
+  const head = await fetch(`${server.url}/switchboard/client.wasm`, { method: 'HEAD' }); // the GET's headers, no body
+  assert.equal(head.status, 200);
+  assert.equal(head.headers.get('content-type'), 'application/wasm');
+  assert.equal(head.headers.get('content-length'), '8');
+  assert.equal(head.headers.get('etag'), wasm.headers.get('etag'));
+  assert.equal((await head.arrayBuffer()).byteLength, 0);
   assert.equal(await (await fetch(`${server.url}/docs`)).text(), 'docs');
   const etag = index.headers.get('etag');
   assert.ok(etag);

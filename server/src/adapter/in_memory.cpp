@@ -59,6 +59,11 @@ public:
         return out;
     }
 
+    bool has_room(const std::string& room) override {
+        std::lock_guard lock(mutex_);
+        return present_.count(room) != 0 || rooms_.count(room) != 0;
+    }
+
     std::vector<std::string> sockets(const std::vector<std::string>& rooms) override {
         broadcast_options options;
         options.rooms = rooms;

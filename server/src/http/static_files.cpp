@@ -104,23 +104,18 @@ http::message_generator serve_static(const std::string& root, const http::reques
     if (ec) return text_response(http::status::not_found, "Not found\n", version, keep_alive);
     const auto size = body.size();
 
-    if (req.method() == http::verb::head) {
-        http::response<http::empty_body> res{http::status::ok, version};
+    const auto with_headers = [&](auto res) { // HEAD and GET answer with the same headers
         res.set(http::field::content_type, mime_type(path));
         res.set(http::field::etag, etag);
         res.set(http::field::cache_control, "no-cache");
         res.content_length(size);
         res.keep_alive(keep_alive);
         return res;
-    }
-    http::response<http::file_body> res{std::piecewise_construct, std::make_tuple(std::move(body)),
-                                        std::make_tuple(http::status::ok, version)};
-    res.set(http::field::content_type, mime_type(path));
-    res.set(http::field::etag, etag);
-    res.set(http::field::cache_control, "no-cache");
-    res.content_length(size);
-    res.keep_alive(keep_alive);
-    return res;
+    };
+    if (req.method() == http::verb::head)
+        return with_headers(http::response<http::empty_body>{http::status::ok, version});
+    return with_headers(http::response<http::file_body>{std::piecewise_construct, std::make_tuple(std::move(body)),
+                                                        std::make_tuple(http::status::ok, version)});
 }
 
 } // namespace switchboard::server

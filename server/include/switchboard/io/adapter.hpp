@@ -61,6 +61,8 @@ public:
     virtual std::vector<std::string> sockets(const std::vector<std::string>& rooms) = 0;
     /// Every room that has a member on this node.
     virtual std::vector<std::string> all_rooms() = 0;
+    /// Whether `room` has a member on this node (a socket id is a room).
+    virtual bool has_room(const std::string& room) { return !sockets({room}).empty(); }
 
     /// Sends `packet` (an EVENT, possibly with attachments) to the targeted sockets, each once.
     /// The packet is encoded once for all of them.

@@ -138,6 +138,7 @@ public:
     std::vector<std::string> socket_rooms(const std::string& sid) override { return local_->socket_rooms(sid); }
     std::vector<std::string> sockets(const std::vector<std::string>& rooms) override { return local_->sockets(rooms); }
     std::vector<std::string> all_rooms() override { return local_->all_rooms(); }
+    bool has_room(const std::string& room) override { return local_->has_room(room); }
 
     void broadcast(const sio::packet& packet, const io::broadcast_options& options) override {
         local_->broadcast(packet, options);
@@ -170,7 +171,7 @@ public:
         // `K#N#<room>#`: a node without that room drops it unread, as the Node adapter does.
         if (channel.size() > channel_prefix_.size() + 1 && channel.back() == '#') {
             const std::string room(channel.substr(channel_prefix_.size(), channel.size() - channel_prefix_.size() - 1));
-            if (local_->sockets({room}).empty()) return;
+            if (!local_->has_room(room)) return;
         }
         auto message = redis_wire::decode_broadcast(bytes, limits_);
         if (!message) {
