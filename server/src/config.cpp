@@ -78,6 +78,9 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
             "join the Redis cluster at this URL (redis://host:port), as @socket.io/redis-adapter's nodes do")
         ("redis-key", po::value(&config.redis_key)->default_value(config.redis_key),
             "the cluster's channel prefix (the Node adapter's `key`)")
+        ("redis-requests-timeout",
+            po::value(&config.redis_requests_timeout_ms)->default_value(config.redis_requests_timeout_ms),
+            "ms a cluster query (fetch_sockets, rooms, server-side emit with answers) waits for the other nodes")
         ("log-level", po::value(&level)->default_value(level), "off, error, warn, info, debug or trace")
         ("log-format", po::value(&format)->default_value(format), "text or json (one object per line)");
     // clang-format on

@@ -1,7 +1,10 @@
 // A mixed cluster on one Redis (Debian's redis-server, started here on a loopback port): two Switchboard
 // nodes (examples/cluster --redis) and one Node.js node (node-twin.mjs: socket.io 4.8 on the official
 // @socket.io/redis-adapter), official socket.io-client on each. Broadcasts cross every node both ways,
-// on "/" and "/chat"; @socket.io/redis-emitter reaches our clients; Redis restarted mid-run.
+// on "/" and "/chat"; the cluster queries and operators (fetchSockets, emit with acks, serverSideEmit,
+// socketsJoin, disconnectSockets, RemoteSocket.emit, allRooms) are asked and answered by every node;
+// @socket.io/redis-emitter reaches our clients; Redis restarted mid-run; a node frozen and then killed
+// during a fetch (the partial result names it).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -53,14 +56,19 @@ const clients = []; // every client opened, closed in after()
 
 before(async () => {
   redis = await startRedis();
-  nodes.a = await startServer('cluster', ['--redis', redis.url()]);
-  nodes.b = await startServer('cluster', ['--redis', redis.url()]);
-  nodes.node = await startServer('nodeTwin', ['--redis', redis.url()]);
+  // Queries wait 2 s for a silent node (5 s by default), on every node.
+  const args = ['--redis', redis.url(), '--redis-requests-timeout', '2000'];
+  nodes.a = await startServer('cluster', args);
+  nodes.b = await startServer('cluster', args);
+  nodes.node = await startServer('nodeTwin', args);
 });
 
 after(async () => {
   for (const c of clients) c.disconnect();
-  for (const n of Object.values(nodes)) await n.stop();
+  for (const n of Object.values(nodes)) {
+    n.proc.kill('SIGCONT'); // a node a failed test left frozen
+    await n.stop();
+  }
   await redis.stop();
 });
 
@@ -179,6 +187,88 @@ test('@socket.io/redis-emitter reaches the clients of our nodes (rooms, except, 
   }
 });
 
+const ids = (...sockets) => sockets.map((s) => s.id).sort();
+const names = ['a', 'b', 'node'];
+
+for (const nsp of ['/', '/chat']) {
+  test(`fetchSockets from every node finds the sockets of every node (${nsp})`, async () => {
+    const cs = await onEveryNode(nsp);
+    await settled(cs);
+    const room = `f-${nsp}`;
+    await cs.a.emitWithAck('join', room);
+    await cs.node.emitWithAck('join', room);
+    for (const name of names) {
+      const found = await cs[name].emitWithAck('fetch', room);
+      assert.deepEqual(found.map((s) => s.id), ids(cs.a, cs.node), `fetch from ${name}`);
+      for (const s of found) assert.deepEqual(s.rooms, [room, s.id].sort(), `rooms seen from ${name}`);
+    }
+  });
+
+  test(`emit with acks to the whole namespace gathers every client's answer on every node (${nsp})`, async () => {
+    const cs = await onEveryNode(nsp);
+    await settled(cs);
+    const event = `q-${nsp}`;
+    const live = () => clients.filter((c) => c.connected && c.nsp === nsp);
+    for (const c of live()) c.on(event, (ack) => ack(c.id));
+    for (const name of names) {
+      const { timedOut, replies } = await cs[name].emitWithAck('ask-all', event, 3000);
+      assert.equal(timedOut, false, `from ${name}`);
+      assert.deepEqual(replies.sort(), ids(...live()), `every client answered ${name}`);
+    }
+    // One client that does not answer: the others' answers come with the timeout.
+    const silent = await client('b', nsp);
+    await settled(cs);
+    for (const name of names) {
+      const { timedOut, replies } = await cs[name].emitWithAck('ask-all', event, 1000);
+      assert.equal(timedOut, true, `from ${name}`);
+      assert.deepEqual(replies.sort(), ids(...live().filter((c) => c !== silent)));
+    }
+  });
+
+  test(`serverSideEmit reaches the other nodes, and its answers come back (${nsp})`, async () => {
+    const cs = await onEveryNode(nsp);
+    await settled(cs);
+    for (const name of names) {
+      const payload = { from: name, nsp };
+      cs[name].emit('server-side', payload);
+      const others = names.filter((n) => n !== name);
+      await until(() => others.every((n) => got(cs[n], 'note-seen').some(([p]) => p.from === name)), 5000, `note from ${name}`);
+      const answer = await cs[name].emitWithAck('poll', name);
+      assert.deepEqual(answer, { timedOut: false, answers: [`pong:${name}`, `pong:${name}`] }, `poll from ${name}`);
+    }
+    await sleep(200);
+    for (const name of names) assert.ok(!got(cs[name], 'note-seen').some(([p]) => p.from === name), `${name} does not hear itself`);
+  });
+
+  test(`socketsJoin, RemoteSocket.emit and disconnectSockets reach the sockets of every node (${nsp})`, async () => {
+    const cs = await onEveryNode(nsp);
+    await settled(cs);
+    for (const name of names) {
+      const [from, to, kicked] = [`m-${name}`, `m2-${name}`, `k-${name}`];
+      await cs.a.emitWithAck('join', from);
+      await cs.node.emitWithAck('join', from);
+      cs[name].emit('move', from, to);
+      await until(async () => (await cs.b.emitWithAck('fetch', to)).length === 2, 5000, `move from ${name}`);
+      assert.deepEqual((await cs.b.emitWithAck('fetch', to)).map((s) => s.id), ids(cs.a, cs.node));
+      cs[name].emit('poke', to, `poked-by-${name}`);
+      await until(() => got(cs.a, `poked-by-${name}`).length === 1 && got(cs.node, `poked-by-${name}`).length === 1, 5000, `poke from ${name}`);
+      assert.deepEqual(got(cs.b, `poked-by-${name}`), []);
+    }
+    const rooms = await cs.b.emitWithAck('rooms');
+    for (const name of names) assert.ok(rooms.includes(`m2-${name}`), `allRooms has m2-${name}`);
+    assert.ok(rooms.includes(cs.a.id) && rooms.includes(cs.node.id), 'and the socket rooms');
+    for (const name of names) {
+      const victims = { a: await client('a', nsp), node: await client('node', nsp) };
+      await victims.a.emitWithAck('join', `k-${name}`);
+      await victims.node.emitWithAck('join', `k-${name}`);
+      const reasons = Object.values(victims).map((v) => new Promise((r) => v.once('disconnect', r)));
+      cs[name].emit('kick', `k-${name}`);
+      assert.deepEqual(await Promise.all(reasons), ['io server disconnect', 'io server disconnect'], `kick from ${name}`);
+    }
+    assert.ok(Object.values(cs).every((c) => c.connected), 'the others stay');
+  });
+}
+
 test('Redis restarted mid-run: local clients are served meanwhile, cross-node delivery resumes', async () => {
   const cs = await onEveryNode();
   await settled(cs);
@@ -190,4 +280,35 @@ test('Redis restarted mid-run: local clients are served meanwhile, cross-node de
   await settled(fresh); // every node resubscribed: broadcasts cross again
   fresh.b.emit('all', 'after', 'b');
   await until(() => Object.values(fresh).every((c) => got(c, 'after').length === 1), 10000, 'after the restart');
+});
+
+test('a node frozen during a fetch does not hang it; killed, the partial result names it', async () => {
+  const cs = await onEveryNode();
+  await settled(cs); // every node has heard from every other (their probes): they know one another's ids
+  await cs.a.emitWithAck('join', 'frozen');
+  await cs.b.emitWithAck('join', 'frozen');
+  await cs.node.emitWithAck('join', 'frozen');
+  const bId = await cs.b.emitWithAck('whoami');
+  // A first fetch, answered by all: a learns which nodes name themselves in their answers.
+  assert.deepEqual((await cs.a.emitWithAck('fetch', 'frozen')).map((s) => s.id), ids(cs.a, cs.b, cs.node));
+  nodes.b.proc.kill('SIGSTOP');
+  try {
+    const started = Date.now();
+    // Without partial results the fetch fails whole, at the request timeout, as Socket.IO's does.
+    assert.deepEqual(await cs.a.emitWithAck('fetch', 'frozen'), { error: 'operation has timed out' });
+    assert.deepEqual(await cs.node.emitWithAck('fetch', 'frozen'), { error: 'timeout reached while waiting for fetchSockets response' });
+    assert.ok(Date.now() - started < 8000, 'each waited about the request timeout');
+    // With them: what arrived, and who was silent. Here b is killed while the fetch waits for it.
+    const pending = cs.a.emitWithAck('fetch-partial', 'frozen');
+    await sleep(300);
+    nodes.b.proc.kill('SIGKILL');
+    const partial = await pending;
+    assert.equal(partial.timedOut, true);
+    assert.deepEqual(partial.sockets.map((s) => s.id), ids(cs.a, cs.node));
+    assert.deepEqual(partial.silent, [bId]);
+  } finally {
+    nodes.b.proc.kill('SIGCONT');
+  }
+  // The rest of the cluster goes on without it.
+  assert.deepEqual((await cs.a.emitWithAck('fetch', 'frozen')).map((s) => s.id), ids(cs.a, cs.node));
 });

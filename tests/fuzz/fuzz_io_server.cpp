@@ -61,7 +61,7 @@ void serve(const io::nsp& nsp) {
                 });
         });
         socket.on("fetch", [nsp, socket](io::event& e) {
-            nsp.to(text_of(e.args, 0)).fetch_sockets([socket](std::vector<io::socket> found) {
+            nsp.to(text_of(e.args, 0)).fetch_sockets([socket](std::error_code, std::vector<io::remote_socket> found) {
                 socket.emit("found", found.size());
             });
         });

@@ -181,7 +181,7 @@ void serve_commands(const io::nsp& nsp, io::socket& socket) {
     });
     socket.on("fetch-sockets", [socket, nsp](io::event& e) {
         auto ack = e.ack;
-        target(nsp, socket, e.args[0]).fetch_sockets([ack](std::vector<io::socket> sockets) {
+        target(nsp, socket, e.args[0]).fetch_sockets([ack](std::error_code, std::vector<io::remote_socket> sockets) {
             json::array out;
             for (auto& s : sockets) out.push_back(json::object{{"id", s.id()}, {"rooms", to_array(s.rooms())}});
             std::sort(out.begin(), out.end(), [](const json::value& a, const json::value& b) {

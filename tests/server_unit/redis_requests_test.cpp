@@ -56,6 +56,24 @@ TEST_CASE("our requests and responses are byte for byte the Node adapter's", "[r
           R"({"requestId":"xoeYtF","rooms":["WXWjHrhh6AO0mnGbAAAB","room1"]})");
 }
 
+TEST_CASE("the requests Node v8 no longer sends but still answers, and our answers' signature", "[redis][requests]") {
+    const auto sockets = redis_wire::encode_sockets_request("GUYEir", "0tGiuq", {"room1"});
+    CHECK(sockets == R"({"uid":"GUYEir","requestId":"0tGiuq","type":0,"rooms":["room1"]})");
+    auto read = redis_wire::decode_request(sockets);
+    REQUIRE(read);
+    CHECK(read->type == request_type::sockets);
+    CHECK(read->options.rooms == std::vector<std::string>{"room1"});
+    CHECK(redis_wire::encode_legacy_ack("AD1H1O") == R"({"requestId":"AD1H1O"})");
+    // Our node adds its uid after the fields Node reads, so that the asker can tell who answered.
+    CHECK(redis_wire::encode_sockets_response("xoeYtF", {"s1"}, "qgXt_G") ==
+          R"({"requestId":"xoeYtF","sockets":["s1"],"uid":"qgXt_G"})");
+    CHECK(redis_wire::encode_client_count("OdCBGa", 2, "qgXt_G") ==
+          R"({"type":8,"requestId":"OdCBGa","clientCount":2,"uid":"qgXt_G"})");
+    auto answer = redis_wire::decode_response(R"({"requestId":"xoeYtF","sockets":["s1"],"uid":"qgXt_G"})");
+    REQUIRE(answer);
+    CHECK(answer->body.at("uid").as_string() == "qgXt_G");
+}
+
 TEST_CASE("a broadcast with acks and its acks travel as MessagePack, binary inline", "[redis][requests]") {
     sio::packet p;
     p.nsp = "/chat";

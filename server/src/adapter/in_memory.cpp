@@ -2,7 +2,7 @@
 // Every socket is in the room of its own id; that room is kept as one entry in `present_` rather than
 // as a room with one member in both indexes (most sockets join nothing else, and an idle connection
 // would otherwise pay for two maps' worth of entries).
-#include <switchboard/io/io.hpp>
+#include <switchboard/io/adapter.hpp>
 
 #include <mutex>
 #include <unordered_map>
@@ -89,7 +89,7 @@ public:
                             std::function<void(arguments)> on_ack) override {
         std::size_t sent = 0;
         for (const auto& sid : targets(options))
-            if (sockets_.deliver_with_ack(sid, packet, options.volatile_, on_ack)) ++sent;
+            if (sockets_.deliver_with_ack(sid, packet, options.volatile_, options.timeout, on_ack)) ++sent;
         on_client_count(sent);
     }
 
@@ -103,18 +103,20 @@ public:
     }
 
     void disconnect_sockets(const broadcast_options& options, bool close) override {
-        for (const auto& sid : targets(options))
-            if (auto s = sockets_.find(sid)) s->disconnect(close);
+        for (const auto& sid : targets(options)) sockets_.disconnect(sid, close);
     }
 
-    void fetch_sockets(const broadcast_options& options, std::function<void(std::vector<socket>)> done) override {
-        std::vector<socket> out;
-        for (const auto& sid : targets(options))
-            if (auto s = sockets_.find(sid)) out.push_back(std::move(*s));
-        done(std::move(out));
+    void fetch_sockets(const broadcast_options& options,
+                       cluster_callback<std::vector<socket_description>> done) override {
+        sockets_.describe(targets(options), [done = std::move(done)](std::vector<socket_description> found) {
+            done({}, std::move(found));
+        });
     }
 
-    void server_side_emit(const arguments&) override {} // one node: nobody else to tell
+    // One node: nobody else to tell, and no answers to wait for.
+    void server_side_emit(const arguments&, cluster_callback<std::vector<arguments>> on_answers) override {
+        if (on_answers) on_answers({}, {});
+    }
 
 private:
     // Caller holds mutex_.

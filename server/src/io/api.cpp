@@ -84,37 +84,62 @@ broadcast_operator broadcast_operator::timeout(std::chrono::milliseconds ms) con
     return copy;
 }
 
+broadcast_operator broadcast_operator::partial(partial_report report) const {
+    auto copy = *this;
+    // The adapter calls it on its own thread: behind the barrier, as every application callback.
+    copy.options_.partial =
+        std::make_shared<const partial_report>([report = std::move(report)](const cluster_answers& a) {
+            detail::run_guarded("server", "a partial-result report", [&] { report(a); });
+        });
+    return copy;
+}
+
 namespace {
 
-/// Gathers the answers of a broadcast with ack: done when every adapter has said how many clients
-/// it sent to and that many answers are in, or at the timeout.
+/// Runs the application's `callback` for an operation started by `origin` (on its strand), or by
+/// no socket (on the calling thread), behind the barrier.
+void run_callback(const std::shared_ptr<detail::socket_impl>& origin, std::string_view what,
+                  std::function<void()> callback) {
+    auto run = [origin, what, callback = std::move(callback)] {
+        const std::string_view peer = origin ? std::string_view(origin->peer()) : std::string_view("server");
+        if (!detail::run_guarded(peer, what, callback) && origin) origin->on_handler_failure();
+    };
+    if (origin) {
+        origin->owner->engine().execute(std::move(run));
+    } else {
+        run();
+    }
+}
+
+/// Gathers the answers of a broadcast with ack: done when every node of every targeted namespace
+/// has said how many clients it sent to and that many answers are in, or at the timeout.
 struct ack_gather {
     std::mutex mutex;
-    std::size_t pending_counts;
-    std::size_t expected = 0;
+    std::size_t awaiting_server_counts = 0; // namespaces whose adapters have not said how many nodes
+    std::size_t expected_counts = 0;        // client counts to come (one per node)
+    std::size_t counts = 0;                 // client counts that came
+    std::size_t expected = 0;               // answers to come: the sum of the client counts
     std::vector<arguments> replies;
     bool done = false;
     broadcast_ack_callback callback;
+    std::shared_ptr<const partial_report> partial;
     std::shared_ptr<detail::socket_impl> origin; // its strand runs the callback; none: any thread
 
     void finish_if_complete(std::unique_lock<std::mutex>& lock) {
-        if (done || pending_counts > 0 || replies.size() < expected) return;
+        if (done || awaiting_server_counts > 0 || counts < expected_counts || replies.size() < expected) return;
         complete(lock, {});
     }
 
     void complete(std::unique_lock<std::mutex>& lock, std::error_code ec) {
         done = true;
-        auto run = [cb = std::move(callback), out = std::move(replies), ec, origin = origin]() mutable {
-            const std::string_view peer = origin ? std::string_view(origin->peer()) : std::string_view("server");
-            if (!detail::run_guarded(peer, "a broadcast's ack callback", [&] { cb(ec, std::move(out)); }) && origin)
-                origin->on_handler_failure();
-        };
+        cluster_answers answers;
+        answers.asked = expected_counts > 0 ? expected_counts - 1 : 0; // the other nodes
+        answers.answered = counts > 0 ? std::min(counts - 1, answers.asked) : 0;
         lock.unlock();
-        if (origin) {
-            origin->owner->engine().execute(std::move(run));
-        } else {
-            run();
-        }
+        if (ec && partial && *partial)
+            run_callback(origin, "a partial-result report", [report = partial, answers] { (*report)(answers); });
+        run_callback(origin, "a broadcast's ack callback",
+                     [cb = std::move(callback), out = std::move(replies), ec]() mutable { cb(ec, std::move(out)); });
     }
 };
 
@@ -135,8 +160,9 @@ std::error_code broadcast_operator::emit_args(std::string_view name, arguments a
     const auto targets = nsp_->targets();
     if (auto probe = detail::make_event_packet("/", name, {}); !probe) return probe.error();
     auto gather = std::make_shared<ack_gather>();
-    gather->pending_counts = targets.size();
+    gather->awaiting_server_counts = targets.size();
     gather->callback = std::move(callback);
+    gather->partial = options_.partial;
     gather->origin = origin_;
     if (options_.timeout) {
         nsp_->core.http.post_after(*options_.timeout, [gather] {
@@ -152,12 +178,23 @@ std::error_code broadcast_operator::emit_args(std::string_view name, arguments a
     for (const auto& ns : targets) {
         auto packet = detail::make_event_packet(ns->name, name, args);
         if (!packet) return packet.error();
+        // Every node of the cluster reports a client count (this one only, for a local broadcast).
+        const auto count_nodes = [&](std::function<void(std::size_t)> done) {
+            if (options_.local) return done(1);
+            ns->adapter->server_count(std::move(done));
+        };
+        count_nodes([gather](std::size_t nodes) {
+            std::unique_lock lock(gather->mutex);
+            gather->expected_counts += nodes;
+            --gather->awaiting_server_counts;
+            gather->finish_if_complete(lock);
+        });
         ns->adapter->broadcast_with_ack(
             *packet, options_,
             [gather](std::size_t count) {
                 std::unique_lock lock(gather->mutex);
                 gather->expected += count;
-                --gather->pending_counts;
+                ++gather->counts;
                 gather->finish_if_complete(lock);
             },
             [gather](arguments reply) {
@@ -182,13 +219,67 @@ void broadcast_operator::disconnect_sockets(bool close) const {
     for (const auto& ns : nsp_->targets()) ns->adapter->disconnect_sockets(options_, close);
 }
 
-void broadcast_operator::fetch_sockets(std::function<void(std::vector<socket>)> done) const {
-    std::vector<socket> all;
-    for (const auto& ns : nsp_->targets())
-        ns->adapter->fetch_sockets(
-            options_, [&all](std::vector<socket> some) { all.insert(all.end(), some.begin(), some.end()); });
-    done(std::move(all));
+namespace {
+
+/// Collects a cluster query's results over the namespaces it targets (one, or a dynamic family's).
+template <class T>
+struct query_gather {
+    std::mutex mutex;
+    std::size_t pending = 0;
+    std::error_code ec;
+    std::vector<T> results;
+    std::function<void(std::error_code, std::vector<T>)> done;
+
+    void add(std::error_code e, std::vector<T> some) {
+        std::unique_lock lock(mutex);
+        if (e && !ec) ec = e;
+        std::move(some.begin(), some.end(), std::back_inserter(results));
+        if (--pending > 0) return;
+        auto out = std::move(results);
+        lock.unlock();
+        done(ec, std::move(out));
+    }
+};
+
+} // namespace
+
+void broadcast_operator::fetch_sockets(fetch_callback done) const {
+    const auto targets = nsp_->targets();
+    auto gather = std::make_shared<query_gather<remote_socket>>();
+    gather->pending = targets.size();
+    gather->done = [origin = origin_, done = std::move(done)](std::error_code ec, std::vector<remote_socket> found) {
+        run_callback(origin, "a fetch_sockets callback",
+                     [done, ec, found = std::move(found)]() mutable { done(ec, std::move(found)); });
+    };
+    if (targets.empty()) return gather->done({}, {});
+    for (const auto& ns : targets)
+        ns->adapter->fetch_sockets(options_, [gather, ns](std::error_code ec, std::vector<socket_description> found) {
+            std::vector<remote_socket> sockets;
+            sockets.reserve(found.size());
+            for (auto& d : found) {
+                auto local = ns->find(d.id);
+                sockets.emplace_back(ns, std::move(d), std::move(local));
+            }
+            gather->add(ec, std::move(sockets));
+        });
 }
+
+void broadcast_operator::fetch_socket_ids(cluster_callback<std::vector<std::string>> done) const {
+    const auto targets = nsp_->targets();
+    auto gather = std::make_shared<query_gather<std::string>>();
+    gather->pending = targets.size();
+    gather->done = [origin = origin_, done = std::move(done)](std::error_code ec, std::vector<std::string> ids) {
+        run_callback(origin, "a fetch_socket_ids callback",
+                     [done, ec, ids = std::move(ids)]() mutable { done(ec, std::move(ids)); });
+    };
+    if (targets.empty()) return gather->done({}, {});
+    for (const auto& ns : targets)
+        ns->adapter->fetch_socket_ids(options_.rooms, [gather](std::error_code ec, std::vector<std::string> ids) {
+            gather->add(ec, std::move(ids));
+        });
+}
+
+broadcast_operator remote_socket::target() const { return broadcast_operator(nsp_).to(description_.id); }
 
 // --- socket ------------------------------------------------------------------------------------------
 
@@ -302,6 +393,54 @@ const nsp& nsp::on_connection(connection_handler handler) const {
     return *this;
 }
 
+const nsp& nsp::on_server_side(std::string event, event_handler handler) const {
+    impl_->on_server_side(std::move(event), std::move(handler));
+    return *this;
+}
+
+void nsp::fetch_rooms(cluster_callback<std::vector<std::string>> done) const {
+    const auto targets = impl_->targets();
+    auto gather = std::make_shared<query_gather<std::string>>();
+    gather->pending = targets.size();
+    gather->done = [done = std::move(done)](std::error_code ec, std::vector<std::string> rooms) {
+        run_callback(nullptr, "a fetch_rooms callback",
+                     [done, ec, rooms = std::move(rooms)]() mutable { done(ec, std::move(rooms)); });
+    };
+    if (targets.empty()) return gather->done({}, {});
+    for (const auto& ns : targets)
+        ns->adapter->fetch_rooms(
+            [gather](std::error_code ec, std::vector<std::string> rooms) { gather->add(ec, std::move(rooms)); });
+}
+
+std::error_code nsp::server_side_emit_args(std::string_view name, arguments args, server_side_callback callback) const {
+    const auto& impl = impl_;
+    auto packet = detail::make_event_packet(impl->name, name, std::move(args)); // validates the name
+    if (!packet) return packet.error();
+    arguments data;
+    data.values = std::move(packet->data.as_array());
+    data.attachments = std::move(packet->attachments);
+    const auto targets = impl->targets();
+    if (!callback) {
+        for (const auto& ns : targets) ns->adapter->server_side_emit(data, nullptr);
+        return {};
+    }
+    auto gather = std::make_shared<query_gather<arguments>>();
+    gather->pending = targets.size();
+    gather->done = [callback = std::move(callback)](std::error_code ec, std::vector<arguments> answers) {
+        run_callback(nullptr, "a server-side emit's callback",
+                     [callback, ec, answers = std::move(answers)]() mutable { callback(ec, std::move(answers)); });
+    };
+    if (targets.empty()) {
+        gather->done({}, {});
+        return {};
+    }
+    for (const auto& ns : targets)
+        ns->adapter->server_side_emit(data, [gather](std::error_code ec, std::vector<arguments> answers) {
+            gather->add(ec, std::move(answers));
+        });
+    return {};
+}
+
 std::vector<socket> nsp::sockets() const {
     std::vector<socket> out;
     for (auto& s : impl_->connected()) out.emplace_back(std::move(s));
@@ -328,7 +467,8 @@ server_options with_configured_adapter(const switchboard::server::server& http, 
     const auto& cfg = http.config();
     if (!options.adapter && !cfg.redis_url.empty())
         if (const auto at = switchboard::server::redis::parse_url(cfg.redis_url))
-            options.adapter = switchboard::server::redis::make_adapter_factory(*at, cfg.redis_key);
+            options.adapter = switchboard::server::redis::make_adapter_factory(
+                *at, cfg.redis_key, std::chrono::milliseconds(cfg.redis_requests_timeout_ms));
     return options;
 }
 

@@ -36,15 +36,18 @@ namespace switchboard::io::detail {
 class client;
 struct namespace_impl;
 
-/// The ids of a socket's pending emit-with-ack callbacks.
+/// Where an ack_responder's answer goes: an ACK packet to a client's socket, or (another node's
+/// server-side emit) a function that publishes it.
 class ack_state {
 public:
     ack_state(std::weak_ptr<socket_impl> socket, std::uint64_t id) : socket_(std::move(socket)), id_(id) {}
+    explicit ack_state(std::function<void(arguments)> sink) : sink_(std::move(sink)) {}
     void answer(arguments args);
 
 private:
     std::weak_ptr<socket_impl> socket_;
-    std::uint64_t id_;
+    std::uint64_t id_ = 0;
+    std::function<void(arguments)> sink_;
     std::atomic<bool> answered_{false};
 };
 
@@ -140,6 +143,7 @@ struct namespace_impl final : local_sockets, std::enable_shared_from_this<namesp
 
     void use(middleware fn);
     void on_connection(connection_handler handler);
+    void on_server_side(std::string event, event_handler handler);
     /// The middleware chain and connection handlers that apply here (the family's, then its own).
     std::vector<middleware> middleware_chain();
     std::vector<connection_handler> connection_handlers();
@@ -160,8 +164,15 @@ struct namespace_impl final : local_sockets, std::enable_shared_from_this<namesp
     void deliver(const std::string& sid, const sio::packet& packet, const std::vector<eio::frame>& frames,
                  bool droppable) override;
     bool deliver_with_ack(const std::string& sid, const sio::packet& packet, bool droppable,
+                          std::optional<std::chrono::milliseconds> timeout,
                           std::function<void(arguments)> on_ack) override;
-    std::optional<socket> find(const std::string& sid) override;
+    void disconnect(const std::string& sid, bool close) override;
+    void describe(const std::vector<std::string>& sids,
+                  std::function<void(std::vector<socket_description>)> done) override;
+    void server_side_event(arguments args, std::function<void(arguments)> answer) override;
+
+    /// The socket `sid`, if it is connected here.
+    std::optional<socket> find(const std::string& sid);
 
 private:
     std::shared_ptr<socket_impl> lookup(const std::string& sid);
@@ -169,6 +180,7 @@ private:
     std::mutex handlers_mutex_;
     std::vector<middleware> middleware_;
     std::vector<connection_handler> connection_handlers_;
+    std::vector<std::pair<std::string, event_handler>> server_side_handlers_;
 
     std::mutex sockets_mutex_;
     // Keyed by a view of the socket's own id (the entry holds the socket): no copy of the id.

@@ -16,6 +16,11 @@ void namespace_impl::on_connection(connection_handler handler) {
     connection_handlers_.push_back(std::move(handler));
 }
 
+void namespace_impl::on_server_side(std::string event, event_handler handler) {
+    std::lock_guard lock(handlers_mutex_);
+    server_side_handlers_.emplace_back(std::move(event), std::move(handler));
+}
+
 std::vector<middleware> namespace_impl::middleware_chain() {
     auto chain = family ? family->middleware_chain() : std::vector<middleware>{};
     std::lock_guard lock(handlers_mutex_);
@@ -35,6 +40,7 @@ void namespace_impl::clear() {
         std::lock_guard lock(handlers_mutex_);
         middleware_.clear();
         connection_handlers_.clear();
+        server_side_handlers_.clear();
     }
     std::lock_guard lock(children_mutex_);
     children_.clear();
@@ -90,6 +96,7 @@ void namespace_impl::deliver(const std::string& sid, const sio::packet& packet, 
 }
 
 bool namespace_impl::deliver_with_ack(const std::string& sid, const sio::packet& packet, bool droppable,
+                                      std::optional<std::chrono::milliseconds> timeout,
                                       std::function<void(arguments)> on_ack) {
     auto socket = lookup(sid);
     if (!socket || !socket->connected) return false;
@@ -100,7 +107,7 @@ bool namespace_impl::deliver_with_ack(const std::string& sid, const sio::packet&
         [on_ack = std::move(on_ack)](std::error_code ec, arguments reply) {
             if (!ec) on_ack(std::move(reply));
         },
-        std::nullopt);
+        timeout);
     socket->send_packet(own, droppable);
     return true;
 }
@@ -108,6 +115,73 @@ bool namespace_impl::deliver_with_ack(const std::string& sid, const sio::packet&
 std::optional<socket> namespace_impl::find(const std::string& sid) {
     if (auto s = lookup(sid)) return socket(std::move(s));
     return std::nullopt;
+}
+
+void namespace_impl::disconnect(const std::string& sid, bool close) {
+    if (auto s = lookup(sid)) s->disconnect(close);
+}
+
+void namespace_impl::describe(const std::vector<std::string>& sids,
+                              std::function<void(std::vector<socket_description>)> done) {
+    struct gather {
+        std::mutex mutex;
+        std::vector<socket_description> found;
+        std::size_t pending = 0;
+        std::function<void(std::vector<socket_description>)> done;
+    };
+    auto g = std::make_shared<gather>();
+    g->done = std::move(done);
+    std::vector<std::shared_ptr<socket_impl>> here;
+    for (const auto& sid : sids)
+        if (auto s = lookup(sid)) here.push_back(std::move(s));
+    if (here.empty()) {
+        g->done({});
+        return;
+    }
+    g->pending = here.size();
+    g->found.reserve(here.size());
+    for (auto& s : here) {
+        // data() belongs to the socket's strand: read it there. execute() runs even if the session
+        // ends meanwhile, so the gather always completes.
+        s->owner->engine().execute([g, s] {
+            socket_description d;
+            if (s->connected) {
+                d.id = s->id;
+                d.handshake = s->handshake();
+                d.rooms = s->nsp->adapter->socket_rooms(s->id);
+                d.data = s->data;
+            }
+            std::unique_lock lock(g->mutex);
+            if (!d.id.empty()) g->found.push_back(std::move(d));
+            if (--g->pending > 0) return;
+            auto found = std::move(g->found);
+            lock.unlock();
+            g->done(std::move(found));
+        });
+    }
+}
+
+void namespace_impl::server_side_event(arguments args, std::function<void(arguments)> answer) {
+    if (args.values.empty()) return;
+    io::event e;
+    e.name = event_name(args.values.front());
+    args.values.erase(args.values.begin());
+    e.args = std::move(args);
+    if (answer) e.ack = ack_responder(std::make_shared<ack_state>(std::move(answer)));
+    std::vector<event_handler> handlers;
+    {
+        std::lock_guard lock(handlers_mutex_);
+        for (const auto& [event, handler] : server_side_handlers_)
+            if (event == e.name) handlers.push_back(handler);
+    }
+    if (handlers.empty()) return;
+    // The application's handlers run on the server's threads, not on the caller's (the adapter's).
+    core.http.post_after(std::chrono::milliseconds(0), [handlers = std::move(handlers), e = std::move(e)] {
+        for (const auto& handler : handlers) {
+            auto copy = e;
+            run_guarded("cluster", "a server-side event handler", [&] { handler(copy); });
+        }
+    });
 }
 
 // --- registry ------------------------------------------------------------------------------------------

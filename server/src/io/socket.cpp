@@ -41,6 +41,10 @@ result<sio::packet> make_event_packet(const std::string& nsp, std::string_view n
 
 void ack_state::answer(arguments args) {
     if (answered_.exchange(true)) return; // only the first answer counts
+    if (sink_) {
+        sink_(std::move(args));
+        return;
+    }
     auto socket = socket_.lock();
     if (!socket || !socket->connected) return;
     sio::packet ack;

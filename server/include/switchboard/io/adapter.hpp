@@ -11,16 +11,50 @@
 #include <switchboard/io/arguments.hpp>
 #include <switchboard/sio/packet.hpp>
 
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <system_error>
 #include <vector>
 
 namespace switchboard::io {
 
-class socket;
+/// What a client's connection request carried.
+struct handshake_info {
+    std::string address;                                      ///< the peer's address
+    std::string url;                                          ///< path and query of the first request
+    std::vector<std::pair<std::string, std::string>> headers; ///< as received
+    std::vector<std::pair<std::string, std::string>> query;   ///< decoded
+    boost::json::object auth;                                 ///< the CONNECT packet's payload
+    std::chrono::system_clock::time_point time;               ///< when the socket was created
+    bool xdomain = false;                                     ///< an Origin header was present
+
+    /// A header's value (name compared case-insensitively), or null.
+    const std::string* header(std::string_view name) const noexcept;
+};
+
+/// A socket as a cluster query finds it, on this node or another: a copy, taken on its own strand.
+struct socket_description {
+    std::string id;
+    handshake_info handshake;
+    std::vector<std::string> rooms;
+    boost::json::value data;
+};
+
+/// Who answered a cluster-wide query that ran out of time (see broadcast_operator::partial()).
+struct cluster_answers {
+    std::size_t asked = 0;           ///< the other nodes the query waited for
+    std::size_t answered = 0;        ///< how many of them answered in time
+    std::vector<std::string> silent; ///< the ids of silent nodes this node knows (best effort: a node is
+                                     ///< known once it has published something)
+};
+using partial_report = std::function<void(const cluster_answers&)>;
 
 /// Which sockets a broadcast or an operation targets, and how.
 struct broadcast_options {
@@ -29,7 +63,14 @@ struct broadcast_options {
     bool volatile_ = false;          ///< dropped for a recipient whose transport cannot take it now
     bool local = false;              ///< this node only (a cluster adapter does not forward it)
     std::optional<std::chrono::milliseconds> timeout; ///< how long a broadcast with ack waits
+    /// Set: a cluster query that runs out of time hands over what arrived, after telling this who
+    /// was silent. Unset: fetch_sockets fails whole at the timeout (as Socket.IO's does).
+    std::shared_ptr<const partial_report> partial;
 };
+
+/// The answers to a cluster query: `ec` is errc::timeout when some node did not answer in time.
+template <class T>
+using cluster_callback = std::function<void(std::error_code ec, T result)>;
 
 /// The sockets of a namespace on this node, as an adapter reaches them.
 class local_sockets {
@@ -39,12 +80,21 @@ public:
     /// outgoing listeners see `packet`.
     virtual void deliver(const std::string& sid, const sio::packet& packet, const std::vector<eio::frame>& frames,
                          bool droppable) = 0;
-    /// Sends `packet` (an EVENT) to `sid` with an ack id of that socket; `on_ack` receives its answer.
-    /// Returns false when no such socket is here.
+    /// Sends `packet` (an EVENT) to `sid` with an ack id of that socket; `on_ack` receives its answer,
+    /// if it comes within `timeout` (the socket forgets the wait then). Returns false when no such
+    /// socket is here.
     virtual bool deliver_with_ack(const std::string& sid, const sio::packet& packet, bool droppable,
+                                  std::optional<std::chrono::milliseconds> timeout,
                                   std::function<void(arguments)> on_ack) = 0;
-    /// A handle to the socket `sid`, if it is here.
-    virtual std::optional<socket> find(const std::string& sid) = 0;
+    /// Server-side disconnect of `sid`, if it is here.
+    virtual void disconnect(const std::string& sid, bool close) = 0;
+    /// Describes the sockets among `sids` that are here, each read on its own strand; `done` runs
+    /// once, on any thread.
+    virtual void describe(const std::vector<std::string>& sids,
+                          std::function<void(std::vector<socket_description>)> done) = 0;
+    /// Another node's server-side emit (`args`: [event, ...values]): the namespace's server-side
+    /// handlers hear it; `answer` (null when no answer is expected) takes the first answer.
+    virtual void server_side_event(arguments args, std::function<void(arguments)> answer) = 0;
 };
 
 class adapter {
@@ -64,23 +114,41 @@ public:
     /// Whether `room` has a member on this node (a socket id is a room).
     virtual bool has_room(const std::string& room) { return !sockets({room}).empty(); }
 
+    /// This node's id in the cluster (as other nodes name it); empty for a single process.
+    virtual std::string node_id() const { return {}; }
+
+    /// How many nodes share this namespace (this one included): the number of client counts a
+    /// broadcast with ack reports.
+    virtual void server_count(std::function<void(std::size_t)> done) { done(1); }
+
     /// Sends `packet` (an EVENT, possibly with attachments) to the targeted sockets, each once.
     /// The packet is encoded once for all of them.
     virtual void broadcast(const sio::packet& packet, const broadcast_options& options) = 0;
     /// As broadcast, each recipient asked for an ack: `on_client_count` learns how many were sent to
-    /// (once per node), `on_ack` receives each answer.
+    /// (once per node, server_count() times in all), `on_ack` receives each answer.
     virtual void broadcast_with_ack(const sio::packet& packet, const broadcast_options& options,
                                     std::function<void(std::size_t)> on_client_count,
                                     std::function<void(arguments)> on_ack) = 0;
 
-    /// Operators on the targeted sockets.
+    /// Operators on the targeted sockets, on every node.
     virtual void add_sockets(const broadcast_options& options, const std::vector<std::string>& rooms) = 0;
     virtual void del_sockets(const broadcast_options& options, const std::vector<std::string>& rooms) = 0;
     virtual void disconnect_sockets(const broadcast_options& options, bool close) = 0;
-    virtual void fetch_sockets(const broadcast_options& options, std::function<void(std::vector<socket>)> done) = 0;
 
-    /// An event for the other nodes' namespace of the same name (none with the in-memory adapter).
-    virtual void server_side_emit(const arguments& args) = 0;
+    /// Queries over every node (callbacks on any thread).
+    virtual void fetch_sockets(const broadcast_options& options,
+                               cluster_callback<std::vector<socket_description>> done) = 0;
+    /// The ids of the sockets in any of `rooms` (all when empty).
+    virtual void fetch_socket_ids(const std::vector<std::string>& rooms,
+                                  cluster_callback<std::vector<std::string>> done) {
+        done({}, sockets(rooms));
+    }
+    /// Every room with a member on some node.
+    virtual void fetch_rooms(cluster_callback<std::vector<std::string>> done) { done({}, all_rooms()); }
+
+    /// An event for the other nodes' namespace of the same name (`args`: [event, ...values]). With
+    /// `on_answers`, each node's answer is collected (errc::timeout when some did not come in time).
+    virtual void server_side_emit(const arguments& args, cluster_callback<std::vector<arguments>> on_answers) = 0;
 };
 
 /// Makes the adapter of one namespace.

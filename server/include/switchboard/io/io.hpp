@@ -67,20 +67,6 @@ enum class errc {
 const std::error_category& io_category() noexcept;
 inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), io_category()}; }
 
-/// What a client's connection request carried.
-struct handshake_info {
-    std::string address;                                      ///< the peer's address
-    std::string url;                                          ///< path and query of the first request
-    std::vector<std::pair<std::string, std::string>> headers; ///< as received
-    std::vector<std::pair<std::string, std::string>> query;   ///< decoded
-    boost::json::object auth;                                 ///< the CONNECT packet's payload
-    std::chrono::system_clock::time_point time;               ///< when the socket was created
-    bool xdomain = false;                                     ///< an Origin header was present
-
-    /// A header's value (name compared case-insensitively), or null.
-    const std::string* header(std::string_view name) const noexcept;
-};
-
 /// Why a middleware refuses a connection: the client sees `connect_error` with this message and data.
 struct connect_error {
     std::string message;
@@ -121,6 +107,7 @@ struct event {
 };
 
 class socket;
+class remote_socket;
 using event_handler = std::function<void(event&)>;
 /// A handler that is handed its socket: it need not capture it (a handler that captures its own
 /// socket makes a cycle that only the disconnect breaks).
@@ -131,6 +118,10 @@ using disconnect_handler = std::function<void(std::string_view reason)>;
 using ack_callback = std::function<void(std::error_code ec, arguments reply)>;
 /// The answers to a broadcast with ack: every recipient's, or those that came before the timeout.
 using broadcast_ack_callback = std::function<void(std::error_code ec, std::vector<arguments> replies)>;
+/// The answers of the other nodes to a server-side emit (errc::timeout: some did not answer in time).
+using server_side_callback = std::function<void(std::error_code ec, std::vector<arguments> answers)>;
+/// The sockets fetch_sockets found on every node (errc::timeout: some node did not answer in time).
+using fetch_callback = std::function<void(std::error_code ec, std::vector<remote_socket> sockets)>;
 
 namespace detail {
 template <class... A>
@@ -191,6 +182,10 @@ public:
     broadcast_operator local() const;
     /// How long an emit with ack waits for every answer.
     broadcast_operator timeout(std::chrono::milliseconds ms) const;
+    /// Partial results, for a cluster: a fetch_sockets or an emit with ack that runs out of time
+    /// completes with what arrived (ec = errc::timeout), after `report` learns which nodes were silent.
+    /// Without it a fetch_sockets that runs out of time fails whole, as Socket.IO's does.
+    broadcast_operator partial(partial_report report = [](const cluster_answers&) {}) const;
 
     /// emit(name, values...) or emit(name, values..., broadcast_ack_callback).
     template <class... A>
@@ -205,7 +200,10 @@ public:
     void sockets_join(const std::vector<std::string>& rooms) const;
     void sockets_leave(const std::vector<std::string>& rooms) const;
     void disconnect_sockets(bool close = false) const;
-    void fetch_sockets(std::function<void(std::vector<socket>)> done) const;
+    /// The targeted sockets on every node (cluster queries wait at most the cluster's request timeout).
+    void fetch_sockets(fetch_callback done) const;
+    /// The ids of the targeted rooms' sockets on every node (no `except`).
+    void fetch_socket_ids(cluster_callback<std::vector<std::string>> done) const;
 
     const broadcast_options& options() const noexcept { return options_; }
 
@@ -283,6 +281,42 @@ private:
     bool volatile_flag_ = false;
 };
 
+/// A socket that fetch_sockets found, on this node or another (Socket.IO's RemoteSocket): what it was
+/// when found, and operators that reach it wherever it is (through the adapter, as a broadcast to the
+/// room of its id).
+class remote_socket {
+public:
+    remote_socket(std::shared_ptr<detail::namespace_impl> nsp, socket_description description,
+                  std::optional<socket> local)
+        : nsp_(std::move(nsp)), description_(std::move(description)), local_(std::move(local)) {}
+
+    const std::string& id() const noexcept { return description_.id; }
+    const handshake_info& handshake() const noexcept { return description_.handshake; }
+    const std::vector<std::string>& rooms() const noexcept { return description_.rooms; }
+    /// Its data() when it was found.
+    const boost::json::value& data() const noexcept { return description_.data; }
+    /// The socket itself, when it is connected to this node.
+    const std::optional<socket>& local() const noexcept { return local_; }
+
+    /// emit(name, values...) or emit(name, values..., broadcast_ack_callback) (with timeout()).
+    template <class... A>
+    std::error_code emit(std::string_view name, A&&... values) const {
+        return target().emit(name, std::forward<A>(values)...);
+    }
+    /// Its emits with ack wait at most `ms`.
+    broadcast_operator timeout(std::chrono::milliseconds ms) const { return target().timeout(ms); }
+    void join(const std::vector<std::string>& rooms) const { target().sockets_join(rooms); }
+    void leave(const std::vector<std::string>& rooms) const { target().sockets_leave(rooms); }
+    void disconnect(bool close = false) const { target().disconnect_sockets(close); }
+
+private:
+    broadcast_operator target() const;
+
+    std::shared_ptr<detail::namespace_impl> nsp_;
+    socket_description description_;
+    std::optional<socket> local_;
+};
+
 using next_fn = std::function<void(std::optional<connect_error>)>;
 /// Runs before a socket joins a namespace; calls next() to accept or next(connect_error) to refuse,
 /// now or later (from any thread).
@@ -310,7 +344,7 @@ public:
     void sockets_join(const std::vector<std::string>& rooms) const { all().sockets_join(rooms); }
     void sockets_leave(const std::vector<std::string>& rooms) const { all().sockets_leave(rooms); }
     void disconnect_sockets(bool close = false) const { all().disconnect_sockets(close); }
-    void fetch_sockets(std::function<void(std::vector<socket>)> done) const { all().fetch_sockets(std::move(done)); }
+    void fetch_sockets(fetch_callback done) const { all().fetch_sockets(std::move(done)); }
 
 private:
     broadcast_operator all() const { return static_cast<const Derived&>(*this).all(); }
@@ -328,12 +362,33 @@ public:
     /// Everyone in the namespace (every child namespace, for a dynamic family).
     broadcast_operator all() const { return broadcast_operator(impl_); }
 
+    /// An event for this namespace on the other nodes of the cluster (Socket.IO's serverSideEmit):
+    /// server_side_emit(name, values...) or server_side_emit(name, values..., server_side_callback),
+    /// which collects one answer per node. JSON values only cross (as with the Node adapter).
+    template <class... A>
+    std::error_code server_side_emit(std::string_view name, A&&... values) const {
+        return detail::emit_variadic<std::vector<arguments>, server_side_callback>(server_side_target{impl_}, name,
+                                                                                   std::forward<A>(values)...);
+    }
+    std::error_code server_side_emit_args(std::string_view name, arguments args,
+                                          server_side_callback callback = {}) const;
+    /// Handles another node's server_side_emit of `event` (`e.ack` answers it when asked to).
+    const nsp& on_server_side(std::string event, event_handler handler) const;
+    /// Every room with a member on some node of the cluster.
+    void fetch_rooms(cluster_callback<std::vector<std::string>> done) const;
+
     /// The sockets connected here on this node.
     std::vector<socket> sockets() const;
     /// The namespace's adapter (null for a dynamic family, whose children each have one).
     io::adapter* adapter() const noexcept;
 
 private:
+    struct server_side_target {
+        std::shared_ptr<detail::namespace_impl> impl;
+        std::error_code emit_args(std::string_view name, arguments args, server_side_callback callback = {}) const {
+            return nsp(impl).server_side_emit_args(name, std::move(args), std::move(callback));
+        }
+    };
     std::shared_ptr<detail::namespace_impl> impl_;
 };
 

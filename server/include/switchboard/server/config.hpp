@@ -40,6 +40,7 @@ struct server_config {
     std::string db_path;                      ///< the application's database (the chat's history)
     std::string redis_url;                    ///< join the Redis cluster here (`redis://host:port`); empty: one node
     std::string redis_key = "socket.io";      ///< the cluster's channel prefix (the Node adapter's `key`)
+    std::uint32_t redis_requests_timeout_ms = 5000; ///< how long a cluster query waits for the other nodes
 };
 
 /// "off", "error", "warn", "info", "debug", "trace".

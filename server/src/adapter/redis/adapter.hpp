@@ -6,12 +6,15 @@
 
 #include <switchboard/io/adapter.hpp>
 
+#include <chrono>
 #include <string>
 
 namespace switchboard::server::redis {
 
 /// An adapter factory whose namespaces join the Redis cluster at `at` with channel prefix `key`
-/// (`socket.io` for the Node adapter's default). The factory owns the cluster's connections.
-io::adapter_factory make_adapter_factory(const address& at, std::string key);
+/// (`socket.io` for the Node adapter's default); a cluster query waits at most `requests_timeout`
+/// for the other nodes. The factory owns the cluster's connections.
+io::adapter_factory make_adapter_factory(const address& at, std::string key,
+                                         std::chrono::milliseconds requests_timeout);
 
 } // namespace switchboard::server::redis

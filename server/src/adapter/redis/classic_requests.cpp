@@ -117,6 +117,12 @@ result<response> decode_response(std::string_view bytes, const codec_limits& lim
 
 // --- requests ----------------------------------------------------------------------------------------
 
+std::string encode_sockets_request(std::string_view uid, std::string_view request_id,
+                                   const std::vector<std::string>& rooms) {
+    return stringify(
+        boost::json::object{{"uid", uid}, {"requestId", request_id}, {"type", 0}, {"rooms", string_array(rooms)}});
+}
+
 std::string encode_all_rooms_request(std::string_view uid, std::string_view request_id) {
     return stringify(boost::json::object{{"uid", uid}, {"requestId", request_id}, {"type", 1}});
 }
@@ -169,20 +175,29 @@ std::string encode_broadcast_request(std::string_view uid, std::string_view requ
 
 // --- responses ---------------------------------------------------------------------------------------
 
-std::string encode_rooms_response(std::string_view request_id, const std::vector<std::string>& rooms) {
-    return stringify(boost::json::object{{"requestId", request_id}, {"rooms", string_array(rooms)}});
+namespace {
+std::string with_responder(boost::json::object o, std::string_view responder) {
+    if (!responder.empty()) o["uid"] = responder;
+    return stringify(o);
+}
+} // namespace
+
+std::string encode_rooms_response(std::string_view request_id, const std::vector<std::string>& rooms,
+                                  std::string_view responder) {
+    return with_responder({{"requestId", request_id}, {"rooms", string_array(rooms)}}, responder);
 }
 
-std::string encode_sockets_response(std::string_view request_id, const std::vector<std::string>& ids) {
-    return stringify(boost::json::object{{"requestId", request_id}, {"sockets", string_array(ids)}});
+std::string encode_sockets_response(std::string_view request_id, const std::vector<std::string>& ids,
+                                    std::string_view responder) {
+    return with_responder({{"requestId", request_id}, {"sockets", string_array(ids)}}, responder);
 }
 
-std::string encode_fetch_response(std::string_view request_id, boost::json::array sockets) {
-    return stringify(boost::json::object{{"requestId", request_id}, {"sockets", std::move(sockets)}});
+std::string encode_fetch_response(std::string_view request_id, boost::json::array sockets, std::string_view responder) {
+    return with_responder({{"requestId", request_id}, {"sockets", std::move(sockets)}}, responder);
 }
 
-std::string encode_client_count(std::string_view request_id, std::size_t count) {
-    return stringify(boost::json::object{{"type", 8}, {"requestId", request_id}, {"clientCount", count}});
+std::string encode_client_count(std::string_view request_id, std::size_t count, std::string_view responder) {
+    return with_responder({{"type", 8}, {"requestId", request_id}, {"clientCount", count}}, responder);
 }
 
 std::string encode_broadcast_ack(std::string_view request_id, const boost::json::value& first,
@@ -197,6 +212,10 @@ std::string encode_broadcast_ack(std::string_view request_id, const boost::json:
     pack_string(out, "packet");
     cluster::pack_json(out, first, attachments);
     return std::string(buffer.data(), buffer.size());
+}
+
+std::string encode_legacy_ack(std::string_view request_id) {
+    return stringify(boost::json::object{{"requestId", request_id}});
 }
 
 std::string encode_server_side_ack(std::string_view request_id, const boost::json::value& value) {
