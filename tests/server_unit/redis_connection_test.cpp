@@ -1,6 +1,7 @@
 // The cluster adapter's Redis connection against a real redis-server (Debian's, started here on a
 // loopback port): commands, binary-safe pub/sub, and a Redis restart with reconnection.
 #include "adapter/redis/connection.hpp"
+#include "adapter/redis/subscriber.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -88,22 +89,24 @@ bool run_until(net::io_context& ioc, Done done, std::chrono::milliseconds limit 
 
 struct pubsub_pair {
     net::io_context ioc;
-    std::shared_ptr<redis::connection> commands, subscriber;
+    std::shared_ptr<redis::connection> commands;
+    std::shared_ptr<redis::subscriber> subscriber;
     std::vector<redis::reply> pushes;
     int subscriber_connects = 0, losses = 0;
 
     explicit pubsub_pair(int port) {
         const redis::address at{"127.0.0.1", port};
         commands = std::make_shared<redis::connection>(net::make_strand(ioc), at, redis::connection::events{});
-        redis::connection::events on;
+        redis::subscriber::events on;
         on.connected = [this] {
             ++subscriber_connects;
-            subscriber->subscribe_command({"SUBSCRIBE", "news"});
-            subscriber->subscribe_command({"PSUBSCRIBE", "room#*"});
+            subscriber->send({"SUBSCRIBE", "news"});
+            subscriber->send({"PSUBSCRIBE", "room#*"});
+            subscriber->send({"SSUBSCRIBE", "shard#1#"});
         };
         on.lost = [this](std::string_view) { ++losses; };
         on.push = [this](const redis::reply& r) { pushes.push_back(r); };
-        subscriber = std::make_shared<redis::connection>(net::make_strand(ioc), at, on);
+        subscriber = std::make_shared<redis::subscriber>(net::make_strand(ioc), at, on);
         commands->start();
         subscriber->start();
     }
@@ -119,6 +122,8 @@ struct pubsub_pair {
         for (const auto& r : pushes) {
             if (r.elements.size() == 3 && r.elements[0].text == "message")
                 out.push_back(r.elements[1].text + "=" + r.elements[2].text);
+            if (r.elements.size() == 3 && r.elements[0].text == "smessage")
+                out.push_back("sharded:" + r.elements[1].text + "=" + r.elements[2].text);
             if (r.elements.size() == 4 && r.elements[0].text == "pmessage")
                 out.push_back(r.elements[1].text + ">" + r.elements[2].text + "=" + r.elements[3].text);
         }
@@ -127,12 +132,14 @@ struct pubsub_pair {
     bool subscribed() const {
         int n = 0;
         for (const auto& r : pushes)
-            if (!r.elements.empty() && (r.elements[0].text == "subscribe" || r.elements[0].text == "psubscribe")) ++n;
-        return n >= 2 * subscriber_connects && subscriber_connects > 0;
+            if (!r.elements.empty() && (r.elements[0].text == "subscribe" || r.elements[0].text == "psubscribe" ||
+                                        r.elements[0].text == "ssubscribe"))
+                ++n;
+        return n >= 3 * subscriber_connects && subscriber_connects > 0;
     }
-    void publish(std::string_view channel, std::string_view data) {
+    void publish(std::string_view channel, std::string_view data, std::string_view command = "PUBLISH") {
         std::optional<redis::reply> answer;
-        REQUIRE(commands->command({"PUBLISH", channel, data}, [&](std::optional<redis::reply> r) { answer = r; }));
+        REQUIRE(commands->command({command, channel, data}, [&](std::optional<redis::reply> r) { answer = r; }));
         REQUIRE(run_until(ioc, [&] { return answer.has_value(); }));
     }
 };
@@ -151,7 +158,8 @@ TEST_CASE("redis URLs", "[redis]") {
     CHECK_FALSE(redis::parse_url("redis://user:secret@h:6379")); // AUTH is not supported yet: said, not ignored
 }
 
-TEST_CASE("publish and subscribe, binary-safe; NUMSUB counts subscribers", "[redis]") {
+TEST_CASE("publish and subscribe (classic and sharded), binary-safe: NUMSUB and SHARDNUMSUB count subscribers",
+          "[redis]") {
     redis_process server;
     pubsub_pair p(server.port());
     REQUIRE(run_until(p.ioc, [&] { return p.commands->connected() && p.subscribed(); }));
@@ -159,9 +167,11 @@ TEST_CASE("publish and subscribe, binary-safe; NUMSUB counts subscribers", "[red
     const std::string binary("a\0b\xff", 4);
     p.publish("news", binary);
     p.publish("room#1#", "r");
-    REQUIRE(run_until(p.ioc, [&] { return p.messages().size() == 2; }));
+    p.publish("shard#1#", binary, "SPUBLISH"); // sharded pub/sub (Redis 7)
+    REQUIRE(run_until(p.ioc, [&] { return p.messages().size() == 3; }));
     CHECK(p.messages()[0] == "news=" + binary);
     CHECK(p.messages()[1] == "room#*>room#1#=r");
+    CHECK(p.messages()[2] == "sharded:shard#1#=" + binary);
 
     std::optional<redis::reply> numsub;
     REQUIRE(p.commands->command({"PUBSUB", "NUMSUB", "news"}, [&](auto r) { numsub = r; }));
@@ -169,6 +179,12 @@ TEST_CASE("publish and subscribe, binary-safe; NUMSUB counts subscribers", "[red
     REQUIRE(numsub->type == redis::reply::kind::array);
     REQUIRE(numsub->elements.size() == 2);
     CHECK(numsub->elements[1].integer == 1);
+
+    std::optional<redis::reply> shardnumsub;
+    REQUIRE(p.commands->command({"PUBSUB", "SHARDNUMSUB", "shard#1#"}, [&](auto r) { shardnumsub = r; }));
+    REQUIRE(run_until(p.ioc, [&] { return shardnumsub.has_value(); }));
+    REQUIRE(shardnumsub->elements.size() == 2);
+    CHECK(shardnumsub->elements[1].integer == 1);
 }
 
 TEST_CASE("Redis restarted: commands refused while it is away, then reconnected and resubscribed", "[redis]") {

@@ -10,7 +10,7 @@
 using namespace switchboard;
 using ms = std::chrono::milliseconds;
 
-TEST_CASE("ack registry: ids in order; an answer is taken once; unknown ids give nothing") {
+TEST_CASE("ack registry: ids in order, an answer is taken once, unknown ids give nothing") {
     sio::ack_registry<std::string> acks;
     CHECK(acks.add("a") == 0);
     CHECK(acks.add("b") == 1);
@@ -52,7 +52,7 @@ TEST_CASE("ack registry: deadlines, with a timer that fires early, on time and l
     CHECK(acks.take(timely) == std::optional<int>(6));
 }
 
-TEST_CASE("ack registry: a disconnect hands every wait back once; ids wrap after the largest") {
+TEST_CASE("ack registry: a disconnect hands every wait back once, ids wrap after the largest") {
     sio::ack_registry<int> acks;
     acks.add(10);
     acks.add(20, ms(1));

@@ -102,7 +102,7 @@ TEST_CASE("client: handshake, CONNECT with auth per namespace, one connection fo
     CHECK(h.m.id_of("/") == "m1");
 }
 
-TEST_CASE("client: answers pings; events and acks both ways; binary out and in") {
+TEST_CASE("client: answers pings, events and acks both ways, binary out and in") {
     harness h;
     h.connect_main();
     h.m.on_text(ms(100), "2");
@@ -155,7 +155,7 @@ TEST_CASE("client: emits from JSON values refuse what is not a named, non-reserv
     CHECK(h.sent() == std::vector<std::string>{R"(420["raw",{"a":1}])"});
 }
 
-TEST_CASE("client: an ack that does not come in time is reported once; a late answer is ignored") {
+TEST_CASE("client: an ack that does not come in time is reported once, a late answer is ignored") {
     harness h;
     h.connect_main();
     h.m.on_text(ms(1000), "2"); // the server is alive: no silence deadline before the ack's
@@ -173,7 +173,7 @@ TEST_CASE("client: an ack that does not come in time is reported once; a late an
     CHECK(!h.pump().size());
 }
 
-TEST_CASE("client: connect_error carries the server's message and data; the namespace stays down") {
+TEST_CASE("client: connect_error carries the server's message and data, the namespace stays down") {
     harness h;
     h.connect_main();
     h.m.connect_socket(ms(0), "/admin", {});
@@ -189,7 +189,7 @@ TEST_CASE("client: connect_error carries the server's message and data; the name
     CHECK(h.m.is_connected("/"));
 }
 
-TEST_CASE("client: reconnects with backoff after the transport drops; buffered emits go out once") {
+TEST_CASE("client: reconnects with backoff after the transport drops, buffered emits go out once") {
     harness h;
     h.connect_main();
     h.m.on_transport_closed(ms(1000), sio::disconnect_reason::transport_close);
@@ -236,7 +236,7 @@ TEST_CASE("client: server silence past pingInterval + pingTimeout closes and rec
     CHECK(h.m.next_deadline()); // a reconnection is scheduled
 }
 
-TEST_CASE("client: gives up after the configured attempts; a handshake that never comes times out") {
+TEST_CASE("client: gives up after the configured attempts, a handshake that never comes times out") {
     options o;
     o.reconnection_attempts = 2;
     o.timeout = ms(100);

@@ -97,7 +97,7 @@ TEST_CASE("malformed Engine.IO input gives error values", "[eio][errors]") {
     CHECK(std::string(eio::decode_text("").error().category().name()) == "engine.io");
 }
 
-TEST_CASE("a bad packet stops payload decoding; earlier packets are kept", "[eio][payload][errors]") {
+TEST_CASE("a bad packet stops payload decoding, earlier packets are kept", "[eio][payload][errors]") {
     const auto r = eio::decode_payload("4a\x1e"
                                        "9b\x1e"
                                        "4c");

@@ -104,7 +104,7 @@ TEST_CASE("websocket: the open packet offers no upgrade", "[eio][server_session]
     CHECK(t.effects().empty());
 }
 
-TEST_CASE("polling: a GET is held until there is output; output waits for the next GET", "[eio][server_session]") {
+TEST_CASE("polling: a GET is held until there is output, output waits for the next GET", "[eio][server_session]") {
     session_under_test t(transport_kind::polling);
     t.s.on_poll(milliseconds(0));
     t.effects();
@@ -119,7 +119,7 @@ TEST_CASE("polling: a GET is held until there is output; output waits for the ne
     CHECK(t.effects() == strings{"poll:4b|4c"});
 }
 
-TEST_CASE("polling: a POST delivers its packets in order; a bad one ends the session", "[eio][server_session]") {
+TEST_CASE("polling: a POST delivers its packets in order, a bad one ends the session", "[eio][server_session]") {
     session_under_test t(transport_kind::polling);
     CHECK(t.s.on_post(milliseconds(0), "4one\x1e"
                                        "4two\x1e"

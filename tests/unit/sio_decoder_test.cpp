@@ -91,7 +91,7 @@ TEST_CASE("an oversize attachment is refused", "[sio][decoder][limits]") {
     CHECK(d.pending_attachments() == 0);
 }
 
-TEST_CASE("raw packets: the header is checked, the payload handed over as text; encoding writes it as given") {
+TEST_CASE("raw packets: the header is checked, the payload handed over as text, encoding writes it as given") {
     sio::raw_decoder d;
     auto p = d.feed_text(R"(2/chat,12["msg",{"x":[1,2]}])");
     REQUIRE(p);

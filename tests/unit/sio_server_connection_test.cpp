@@ -53,7 +53,7 @@ TEST_CASE("a CONNECT asks for the middleware once, however often it is repeated"
     CHECK(is_violation(c.on_text("0/x,\"not an object\""))); // socket.io-parser refuses it too
 }
 
-TEST_CASE("packets reach connected namespaces only; out-of-place ones are violations", "[sio][server_connection]") {
+TEST_CASE("packets reach connected namespaces only, out-of-place ones are violations", "[sio][server_connection]") {
     auto c = make_connection();
     CHECK(is_violation(c.on_text("2[\"early\"]"))); // before any CONNECT
     c.on_text("0");
@@ -70,7 +70,7 @@ TEST_CASE("packets reach connected namespaces only; out-of-place ones are violat
     CHECK(is_violation(c.on_text("")));    // empty
 }
 
-TEST_CASE("DISCONNECT leaves; the namespace may be joined again", "[sio][server_connection]") {
+TEST_CASE("DISCONNECT leaves, the namespace may be joined again", "[sio][server_connection]") {
     auto c = make_connection();
     c.on_text("0/a,");
     c.connected("/a");
@@ -83,7 +83,7 @@ TEST_CASE("DISCONNECT leaves; the namespace may be joined again", "[sio][server_
     CHECK(describe(c.on_text("0/a,")) == "connect /a {}"); // a refused client may try again
 }
 
-TEST_CASE("binary packets are reassembled; attachments out of order are violations", "[sio][server_connection]") {
+TEST_CASE("binary packets are reassembled, attachments out of order are violations", "[sio][server_connection]") {
     auto c = make_connection();
     c.on_text("0");
     c.connected("/");

@@ -69,7 +69,7 @@ TEST_CASE("masked client frames are read whole or byte by byte", "[ws]") {
     }
 }
 
-TEST_CASE("fragments join into one message; control frames may come between them", "[ws]") {
+TEST_CASE("fragments join into one message, control frames may come between them", "[ws]") {
     const std::string wire = client_frame(text_op, "4he") + client_frame(fin | ping_op, "p") + client_frame(0, "ll") +
                              client_frame(fin | 0, "o €");
     for (std::size_t chunk : {wire.size(), std::size_t{1}, std::size_t{3}}) {

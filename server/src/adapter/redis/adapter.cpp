@@ -9,6 +9,7 @@
 #include "classic_requests.hpp"
 #include "classic_wire.hpp"
 #include "connection.hpp"
+#include "subscriber.hpp"
 
 #include <atomic>
 #include <mutex>
@@ -27,10 +28,10 @@ public:
     classic_transport(address at, std::string key)
         : key_(std::move(key)), ioc_(std::make_shared<net::io_context>(1)), strand_(net::make_strand(*ioc_)) {
         commands_ = std::make_shared<connection>(strand_, at, connection::events{});
-        connection::events on;
+        subscriber::events on;
         on.connected = [this] { resubscribe(); };
         on.push = [this](const reply& r) { on_push(r); };
-        subscriber_ = std::make_shared<connection>(strand_, at, std::move(on));
+        subscriber_ = std::make_shared<subscriber>(strand_, at, std::move(on));
         commands_->start();
         subscriber_->start();
         // The thread holds the io_context: if the last owner lets go of this transport on that thread
@@ -192,8 +193,8 @@ private:
     }
 
     void subscribe(const channels& names) {
-        subscriber_->subscribe_command({"PSUBSCRIBE", names.pattern});
-        subscriber_->subscribe_command({"SUBSCRIBE", names.requests, names.responses});
+        subscriber_->send({"PSUBSCRIBE", names.pattern});
+        subscriber_->send({"SUBSCRIBE", names.requests, names.responses});
     }
 
     void resubscribe() {
@@ -221,7 +222,7 @@ private:
     std::shared_ptr<net::io_context> ioc_;
     strand_type strand_;
     std::shared_ptr<connection> commands_;
-    std::shared_ptr<connection> subscriber_;
+    std::shared_ptr<subscriber> subscriber_;
     std::atomic<std::uint64_t> unpublished_{0};
     codec_limits limits_;
     std::mutex mutex_;                                    // the maps: namespaces come and go on the sockets' threads

@@ -11,7 +11,9 @@ namespace {
 
 constexpr std::chrono::milliseconds max_backoff{5000};
 
-reply copy(const redisReply* r) {
+} // namespace
+
+reply copy_reply(const redisReply* r) {
     reply out;
     switch (r->type) {
     case REDIS_REPLY_STRING: out.type = reply::kind::string; break;
@@ -24,9 +26,11 @@ reply copy(const redisReply* r) {
     if (r->str) out.text.assign(r->str, r->len);
     out.integer = r->integer;
     out.elements.reserve(r->elements);
-    for (std::size_t i = 0; i < r->elements; ++i) out.elements.push_back(copy(r->element[i]));
+    for (std::size_t i = 0; i < r->elements; ++i) out.elements.push_back(copy_reply(r->element[i]));
     return out;
 }
+
+namespace {
 
 connection* owner(const redisAsyncContext* ctx) { return static_cast<connection*>(ctx->data); }
 
@@ -93,8 +97,6 @@ bool connection::command(const std::vector<std::string_view>& args, reply_handle
     return true;
 }
 
-bool connection::subscribe_command(const std::vector<std::string_view>& args) { return send(args, on_push, this); }
-
 // --- hiredis's callbacks (on the strand: hiredis runs only inside our handlers) -----------------------
 
 void connection::on_connect(const redisAsyncContext* ctx, int status) {
@@ -122,16 +124,10 @@ void connection::on_reply(redisAsyncContext*, void* r, void* privdata) {
     std::unique_ptr<reply_handler> handler(static_cast<reply_handler*>(privdata));
     if (!*handler) return;
     if (r) {
-        (*handler)(copy(static_cast<redisReply*>(r)));
+        (*handler)(copy_reply(static_cast<redisReply*>(r)));
     } else {
         (*handler)(std::nullopt);
     }
-}
-
-void connection::on_push(redisAsyncContext* ctx, void* r, void*) {
-    if (!r) return; // the connection is going away
-    auto* self = owner(ctx);
-    if (self->on_.push) self->on_.push(copy(static_cast<redisReply*>(r)));
 }
 
 void connection::add_read(void* p) {

@@ -29,6 +29,9 @@ struct reply {
     std::vector<reply> elements;
 };
 
+/// Copies a hiredis reply.
+reply copy_reply(const redisReply* r);
+
 class connection : public std::enable_shared_from_this<connection> {
 public:
     /// A command's answer; none when the connection was lost before it came.
@@ -37,8 +40,6 @@ public:
     struct events {
         std::function<void()> connected;            ///< (again, after a loss): subscribe here
         std::function<void(std::string_view)> lost; ///< why; a reconnection follows
-        /// A subscribed connection's pushes: ["message", channel, data] or ["pmessage", pattern, channel, data].
-        std::function<void(const reply&)> push;
     };
 
     connection(strand_type strand, address where, events on);
@@ -52,15 +53,13 @@ public:
     const strand_type& strand() const noexcept { return strand_; }
 
     /// Sends a command (binary-safe arguments). False, and `done` is not called, when not connected.
+    /// (Subscriptions go through a `subscriber`.)
     bool command(const std::vector<std::string_view>& args, reply_handler done = {});
-    /// Sends SUBSCRIBE / PSUBSCRIBE / SSUBSCRIBE …: their confirmations and messages go to events::push.
-    bool subscribe_command(const std::vector<std::string_view>& args);
 
 private:
     static void on_connect(const redisAsyncContext* ctx, int status);
     static void on_disconnect(const redisAsyncContext* ctx, int status);
     static void on_reply(redisAsyncContext* ctx, void* r, void* privdata);
-    static void on_push(redisAsyncContext* ctx, void* r, void* privdata);
     static void add_read(void* self);
     static void del_read(void* self);
     static void add_write(void* self);
