@@ -5,7 +5,6 @@
 #include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 
 namespace switchboard::chat {
@@ -81,148 +80,165 @@ bool valid_nickname(std::string_view nick, std::size_t max) {
                         [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == '@'; });
 }
 
-struct user {
-    std::string nickname;
-    io::socket socket;
-    std::set<std::string> rooms;
+/// Socket.IO room of a user: private messages and mentions go there, and its members tell whether a
+/// nickname is taken, on whichever node its owner is.
+std::string nickname_key(std::string_view nickname) { return "@" + lowercase(std::string(nickname)); }
+
+/// What this node keeps of one of its users (their handlers' state; the socket's strand only).
+struct local_user {
+    std::string nickname;            // empty until hello succeeds
+    bool claiming = false;           // a hello is being checked across the cluster
     std::deque<std::int64_t> recent; // send times within the rate window
+    std::set<std::string> rooms;     // what on_disconnect must announce (rooms are left by then)
 };
+
+/// The nicknames of the sockets `found`, sorted, each once.
+json::array nicknames(const std::vector<io::remote_socket>& found) {
+    std::set<std::string> names;
+    for (const auto& s : found)
+        if (const auto* o = s.data().if_object())
+            if (const auto* nick = o->if_contains("nickname"); nick && nick->is_string())
+                names.emplace(nick->get_string());
+    return json::array(names.begin(), names.end());
+}
 
 } // namespace
 
-/// Who is online, and where. One mutex: the handlers of different connections may run on different
-/// I/O threads.
-class chat_service::impl {
+/// The chat's handlers. What is cluster-wide lives in Socket.IO itself, so that several nodes on one
+/// adapter (--redis) serve one chat: a user's nickname is their socket's data() and the room
+/// "@<nickname>" (presence and uniqueness come from fetch_sockets over every node), a chat room is
+/// the Socket.IO room "#<room>", and the history is the shared store.
+class chat_service::impl : public std::enable_shared_from_this<impl> {
 public:
-    impl(io::server& io, chat_store& store, chat_limits limits) : io_(io), store_(store), limits_(limits) {}
+    impl(io::server& io, chat_store& store, chat_limits limits) : io_(io.main()), store_(store), limits_(limits) {}
 
     void on_connection(io::socket& socket) {
         auto self = this;
-        socket.on("hello", [self, socket](io::event& e) { self->answer(e, self->hello(socket, e)); });
-        socket.on("join", [self, socket](io::event& e) { self->answer(e, self->join(socket, e)); });
-        socket.on("leave", [self, socket](io::event& e) { self->answer(e, self->leave(socket, e)); });
-        socket.on("message", [self, socket](io::event& e) { self->answer(e, self->message(socket, e)); });
-        socket.on("private", [self, socket](io::event& e) { self->answer(e, self->private_message(socket, e)); });
-        socket.on("history", [self, socket](io::event& e) { self->answer(e, self->history(socket, e)); });
-        socket.on("rooms", [self](io::event& e) { self->answer(e, self->room_list()); });
-        socket.on("typing", [self, socket](io::event& e) { self->typing(socket, e); });
-        socket.on_disconnect([self, id = socket.id()](std::string_view) { self->gone(id); });
+        auto me = std::make_shared<local_user>();
+        socket.on("hello", [self, socket, me](io::event& e) { self->hello(socket, me, e); });
+        socket.on("join", [self, socket, me](io::event& e) { self->join(socket, *me, e); });
+        socket.on("leave", [self, socket, me](io::event& e) { answer(e, self->leave(socket, *me, e)); });
+        socket.on("message", [self, socket, me](io::event& e) { answer(e, self->message(socket, *me, e)); });
+        socket.on("private", [self, socket, me](io::event& e) { self->private_message(socket, *me, e); });
+        socket.on("history", [self](io::event& e) { answer(e, self->history(e)); });
+        socket.on("rooms", [self](io::event& e) { self->room_list(e); });
+        socket.on("typing", [self, socket, me](io::event& e) { self->typing(socket, *me, e); });
+        socket.on_disconnect([self, me](std::string_view) { self->gone(*me); });
     }
 
 private:
-    static void answer(io::event& e, json::object reply) {
+    static void answer(const io::event& e, json::object reply) {
         if (e.ack) e.ack(std::move(reply));
     }
-
-    json::object hello(const io::socket& socket, const io::event& e) {
-        const auto* nick = string_field(e, "nickname");
-        if (!nick || !valid_nickname(*nick, limits_.max_nickname))
-            return refuse("a nickname is 1 to 32 characters, without '@' or control characters");
-        std::lock_guard lock(mutex_);
-        if (users_.count(socket.id())) return refuse("you already have a nickname");
-        const auto key = lowercase(std::string(*nick));
-        if (by_nickname_.count(key)) return refuse("that nickname is taken");
-        users_.emplace(socket.id(), user{std::string(*nick), socket, {}, {}});
-        by_nickname_[key] = socket.id();
-        return ok({{"nickname", *nick}});
+    static void answer(const io::ack_responder& ack, json::object reply) {
+        if (ack) ack(std::move(reply));
     }
 
-    json::object join(const io::socket& socket, const io::event& e) {
+    /// Claims the nickname (data and the room "@nickname"), then asks every node whether another
+    /// socket holds it: if so, both step back (safe under a race: at worst both are refused).
+    void hello(const io::socket& socket, const std::shared_ptr<local_user>& me, const io::event& e) {
+        const auto* nick = string_field(e, "nickname");
+        if (!nick || !valid_nickname(*nick, limits_.max_nickname))
+            return answer(e, refuse("a nickname is 1 to 32 characters, without '@' or control characters"));
+        if (!me->nickname.empty() || me->claiming) return answer(e, refuse("you already have a nickname"));
+        const std::string nickname(*nick);
+        const auto key = nickname_key(nickname);
+        me->claiming = true;
+        socket.data() = json::object{{"nickname", nickname}};
+        socket.join(key);
+        // socket.to(): the answer comes back on this socket's strand, where `me` lives.
+        socket.to(key).fetch_socket_ids([socket, me, nickname, key, ack = e.ack](std::error_code ec,
+                                                                                 std::vector<std::string> ids) {
+            me->claiming = false;
+            std::erase(ids, socket.id());
+            if (ec || !ids.empty()) {
+                socket.leave(key);
+                socket.data() = nullptr;
+                return answer(ack, refuse(ec ? "the other nodes did not answer: try again" : "that nickname is taken"));
+            }
+            me->nickname = nickname;
+            answer(ack, ok({{"nickname", nickname}}));
+        });
+    }
+
+    void join(const io::socket& socket, local_user& me, const io::event& e) {
         const auto* room = string_field(e, "room");
         if (!room || !valid_room(*room, limits_.max_room))
-            return refuse("a room name is 1 to 32 letters, digits, '-' or '_'");
+            return answer(e, refuse("a room name is 1 to 32 letters, digits, '-' or '_'"));
+        if (me.nickname.empty()) return answer(e, refuse("say hello with a nickname first"));
         const std::string name(*room);
-        std::string nickname;
-        {
-            std::lock_guard lock(mutex_);
-            auto* u = find(socket.id());
-            if (!u) return refuse("say hello with a nickname first");
-            u->rooms.insert(name);
-            rooms_[name].insert(u->nickname);
-            nickname = u->nickname;
-        }
+        me.rooms.insert(name);
         socket.join(room_key(name));
         json::array history;
         for (const auto& m : store_.page(name, 0, static_cast<int>(limits_.history_page)))
             history.push_back(to_json(m));
         socket.to(room_key(name))
-            .emit("notification", json::object{{"kind", "joined"}, {"room", name}, {"nickname", nickname}});
-        publish_presence(name);
-        return ok({{"room", name}, {"history", std::move(history)}, {"members", members(name)}});
+            .emit("notification", json::object{{"kind", "joined"}, {"room", name}, {"nickname", me.nickname}});
+        io_.in(room_key(name))
+            .fetch_sockets([self = shared_from_this(), name, history = std::move(history),
+                            ack = e.ack](std::error_code, std::vector<io::remote_socket> found) mutable {
+                auto members = nicknames(found);
+                self->announce_presence(name, members);
+                answer(ack, ok({{"room", name}, {"history", std::move(history)}, {"members", std::move(members)}}));
+            });
     }
 
-    json::object leave(const io::socket& socket, const io::event& e) {
+    json::object leave(const io::socket& socket, local_user& me, const io::event& e) {
         const auto* room = string_field(e, "room");
         if (!room) return refuse("which room?");
         const std::string name(*room);
-        std::string nickname;
-        {
-            std::lock_guard lock(mutex_);
-            auto* u = find(socket.id());
-            if (!u || !u->rooms.erase(name)) return refuse("you are not in that room");
-            nickname = u->nickname;
-            drop_member(name, nickname);
-        }
+        if (!me.rooms.erase(name)) return refuse("you are not in that room");
         socket.leave(room_key(name));
         io_.to(room_key(name))
-            .emit("notification", json::object{{"kind", "left"}, {"room", name}, {"nickname", nickname}});
+            .emit("notification", json::object{{"kind", "left"}, {"room", name}, {"nickname", me.nickname}});
         publish_presence(name);
         return ok({{"room", name}});
     }
 
-    json::object message(const io::socket& socket, const io::event& e) {
+    json::object message(const io::socket&, local_user& me, const io::event& e) {
         const auto* room = string_field(e, "room");
         const auto* text = string_field(e, "text");
         if (!room || !text) return refuse("a message needs a room and a text");
         const auto length = characters(*text);
         if (length == 0 || length > limits_.max_text) return refuse("a message is 1 to 2000 characters");
         const std::string name(*room);
-        std::string author;
         const auto ts = now_ms();
-        {
-            std::lock_guard lock(mutex_);
-            auto* u = find(socket.id());
-            if (!u) return refuse("say hello with a nickname first");
-            if (!u->rooms.count(name)) return refuse("join the room first");
-            while (!u->recent.empty() && ts - u->recent.front() >= limits_.rate_window.count()) u->recent.pop_front();
-            if (u->recent.size() >= limits_.rate_messages) return refuse("too many messages: at most 10 per 5 seconds");
-            u->recent.push_back(ts);
-            author = u->nickname;
-        }
-        // On disk before anyone hears of it: an acknowledged message survives a crash.
-        const auto stored = store_.append(name, author, std::string(*text), ts);
+        if (me.nickname.empty()) return refuse("say hello with a nickname first");
+        if (!me.rooms.count(name)) return refuse("join the room first");
+        while (!me.recent.empty() && ts - me.recent.front() >= limits_.rate_window.count()) me.recent.pop_front();
+        if (me.recent.size() >= limits_.rate_messages) return refuse("too many messages: at most 10 per 5 seconds");
+        me.recent.push_back(ts);
+        // Stored before anyone hears of it: an acknowledged message survives a crash.
+        const auto stored = store_.append(name, me.nickname, std::string(*text), ts);
         if (!stored) return refuse("the message could not be stored");
         io_.to(room_key(name)).emit("message", to_json(*stored));
         notify_mentions(*stored);
         return ok({{"id", stored->id}, {"ts", stored->ts}});
     }
 
-    json::object private_message(const io::socket& socket, const io::event& e) {
+    void private_message(const io::socket& socket, local_user& me, const io::event& e) {
         const auto* to = string_field(e, "to");
         const auto* text = string_field(e, "text");
-        if (!to || !text) return refuse("a private message needs a recipient and a text");
+        if (!to || !text) return answer(e, refuse("a private message needs a recipient and a text"));
         const auto length = characters(*text);
-        if (length == 0 || length > limits_.max_text) return refuse("a message is 1 to 2000 characters");
-        std::optional<io::socket> target;
-        std::string from;
-        {
-            std::lock_guard lock(mutex_);
-            auto* u = find(socket.id());
-            if (!u) return refuse("say hello with a nickname first");
-            from = u->nickname;
-            const auto it = by_nickname_.find(lowercase(std::string(*to)));
-            auto* recipient = it == by_nickname_.end() ? nullptr : find(it->second);
-            if (!recipient) return refuse("nobody by that nickname is online");
-            target = recipient->socket;
-        }
-        const auto ts = now_ms();
-        json::object pm{{"from", from}, {"to", *to}, {"text", *text}, {"ts", ts}};
-        target->emit("private", pm);
-        target->emit("notification", json::object{{"kind", "private"}, {"from", from}, {"text", *text}});
-        return ok({{"ts", ts}});
+        if (length == 0 || length > limits_.max_text) return answer(e, refuse("a message is 1 to 2000 characters"));
+        if (me.nickname.empty()) return answer(e, refuse("say hello with a nickname first"));
+        const auto key = nickname_key(*to);
+        json::object pm{{"from", me.nickname}, {"to", *to}, {"text", *text}};
+        json::object note{{"kind", "private"}, {"from", me.nickname}, {"text", *text}};
+        // Whoever holds the nickname, on any node (socket.to(): the answer comes back on this strand).
+        socket.to(key).fetch_socket_ids([self = shared_from_this(), key, pm = std::move(pm), note = std::move(note),
+                                         ack = e.ack](std::error_code, std::vector<std::string> ids) mutable {
+            if (ids.empty()) return answer(ack, refuse("nobody by that nickname is online"));
+            const auto ts = now_ms();
+            pm["ts"] = ts;
+            self->io_.to(key).emit("private", pm);
+            self->io_.to(key).emit("notification", note);
+            answer(ack, ok({{"ts", ts}}));
+        });
     }
 
-    json::object history(const io::socket&, const io::event& e) {
+    json::object history(const io::event& e) {
         const auto* room = string_field(e, "room");
         if (!room || !valid_room(*room, limits_.max_room)) return refuse("which room?");
         std::int64_t before = 0; // 0: the newest page
@@ -237,103 +253,74 @@ private:
         return ok({{"room", *room}, {"messages", std::move(messages)}});
     }
 
-    json::object room_list() {
-        std::lock_guard lock(mutex_);
-        json::array rooms;
-        for (const auto& [name, members] : rooms_)
-            rooms.push_back(json::object{{"name", name}, {"members", members.size()}});
-        return ok({{"rooms", std::move(rooms)}});
+    /// Every chat room with its number of members, over every node.
+    void room_list(const io::event& e) {
+        io_.fetch_sockets([ack = e.ack](std::error_code, std::vector<io::remote_socket> found) {
+            std::map<std::string, std::set<std::string>> rooms; // room -> nicknames
+            for (const auto& s : found) {
+                const auto* o = s.data().if_object();
+                const auto* nick = o ? o->if_contains("nickname") : nullptr;
+                if (!nick || !nick->is_string()) continue;
+                for (const auto& r : s.rooms())
+                    if (r.size() > 1 && r.front() == '#') rooms[r.substr(1)].emplace(nick->get_string());
+            }
+            json::array out;
+            for (const auto& [name, members] : rooms)
+                out.push_back(json::object{{"name", name}, {"members", members.size()}});
+            answer(ack, ok({{"rooms", std::move(out)}}));
+        });
     }
 
-    void typing(const io::socket& socket, const io::event& e) {
+    void typing(const io::socket& socket, const local_user& me, const io::event& e) {
         const auto* room = string_field(e, "room");
-        if (!room) return;
-        std::string nickname;
-        {
-            std::lock_guard lock(mutex_);
-            auto* u = find(socket.id());
-            if (!u || !u->rooms.count(std::string(*room))) return;
-            nickname = u->nickname;
-        }
+        if (!room || me.nickname.empty() || !me.rooms.count(std::string(*room))) return;
         // Volatile: a stale "is typing" is worth nothing, so it is never queued behind real traffic.
         socket.volatile_()
             .to(room_key(std::string(*room)))
-            .emit("typing", json::object{{"room", *room}, {"nickname", nickname}});
+            .emit("typing", json::object{{"room", *room}, {"nickname", me.nickname}});
     }
 
-    void gone(const std::string& id) {
-        std::string nickname;
-        std::set<std::string> rooms;
-        {
-            std::lock_guard lock(mutex_);
-            const auto it = users_.find(id);
-            if (it == users_.end()) return;
-            nickname = it->second.nickname;
-            rooms = std::move(it->second.rooms);
-            by_nickname_.erase(lowercase(nickname));
-            users_.erase(it);
-            for (const auto& room : rooms) drop_member(room, nickname);
-        }
-        for (const auto& room : rooms) {
+    void gone(const local_user& me) {
+        if (me.nickname.empty()) return;
+        for (const auto& room : me.rooms) {
             io_.to(room_key(room))
-                .emit("notification", json::object{{"kind", "left"}, {"room", room}, {"nickname", nickname}});
+                .emit("notification", json::object{{"kind", "left"}, {"room", room}, {"nickname", me.nickname}});
             publish_presence(room);
         }
     }
 
     void notify_mentions(const stored_message& m) {
-        std::vector<io::socket> mentioned;
-        {
-            std::lock_guard lock(mutex_);
-            for (std::size_t at = m.text.find('@'); at != std::string::npos; at = m.text.find('@', at + 1)) {
-                std::size_t end = at + 1;
-                while (end < m.text.size() && m.text[end] != ' ' && m.text[end] != ',' && m.text[end] != '.' &&
-                       m.text[end] != ':' && m.text[end] != '!' && m.text[end] != '?')
-                    ++end;
-                const auto it = by_nickname_.find(lowercase(m.text.substr(at + 1, end - at - 1)));
-                if (auto* u = it == by_nickname_.end() ? nullptr : find(it->second)) mentioned.push_back(u->socket);
-            }
+        std::set<std::string> mentioned;
+        for (std::size_t at = m.text.find('@'); at != std::string::npos; at = m.text.find('@', at + 1)) {
+            std::size_t end = at + 1;
+            while (end < m.text.size() && m.text[end] != ' ' && m.text[end] != ',' && m.text[end] != '.' &&
+                   m.text[end] != ':' && m.text[end] != '!' && m.text[end] != '?')
+                ++end;
+            if (end > at + 1) mentioned.insert(nickname_key(m.text.substr(at + 1, end - at - 1)));
         }
-        for (auto& s : mentioned)
-            s.emit("notification",
-                   json::object{{"kind", "mention"}, {"room", m.room}, {"from", m.author}, {"text", m.text}});
+        // Whoever holds a mentioned nickname, on any node; nobody, if nobody does.
+        for (const auto& key : mentioned)
+            io_.to(key).emit("notification",
+                             json::object{{"kind", "mention"}, {"room", m.room}, {"from", m.author}, {"text", m.text}});
     }
 
     void publish_presence(const std::string& room) {
-        io_.to(room_key(room)).emit("presence", json::object{{"room", room}, {"members", members(room)}});
+        io_.in(room_key(room))
+            .fetch_sockets([self = shared_from_this(), room](std::error_code, std::vector<io::remote_socket> found) {
+                self->announce_presence(room, nicknames(found));
+            });
+    }
+    void announce_presence(const std::string& room, const json::array& members) {
+        io_.to(room_key(room)).emit("presence", json::object{{"room", room}, {"members", members}});
     }
 
-    json::array members(const std::string& room) {
-        std::lock_guard lock(mutex_);
-        json::array out;
-        if (const auto it = rooms_.find(room); it != rooms_.end())
-            for (const auto& nick : it->second) out.emplace_back(nick);
-        return out;
-    }
-
-    // Callers hold mutex_.
-    user* find(const std::string& id) {
-        const auto it = users_.find(id);
-        return it == users_.end() ? nullptr : &it->second;
-    }
-    void drop_member(const std::string& room, const std::string& nickname) {
-        const auto it = rooms_.find(room);
-        if (it == rooms_.end()) return;
-        it->second.erase(nickname);
-        if (it->second.empty()) rooms_.erase(it);
-    }
-
-    io::server& io_;
+    const io::nsp io_; // the main namespace (a handle: callbacks that outlive the server stay safe)
     chat_store& store_;
     chat_limits limits_;
-    std::mutex mutex_;
-    std::map<std::string, user> users_;                  // by socket id
-    std::map<std::string, std::string> by_nickname_;     // lowercase nickname -> socket id
-    std::map<std::string, std::set<std::string>> rooms_; // room -> nicknames
 };
 
 chat_service::chat_service(io::server& io, chat_store& store, chat_limits limits)
-    : impl_(std::make_unique<impl>(io, store, limits)) {
+    : impl_(std::make_shared<impl>(io, store, limits)) {
     io.on_connection([a = impl_.get()](io::socket& socket) { a->on_connection(socket); });
 }
 

@@ -32,7 +32,7 @@ public:
     class impl;
 
 private:
-    std::unique_ptr<impl> impl_;
+    std::shared_ptr<impl> impl_; // shared with the cluster queries still under way
 };
 
 } // namespace switchboard::chat

@@ -36,7 +36,7 @@ std::string column_text(sqlite3_stmt* stmt, int i) {
 
 } // namespace
 
-chat_store::chat_store(const std::string& path) {
+sqlite_chat_store::sqlite_chat_store(const std::string& path) {
     if (const auto dir = std::filesystem::path(path).parent_path(); !dir.empty())
         std::filesystem::create_directories(dir);
     if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) {
@@ -51,10 +51,10 @@ chat_store::chat_store(const std::string& path) {
               "CREATE INDEX IF NOT EXISTS messages_by_room ON messages (room, id);");
 }
 
-chat_store::~chat_store() { sqlite3_close(db_); }
+sqlite_chat_store::~sqlite_chat_store() { sqlite3_close(db_); }
 
-std::optional<stored_message> chat_store::append(const std::string& room, const std::string& author,
-                                                 const std::string& text, std::int64_t ts) {
+std::optional<stored_message> sqlite_chat_store::append(const std::string& room, const std::string& author,
+                                                        const std::string& text, std::int64_t ts) {
     std::lock_guard lock(mutex_);
     statement s(db_, "INSERT INTO messages (room, author, text, ts) VALUES (?, ?, ?, ?)");
     if (!s.stmt) return std::nullopt;
@@ -66,7 +66,7 @@ std::optional<stored_message> chat_store::append(const std::string& room, const 
     return stored_message{sqlite3_last_insert_rowid(db_), room, author, text, ts};
 }
 
-std::vector<stored_message> chat_store::page(const std::string& room, std::int64_t before_id, int limit) {
+std::vector<stored_message> sqlite_chat_store::page(const std::string& room, std::int64_t before_id, int limit) {
     std::lock_guard lock(mutex_);
     statement s(db_, "SELECT id, room, author, text, ts FROM messages WHERE room = ? AND (? = 0 OR id < ?)"
                      " ORDER BY id DESC LIMIT ?");

@@ -1,5 +1,6 @@
 #pragma once
-// Chat history in SQLite (a file, WAL mode): a message is on disk before its sender's ack.
+// Chat history: in SQLite (a file, WAL mode; one node), or in Redis (shared by every node of a
+// cluster). Either way a message is stored before its sender's ack.
 
 #include <cstdint>
 #include <memory>
@@ -9,6 +10,7 @@
 #include <vector>
 
 struct sqlite3;
+struct redisContext;
 
 namespace switchboard::chat {
 
@@ -20,23 +22,56 @@ struct stored_message {
     std::int64_t ts = 0; ///< ms since the Unix epoch
 };
 
+/// Where the history is kept. Callable from any thread.
 class chat_store {
 public:
-    /// Opens (creating if needed) the database at `path`; throws std::runtime_error on failure.
-    explicit chat_store(const std::string& path);
-    ~chat_store();
-    chat_store(const chat_store&) = delete;
-    chat_store& operator=(const chat_store&) = delete;
-
-    /// Stores a message and returns it with its id; nullopt if the write failed.
-    std::optional<stored_message> append(const std::string& room, const std::string& author, const std::string& text,
-                                         std::int64_t ts);
+    virtual ~chat_store() = default;
+    /// Stores a message and returns it with its id (increasing per store); nothing if the write failed.
+    virtual std::optional<stored_message> append(const std::string& room, const std::string& author,
+                                                 const std::string& text, std::int64_t ts) = 0;
     /// Up to `limit` messages of `room` older than `before_id` (all when 0), oldest first.
-    std::vector<stored_message> page(const std::string& room, std::int64_t before_id, int limit);
+    virtual std::vector<stored_message> page(const std::string& room, std::int64_t before_id, int limit) = 0;
+};
+
+class sqlite_chat_store final : public chat_store {
+public:
+    /// Opens (creating if needed) the database at `path`; throws std::runtime_error on failure.
+    explicit sqlite_chat_store(const std::string& path);
+    ~sqlite_chat_store() override;
+    sqlite_chat_store(const sqlite_chat_store&) = delete;
+    sqlite_chat_store& operator=(const sqlite_chat_store&) = delete;
+
+    std::optional<stored_message> append(const std::string& room, const std::string& author, const std::string& text,
+                                         std::int64_t ts) override;
+    std::vector<stored_message> page(const std::string& room, std::int64_t before_id, int limit) override;
 
 private:
     std::mutex mutex_; // one connection, used from any I/O thread
     sqlite3* db_ = nullptr;
+};
+
+/// The history in Redis, for a chat served by several nodes: ids from `INCR <prefix>seq`, each room a
+/// sorted set `<prefix>room:<room>` of the messages (JSON) scored by id. Commands are synchronous on
+/// one connection (as SQLite's writes are), reconnected when Redis went away.
+class redis_chat_store final : public chat_store {
+public:
+    /// Connects to `host:port`; throws std::runtime_error when Redis cannot be reached at start.
+    redis_chat_store(std::string host, int port, std::string prefix);
+    ~redis_chat_store() override;
+    redis_chat_store(const redis_chat_store&) = delete;
+    redis_chat_store& operator=(const redis_chat_store&) = delete;
+
+    std::optional<stored_message> append(const std::string& room, const std::string& author, const std::string& text,
+                                         std::int64_t ts) override;
+    std::vector<stored_message> page(const std::string& room, std::int64_t before_id, int limit) override;
+
+private:
+    bool connect(); // mutex_ held
+    std::mutex mutex_;
+    std::string host_;
+    int port_;
+    std::string prefix_;
+    redisContext* redis_ = nullptr;
 };
 
 } // namespace switchboard::chat

@@ -1,6 +1,6 @@
 // The switchboard binary: the chat server on its flags and SWITCHBOARD_* environment variables.
-// Socket.IO at --path with the chat application (history in SQLite at --db), the page at /, and the
-// WASM client at /switchboard/.
+// Socket.IO at --path with the chat application (history in SQLite at --db, or with --redis in that
+// Redis, shared by the nodes), the page at /, and the WASM client at /switchboard/.
 #include "chat.hpp"
 
 #include <switchboard/io/io.hpp>
@@ -38,10 +38,17 @@ int main(int argc, char** argv) {
     case sb::server::cli_action::run: break;
     }
     try {
-        sb::chat::chat_store store(config.db_path);
+        // One node: the history in SQLite. Several (--redis): in that Redis, which every node reaches.
+        std::unique_ptr<sb::chat::chat_store> store;
+        if (const auto redis = sb::server::redis_endpoint(config)) {
+            store =
+                std::make_unique<sb::chat::redis_chat_store>(redis->first, redis->second, config.redis_key + ":chat:");
+        } else {
+            store = std::make_unique<sb::chat::sqlite_chat_store>(config.db_path);
+        }
         sb::server::server http(config);
         sb::io::server io(http);
-        sb::chat::chat_service chat(io, store);
+        sb::chat::chat_service chat(io, *store);
         http.run();
     } catch (const std::exception& e) {
         std::cerr << "switchboard: " << e.what() << '\n';

@@ -81,6 +81,8 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
         ("redis-requests-timeout",
             po::value(&config.redis_requests_timeout_ms)->default_value(config.redis_requests_timeout_ms),
             "ms a cluster query (fetch_sockets, rooms, server-side emit with answers) waits for the other nodes")
+        ("redis-sharded", po::bool_switch(&config.redis_sharded),
+            "sharded pub/sub (Redis 7 SPUBLISH/SSUBSCRIBE), as the Node adapter's createShardedAdapter")
         ("log-level", po::value(&level)->default_value(level), "off, error, warn, info, debug or trace")
         ("log-format", po::value(&format)->default_value(format), "text or json (one object per line)");
     // clang-format on
@@ -153,6 +155,13 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
         return cli_action::exit_failure;
     }
     return cli_action::run;
+}
+
+std::optional<std::pair<std::string, int>> redis_endpoint(const server_config& config) {
+    if (config.redis_url.empty()) return std::nullopt;
+    const auto at = redis::parse_url(config.redis_url);
+    if (!at) return std::nullopt;
+    return std::pair{at->host, at->port};
 }
 
 } // namespace switchboard::server

@@ -7,48 +7,15 @@
 // during a fetch (the partial result names it).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { connect } from 'node:net';
 import { io } from 'socket.io-client';
 import { Emitter } from '@socket.io/redis-emitter';
 import { createClient } from 'redis';
 import { startServer, until, sleep } from '../server/harness.mjs';
+import { startRedis } from './infra.mjs';
 
-/// redis-server on 127.0.0.1 and a free port; restart() brings it back on the same port.
-async function startRedis() {
-  let proc;
-  let port = 0;
-  const reachable = () => new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
-    s.on('error', () => resolve(false));
-  });
-  const launch = async () => {
-    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    const exited = new Promise((r) => proc.once('exit', () => r(false)));
-    for (let i = 0; i < 100; ++i) {
-      if (await Promise.race([reachable(), exited])) return true;
-      if (proc.exitCode !== null) return false;
-      await sleep(50);
-    }
-    return false;
-  };
-  for (let attempt = 0; attempt < 10; ++attempt) {
-    port = 20000 + Math.floor(Math.random() * 12000);
-    if (await launch()) break;
-    proc.kill('SIGKILL');
-  }
-  const stop = async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    const gone = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGKILL');
-    await gone;
-  };
-  return {
-    url: () => `redis://127.0.0.1:${port}`,
-    stop,
-    async restart() { await stop(); assert.ok(await launch(), 'redis-server restarted'); },
-  };
-}
+// The classic wire (createAdapter), or the sharded one (createShardedAdapter, SPUBLISH/SSUBSCRIBE) when
+// cluster-sharded.test.mjs runs this file.
+const sharded = process.env.SWITCHBOARD_CLUSTER_WIRE === 'sharded';
 
 let redis;
 const nodes = {}; // name -> server
@@ -57,7 +24,7 @@ const clients = []; // every client opened, closed in after()
 before(async () => {
   redis = await startRedis();
   // Queries wait 2 s for a silent node (5 s by default), on every node.
-  const args = ['--redis', redis.url(), '--redis-requests-timeout', '2000'];
+  const args = ['--redis', redis.url(), '--redis-requests-timeout', '2000', ...(sharded ? ['--redis-sharded'] : [])];
   nodes.a = await startServer('cluster', args);
   nodes.b = await startServer('cluster', args);
   nodes.node = await startServer('nodeTwin', args);
@@ -160,7 +127,8 @@ test('namespaces stay apart: /chat broadcasts reach /chat clients only', async (
   for (const c of Object.values(root)) assert.deepEqual(got(c, 'chat-news'), []);
 });
 
-test('@socket.io/redis-emitter reaches the clients of our nodes (rooms, except, namespaces)', async () => {
+// The emitter speaks the classic wire only.
+test('@socket.io/redis-emitter reaches the clients of our nodes (rooms, except, namespaces)', { skip: sharded && 'the emitter has no sharded wire' }, async () => {
   const cs = await onEveryNode();
   const chat = await onEveryNode('/chat');
   await settled(cs);
@@ -296,8 +264,9 @@ test('a node frozen during a fetch does not hang it; killed, the partial result 
     const started = Date.now();
     // Without partial results the fetch fails whole, at the request timeout, as Socket.IO's does.
     assert.deepEqual(await cs.a.emitWithAck('fetch', 'frozen'), { error: 'operation has timed out' });
-    assert.deepEqual(await cs.node.emitWithAck('fetch', 'frozen'), { error: 'timeout reached while waiting for fetchSockets response' });
-    assert.ok(Date.now() - started < 8000, 'each waited about the request timeout');
+    assert.match((await cs.node.emitWithAck('fetch', 'frozen')).error, /^timeout reached/); // the Node node's words
+    // (2 s here; the Node sharded adapter's 5 s are fixed.)
+    assert.ok(Date.now() - started < 12000, 'each waited about the request timeout');
     // With them: what arrived, and who was silent. Here b is killed while the fetch waits for it.
     const pending = cs.a.emitWithAck('fetch-partial', 'frozen');
     await sleep(300);

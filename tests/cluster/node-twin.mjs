@@ -1,10 +1,10 @@
 // The Node.js twin of examples/cluster: socket.io 4.8 on @socket.io/redis-adapter 8.3 (classic
-// createAdapter), serving the same event table on "/" and "/chat", so that a cluster test can mix
-// Switchboard nodes and Node nodes on one Redis.
-//   node tests/cluster/node-twin.mjs --port 0 --redis redis://127.0.0.1:6379 [--redis-key socket.io]
+// createAdapter, or createShardedAdapter with --redis-sharded), serving the same event table on "/"
+// and "/chat", so that a cluster test can mix Switchboard nodes and Node nodes on one Redis.
+//   node tests/cluster/node-twin.mjs --port 0 --redis redis://127.0.0.1:6379 [--redis-key socket.io] [--redis-sharded]
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
-import { createAdapter } from '@socket.io/redis-adapter';
+import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import { createClient } from 'redis';
 
 const flag = (name, fallback) => {
@@ -21,7 +21,10 @@ for (const c of [pub, sub]) c.on('error', () => {}); // it reconnects by itself;
 await Promise.all([pub.connect(), sub.connect()]);
 
 const http = createServer();
-const io = new Server(http, { adapter: createAdapter(pub, sub, { key, requestsTimeout }) });
+const adapter = process.argv.includes('--redis-sharded')
+  ? createShardedAdapter(pub, sub, { channelPrefix: key, subscriptionMode: 'dynamic' })
+  : createAdapter(pub, sub, { key, requestsTimeout });
+const io = new Server(http, { adapter });
 
 const byId = (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 

@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     server::server_config config;
     config.log = server::log_level::off;
     server::server http(config);
-    chat::chat_store store(":memory:");
+    chat::sqlite_chat_store store(":memory:");
     {
         io::server io(http);
         chat::chat_limits limits;

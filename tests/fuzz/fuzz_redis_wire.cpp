@@ -1,9 +1,11 @@
 // What another cluster node (or anyone who can publish on the cluster's Redis) sends: the classic
-// adapter's broadcast message (redis_wire::decode_broadcast), its requests and responses. Any bytes must be refused or
+// adapter's broadcast message (redis_wire::decode_broadcast), its requests and responses, and the sharded
+// adapter's ClusterMessage (sharded_wire::decode). Any bytes must be refused or
 // read, never crash, never throw; what is read must survive our own encoding (re-encoded and read again, it is the same
 // message), and the MessagePack reader must agree with itself on a round trip.
 #include "adapter/redis/classic_requests.hpp"
 #include "adapter/redis/classic_wire.hpp"
+#include "adapter/redis/sharded_wire.hpp"
 
 #include <switchboard/json.hpp>
 
@@ -33,6 +35,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (!again || stringify(again->packet.data) != stringify(r->packet.data)) std::abort();
     }
     (void)redis_wire::decode_response(bytes, limits);
+    // A sharded broadcast re-encodes to the same message.
+    if (auto s = sharded_wire::decode(bytes, limits); s && s->what == sharded_wire::incoming::kind::broadcast) {
+        auto again =
+            sharded_wire::decode(sharded_wire::encode_broadcast(s->uid, s->nsp, s->packet, s->options), limits);
+        if (!again || again->what != s->what || stringify(again->packet.data) != stringify(s->packet.data) ||
+            again->options.rooms != s->options.rooms ||
+            again->packet.attachments.size() != s->packet.attachments.size())
+            std::abort();
+    }
     auto message = redis_wire::decode_broadcast(bytes, limits);
     if (!message) return 0;
     const auto encoded = redis_wire::encode_broadcast(message->uid, message->packet, message->options);

@@ -468,7 +468,7 @@ server_options with_configured_adapter(const switchboard::server::server& http, 
     if (!options.adapter && !cfg.redis_url.empty())
         if (const auto at = switchboard::server::redis::parse_url(cfg.redis_url))
             options.adapter = switchboard::server::redis::make_adapter_factory(
-                *at, cfg.redis_key, std::chrono::milliseconds(cfg.redis_requests_timeout_ms));
+                *at, cfg.redis_key, std::chrono::milliseconds(cfg.redis_requests_timeout_ms), cfg.redis_sharded);
     return options;
 }
 

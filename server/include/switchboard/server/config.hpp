@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace switchboard::server {
@@ -41,7 +42,11 @@ struct server_config {
     std::string redis_url;                    ///< join the Redis cluster here (`redis://host:port`); empty: one node
     std::string redis_key = "socket.io";      ///< the cluster's channel prefix (the Node adapter's `key`)
     std::uint32_t redis_requests_timeout_ms = 5000; ///< how long a cluster query waits for the other nodes
+    bool redis_sharded = false; ///< the sharded wire (SPUBLISH/SSUBSCRIBE, Redis 7; createShardedAdapter)
 };
+
+/// Where `redis_url` points: host and port; nothing when it is empty or not a Redis URL.
+std::optional<std::pair<std::string, int>> redis_endpoint(const server_config& config);
 
 /// "off", "error", "warn", "info", "debug", "trace".
 std::string_view to_string(log_level level) noexcept;

@@ -15,7 +15,7 @@ namespace switchboard::server::cluster {
 
 namespace {
 
-std::string random_token() { // 6 URL-safe characters, as the Node adapter's uids and request ids
+std::string random_token() { // 6 URL-safe characters, as the Node adapter's request ids
     static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
     thread_local std::mt19937 rng(std::random_device{}());
     std::string token(6, ' ');
@@ -34,10 +34,10 @@ using query_done = std::function<void(std::error_code ec, const io::cluster_answ
 class cluster_node final : public node, public std::enable_shared_from_this<cluster_node> {
 public:
     cluster_node(std::shared_ptr<transport> t, cluster_settings settings, std::string nsp, io::local_sockets& sockets)
-        : transport_(std::move(t)), settings_(settings), nsp_(std::move(nsp)), uid_(random_token()), sockets_(sockets),
-          local_(io::make_in_memory_adapter(sockets)) {}
+        : transport_(std::move(t)), settings_(settings), nsp_(std::move(nsp)), uid_(transport_->new_uid()),
+          sockets_(sockets), local_(io::make_in_memory_adapter(sockets)) {}
 
-    const std::string& uid() const noexcept { return uid_; }
+    const std::string& uid() const noexcept override { return uid_; }
     const std::string& nsp() const noexcept { return nsp_; }
     transport& wire() const noexcept { return *transport_; }
     /// This node's room index and sockets (for the adapter, whose namespace is alive while it calls).
@@ -79,6 +79,11 @@ public:
                              std::function<void(io::arguments)> on_ack);
     /// The number of nodes (this one included; 1 when it cannot be told).
     void server_count(std::function<void(std::size_t)> done);
+    /// Rooms that may have appeared or gone here (a transport with room channels follows them).
+    void rooms_changed(const std::vector<std::string>& rooms) {
+        if (!transport_->follows_rooms()) return;
+        for (const auto& room : rooms) transport_->room_changed(nsp_, room);
+    }
     /// Publishes a request that expects no answer.
     void tell(request r) {
         r.uid = uid_;
@@ -178,6 +183,7 @@ void cluster_node::on_request(request r) {
                 else
                     local_->del(r.sid, r.room);
             });
+            rooms_changed({r.room});
             if (here && !r.request_id.empty()) reply(reply_to(r.type));
             break;
         }
@@ -187,6 +193,7 @@ void cluster_node::on_request(request r) {
             else
                 local_->del_sockets(r.options, r.rooms);
         });
+        rooms_changed(r.rooms);
         break;
     }
     case request_type::remote_disconnect: {
@@ -396,11 +403,26 @@ public:
         node_->close();
     }
 
+    // Room membership: local. A transport with room channels hears of rooms that appeared or went.
     void add_all(const std::string& sid, const std::vector<std::string>& rooms) override {
+        if (!node_->wire().follows_rooms()) return local().add_all(sid, rooms);
+        std::vector<std::string> fresh;
+        for (const auto& room : rooms)
+            if (room != sid && !local().has_room(room)) fresh.push_back(room);
         local().add_all(sid, rooms);
+        node_->rooms_changed(fresh);
     }
-    void del(const std::string& sid, const std::string& room) override { local().del(sid, room); }
-    void del_all(const std::string& sid) override { local().del_all(sid); }
+    void del(const std::string& sid, const std::string& room) override {
+        local().del(sid, room);
+        if (room != sid && node_->wire().follows_rooms() && !local().has_room(room)) node_->rooms_changed({room});
+    }
+    void del_all(const std::string& sid) override {
+        if (!node_->wire().follows_rooms()) return local().del_all(sid);
+        auto rooms = local().socket_rooms(sid);
+        local().del_all(sid);
+        std::erase_if(rooms, [&](const std::string& room) { return room == sid || local().has_room(room); });
+        node_->rooms_changed(rooms);
+    }
     std::vector<std::string> socket_rooms(const std::string& sid) override { return local().socket_rooms(sid); }
     std::vector<std::string> sockets(const std::vector<std::string>& rooms) override { return local().sockets(rooms); }
     std::vector<std::string> all_rooms() override { return local().all_rooms(); }
@@ -424,10 +446,12 @@ public:
     // Node node that also applies its own requests on their way back is not a problem).
     void add_sockets(const io::broadcast_options& options, const std::vector<std::string>& rooms) override {
         local().add_sockets(options, rooms);
+        node_->rooms_changed(rooms);
         if (!options.local) node_->tell(membership_request(request_type::remote_join, options, rooms));
     }
     void del_sockets(const io::broadcast_options& options, const std::vector<std::string>& rooms) override {
         local().del_sockets(options, rooms);
+        node_->rooms_changed(rooms);
         if (!options.local) node_->tell(membership_request(request_type::remote_leave, options, rooms));
     }
     void disconnect_sockets(const io::broadcast_options& options, bool close) override {
@@ -469,12 +493,21 @@ public:
 
     void fetch_socket_ids(const std::vector<std::string>& rooms,
                           io::cluster_callback<std::vector<std::string>> done) override {
+        if (!node_->wire().carries(request_type::sockets)) {
+            io::broadcast_options targets;
+            targets.rooms = rooms;
+            return names_by_fetch(
+                targets, [](const io::socket_description& d) { return std::vector{d.id}; }, std::move(done));
+        }
         request r;
         r.type = request_type::sockets;
         r.options.rooms = rooms;
         gather_names(std::move(r), local().sockets(rooms), "sockets", std::move(done));
     }
     void fetch_rooms(io::cluster_callback<std::vector<std::string>> done) override {
+        if (!node_->wire().carries(request_type::all_rooms))
+            return names_by_fetch(
+                {}, [](const io::socket_description& d) { return d.rooms; }, std::move(done));
         request r;
         r.type = request_type::all_rooms;
         gather_names(std::move(r), local().all_rooms(), "rooms", std::move(done));
@@ -536,6 +569,19 @@ private:
                 if (ec) return done(ec, {});
                 done({}, std::vector<std::string>(names->begin(), names->end()));
             });
+    }
+
+    /// Names gathered from every socket a fetch finds (for a wire without the request that asks for them).
+    void names_by_fetch(const io::broadcast_options& targets,
+                        std::function<std::vector<std::string>(const io::socket_description&)> names_of,
+                        io::cluster_callback<std::vector<std::string>> done) {
+        fetch_sockets(targets, [names_of = std::move(names_of),
+                                done = std::move(done)](std::error_code ec, std::vector<io::socket_description> found) {
+            std::set<std::string> names;
+            for (const auto& d : found)
+                for (auto& name : names_of(d)) names.insert(std::move(name));
+            done(ec, std::vector<std::string>(names.begin(), names.end()));
+        });
     }
 
     std::shared_ptr<cluster_node> node_;

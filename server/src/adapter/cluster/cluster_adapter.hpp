@@ -42,6 +42,16 @@ public:
     /// `n` hears what arrives for its namespace from now on (on the strand), until detach().
     virtual void attach(const std::string& nsp, std::shared_ptr<node> n) = 0;
     virtual void detach(const std::string& nsp) = 0;
+
+    /// A new node id, in this wire's form.
+    virtual std::string new_uid() = 0;
+    /// Whether this wire has the request (the sharded one has no `sockets` and `all_rooms`: the
+    /// adapter asks with a fetch instead).
+    virtual bool carries(request_type) const { return true; }
+    /// Whether it wants to hear of rooms that may have appeared or gone here (room_changed()).
+    virtual bool follows_rooms() const { return false; }
+    /// `room` of `nsp` may have appeared or gone: the transport checks node::has_room on its strand.
+    virtual void room_changed(const std::string& /*nsp*/, const std::string& /*room*/) {}
 };
 
 /// Settings shared by every namespace's adapter.
@@ -57,6 +67,8 @@ std::unique_ptr<io::adapter> make_cluster_adapter(std::shared_ptr<transport> t, 
 class node {
 public:
     virtual ~node() = default;
+    /// Its id in the cluster (from transport::new_uid()).
+    virtual const std::string& uid() const noexcept = 0;
     /// A broadcast from node `uid` (already filtered by room channel where the wire does that).
     virtual void on_broadcast(const std::string& uid, sio::packet packet, io::broadcast_options options) = 0;
     virtual void on_request(request r) = 0;
