@@ -15,8 +15,10 @@
 // `idle`: `clients` connections (source addresses spread over 127.0.0.x past 20,000, so the ephemeral
 // ports of one address never run out) held for `seconds` answering pings; reports the connect rate,
 // the server's RSS per connection and its CPU use at rest. `echo --rate R` paces R round trips/s in
-// all (open loop) instead of keeping `inflight` outstanding, for latency at a fixed load. Output: one
-// JSON line.
+// all (open loop) instead of keeping `inflight` outstanding, for latency at a fixed load. A cluster
+// (fanout only): `--also-url URL` (repeatable) adds nodes; the receivers are spread over the nodes in
+// turn and the sender is on the first; `--also-pid PID` adds a node's CPU time to the server's. Output:
+// one JSON line.
 #include <switchboard/eio/packet.hpp>
 #include <switchboard/sio/packet.hpp>
 
@@ -61,6 +63,8 @@ struct settings {
     int window = 0; // fanout flat out: at most this many broadcasts not yet delivered everywhere
     double seconds = 5;
     int pid = 0;
+    std::vector<std::pair<std::string, std::string>> other_nodes; // fanout over a cluster: host, port
+    std::vector<int> other_pids;
     std::string label = "server";
 
     bool paced_echo() const { return scenario == "echo" && rate > 0; }
@@ -284,6 +288,14 @@ bool parse(int argc, char** argv, settings& s) {
             s.seconds = std::stod(value);
         } else if (key == "--pid") {
             s.pid = std::stoi(value);
+        } else if (key == "--also-url") {
+            auto rest = value.substr(value.find("//") + 2);
+            const auto colon = rest.find(':');
+            s.other_nodes.emplace_back(
+                rest.substr(0, colon),
+                colon == std::string::npos ? "80" : rest.substr(colon + 1, rest.find('/', colon) - colon - 1));
+        } else if (key == "--also-pid") {
+            s.other_pids.push_back(std::stoi(value));
         } else if (key == "--rate") {
             s.rate = std::stoi(value);
         } else if (key == "--window") {
@@ -309,6 +321,13 @@ bool parse(int argc, char** argv, settings& s) {
 tcp::endpoint server_endpoint(net::io_context& ioc, const settings& s) {
     tcp::resolver resolver(ioc);
     return *resolver.resolve(s.host, s.port).begin();
+}
+
+/// CPU time of the server, summed over the nodes of a cluster.
+double servers_cpu_us(const settings& s) {
+    double total = cpu_us(s.pid);
+    for (const int pid : s.other_pids) total += cpu_us(pid);
+    return total;
 }
 
 /// The server's resident memory, in KiB (from /proc/PID/status).
@@ -362,14 +381,18 @@ int run_churn(const settings& s) {
 /// fanout: `clients` receivers and one sender; paced broadcasts, then the count of what arrived.
 int run_fanout(const settings& s) {
     net::io_context ioc;
-    const tcp::endpoint server = server_endpoint(ioc, s);
+    std::vector<tcp::endpoint> nodes{server_endpoint(ioc, s)};
+    for (const auto& [host, port] : s.other_nodes) {
+        tcp::resolver resolver(ioc);
+        nodes.push_back(*resolver.resolve(host, port).begin());
+    }
     results r;
     bool running = true;
     bool measuring = false;
     std::vector<std::shared_ptr<client>> clients;
-    for (int i = 0; i <= s.clients; ++i) { // the last one sends
+    for (int i = 0; i <= s.clients; ++i) { // the last one sends, from the first node
         clients.push_back(std::make_shared<client>(ioc, s, r, running, measuring));
-        clients.back()->start(server);
+        clients.back()->start(i == s.clients ? nodes.front() : nodes[static_cast<std::size_t>(i) % nodes.size()]);
     }
     auto& sender = *clients.back();
 
@@ -416,9 +439,9 @@ int run_fanout(const settings& s) {
             }
             if (state == phase::warming && in_phase >= 0.5) {
                 next(phase::measuring);
-                cpu_start = cpu_us(s.pid);
+                cpu_start = servers_cpu_us(s);
             } else if (state == phase::measuring && in_phase >= s.seconds) {
-                cpu_measured = cpu_us(s.pid) - cpu_start;
+                cpu_measured = servers_cpu_us(s) - cpu_start;
                 next(phase::draining);
             }
             break;
@@ -426,12 +449,13 @@ int run_fanout(const settings& s) {
             if (in_phase >= 3.0 || r.all_deliveries >= sent_all * static_cast<std::uint64_t>(s.clients)) {
                 const auto expected = r.sent * static_cast<std::uint64_t>(s.clients);
                 std::printf(
-                    "{\"scenario\":\"fanout\",\"server\":\"%s\",\"receivers\":%d,\"rate\":%d,\"window\":%d,\"seconds\":"
-                    "%.2f,"
+                    "{\"scenario\":\"fanout\",\"server\":\"%s\",\"nodes\":%zu,\"receivers\":%d,\"rate\":%d,"
+                    "\"window\":%d,\"seconds\":%.2f,"
                     "\"connected\":%d,\"failed\":%d,\"sent\":%llu,\"deliveries\":%llu,\"lost\":%lld,"
                     "\"deliveries_per_s\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,\"server_cpu_us_per_op\":%.2f}\n",
-                    s.label.c_str(), s.clients, s.window > 0 ? 0 : s.rate, s.window, s.seconds, r.connected, r.failed,
-                    static_cast<unsigned long long>(r.sent), static_cast<unsigned long long>(r.round_trips),
+                    s.label.c_str(), nodes.size(), s.clients, s.window > 0 ? 0 : s.rate, s.window, s.seconds,
+                    r.connected, r.failed, static_cast<unsigned long long>(r.sent),
+                    static_cast<unsigned long long>(r.round_trips),
                     static_cast<long long>(expected) - static_cast<long long>(r.round_trips),
                     static_cast<double>(r.round_trips) / s.seconds, percentile(r.latencies_us, 0.5),
                     percentile(r.latencies_us, 0.99),

@@ -1,11 +1,16 @@
 // scripts/bench: every scenario against Switchboard (examples/bench) and the Node.js reference
 // (bench/reference/server.mjs) in one run, alternating, server pinned to core 0 and the generator to
 // core 1 (taskset). Prints JSON lines, then a side-by-side Markdown table with ratios.
-//   scripts/bench [--quick] [--only echo,churn,...]   (cases: echo, echo-paced, fanout, fanout-flat, churn, idle, idle-max)
+//   scripts/bench [--quick] [--only echo,churn,...]   (cases: echo, echo-paced, fanout, fanout-flat, churn, idle, idle-max,
+//                                                      cluster-fanout, cluster-fanout-flat)
+// The cluster cases run two nodes of each server on one redis-server (Switchboard --redis; Node on
+// @socket.io/redis-adapter), all on core 0: receivers spread over both nodes, the sender on the first;
+// the CPU per delivery is the two nodes' together.
 import { spawn, execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { startServer, build } from '../tests/server/harness.mjs';
+import { startRedis } from '../tests/cluster/infra.mjs';
 
 const quick = process.argv.includes('--quick');
 const onlyAt = process.argv.indexOf('--only');
@@ -26,6 +31,8 @@ const cases = [
   { name: 'fanout', args: ['--scenario', 'fanout', '--clients', String(receivers), '--rate', '100', '--seconds', seconds] },
   { name: 'fanout-flat', args: ['--scenario', 'fanout', '--clients', String(receivers), '--window', '20', '--seconds', seconds] },
   { name: 'churn', args: ['--scenario', 'churn', '--clients', '20', '--seconds', seconds] },
+  { name: 'cluster-fanout', cluster: true, args: ['--scenario', 'fanout', '--clients', String(receivers), '--rate', '100', '--seconds', seconds] },
+  { name: 'cluster-fanout-flat', cluster: true, args: ['--scenario', 'fanout', '--clients', String(receivers), '--window', '20', '--seconds', seconds] },
   { name: 'idle', server: heartbeat, args: ['--scenario', 'idle', '--clients', String(idleClients), '--seconds', idleHold] },
   ...(quick ? [] : [{ name: 'idle-max', once: true, server: heartbeat, args: ['--scenario', 'idle', '--clients', String(maxIdle), '--seconds', idleHold] }]),
 ];
@@ -37,8 +44,10 @@ const servers = [
 const hasTaskset = (() => { try { execFileSync('taskset', ['-V']); return true; } catch { return false; } })();
 const pinned = (core, command, args) => (hasTaskset ? ['taskset', ['-c', String(core), command, ...args]] : [command, args]);
 
-function loadgen(url, pid, label, args) {
-  const [command, argv] = pinned(1, join(build, 'bench', 'loadgen'), ['--url', url, '--pid', String(pid), '--label', label, ...args]);
+/// Runs the generator against `nodes` (one server, or the nodes of a cluster).
+function loadgen(nodes, label, args) {
+  const targets = nodes.flatMap((n, i) => (i === 0 ? ['--url', n.url, '--pid', String(n.proc.pid)] : ['--also-url', n.url, '--also-pid', String(n.proc.pid)]));
+  const [command, argv] = pinned(1, join(build, 'bench', 'loadgen'), [...targets, '--label', label, ...args]);
   return new Promise((resolve, reject) => {
     const p = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -54,13 +63,18 @@ for (let round = 0; round < rounds; round++) {
   for (const c of cases) {
     if ((c.once && round > 0) || (only && !only.has(c.name))) continue;
     for (const server of servers) {
-      const s = await startServer(server.name, c.server ?? [], {}, { taskset: hasTaskset ? 0 : undefined });
+      const redis = c.cluster ? await startRedis() : null;
+      const started = [];
       try {
-        const r = { case: c.name, ...(await loadgen(s.url, s.proc.pid, server.label, c.args)) };
+        const extra = redis ? ['--redis', redis.url()] : [];
+        for (let i = 0; i < (c.cluster ? 2 : 1); ++i)
+          started.push(await startServer(server.name, [...(c.server ?? []), ...extra], {}, { taskset: hasTaskset ? 0 : undefined }));
+        const r = { case: c.name, ...(await loadgen(started, server.label, c.args)) };
         console.log(JSON.stringify(r));
         results.push(r);
       } finally {
-        await s.stop();
+        for (const s of started) await s.stop();
+        await redis?.stop();
       }
     }
   }
@@ -81,6 +95,13 @@ const rows = [
   [`fanout flat out, ${receivers} receivers: deliveries/s`, 'fanout-flat', 'deliveries_per_s'],
   [`fanout flat out, ${receivers} receivers: server CPU µs per delivery`, 'fanout-flat', 'server_cpu_us_per_op'],
   [`fanout flat out, ${receivers} receivers: lost deliveries`, 'fanout-flat', 'lost'],
+  [`cluster of 2 nodes on Redis, ${receivers} receivers over both, 100 msg/s: server CPU µs per delivery (both nodes)`, 'cluster-fanout', 'server_cpu_us_per_op'],
+  [`cluster of 2 nodes on Redis, ${receivers} receivers over both, 100 msg/s: latency p99 µs`, 'cluster-fanout', 'p99_us'],
+  [`cluster of 2 nodes on Redis, ${receivers} receivers over both, 100 msg/s: lost deliveries`, 'cluster-fanout', 'lost'],
+  [`cluster of 2 nodes on Redis, ${receivers} receivers, flat out: deliveries/s`, 'cluster-fanout-flat', 'deliveries_per_s'],
+  [`cluster of 2 nodes on Redis, ${receivers} receivers, flat out: server CPU µs per delivery (both nodes)`, 'cluster-fanout-flat', 'server_cpu_us_per_op'],
+  [`cluster of 2 nodes on Redis, ${receivers} receivers, flat out: latency p99 µs`, 'cluster-fanout-flat', 'p99_us'],
+  [`cluster of 2 nodes on Redis, ${receivers} receivers, flat out: lost deliveries`, 'cluster-fanout-flat', 'lost'],
   ['churn: sessions/s (20 lanes: connect, one ack\'d echo, disconnect)', 'churn', 'sessions_per_s'],
   ['churn: server RSS KiB fresh (before any connection)', 'churn', 'rss_fresh_kib'],
   ['churn: server RSS KiB after a 1 s warm-up churn (settled 1 s)', 'churn', 'rss_before_kib'],

@@ -1,15 +1,28 @@
 // The reference for the benchmarks: the official Node.js socket.io 4.8 server with the same three
-// handlers as examples/bench (echo, join, broadcast), WebSocket transport.
-//   node bench/reference/server.mjs --port 0 [--ping-interval MS]   -> prints "listening on http://127.0.0.1:PORT"
+// handlers as examples/bench (echo, join, broadcast), WebSocket transport; with --redis, a node of the
+// official @socket.io/redis-adapter cluster (classic createAdapter), as examples/bench is with --redis.
+//   node bench/reference/server.mjs --port 0 [--ping-interval MS] [--redis URL]
+//     -> prints "listening on http://127.0.0.1:PORT"
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { createClient } from 'redis';
 
 const flag = (name, fallback) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : fallback;
 };
+const redisUrl = flag('--redis', '');
+let adapter;
+if (redisUrl) {
+  const pub = createClient({ url: redisUrl });
+  const sub = pub.duplicate();
+  for (const c of [pub, sub]) c.on('error', () => {});
+  await Promise.all([pub.connect(), sub.connect()]);
+  adapter = createAdapter(pub, sub);
+}
 const http = createServer();
-const io = new Server(http, { transports: ['websocket'], pingInterval: Number(flag('--ping-interval', 25000)) });
+const io = new Server(http, { transports: ['websocket'], pingInterval: Number(flag('--ping-interval', 25000)), adapter });
 io.on('connection', (socket) => {
   socket.on('echo', (...args) => {
     const ack = args.pop();
