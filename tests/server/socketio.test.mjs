@@ -346,6 +346,42 @@ test('broadcast with ack gathers every answer, or reports the timeout with those
   closeAll();
 });
 
+test('broadcast with ack: one ack id for every recipient (encoded once, as the Node server does)', async () => {
+  // Raw clients, to see the ids. Client i is first asked i questions of its own (the server waits for
+  // those answers): were ids per socket, the broadcast's would differ from one client to the next.
+  const raws = [];
+  for (let i = 0; i < 3; ++i) {
+    const raw = new WebSocket(`ws://127.0.0.1:${server.port}/socket.io/?EIO=4&transport=websocket`);
+    raw.frames = [];
+    raw.on('message', (m) => raw.frames.push(m.toString()));
+    await until(() => raw.frames.length >= 1, 3000, 'open');
+    raw.send('40');
+    await until(() => raw.frames.some((f) => f.startsWith('40')), 3000, 'connect');
+    raw.send('42["join","shared-ack"]');
+    for (let q = 0; q < i; ++q) raw.send('42["ask",5000]');
+    await until(() => raw.frames.filter((f) => f.includes('"what?"')).length === i, 3000, 'own questions');
+    raws.push(raw);
+  }
+  try {
+    const c = await connected(client());
+    const asked = c.emitWithAck('ask-all', { rooms: ['shared-ack'] }, 1000);
+    const broadcast = (r) => r.frames.find((f) => f.includes('"all of you?"'));
+    await until(() => raws.every(broadcast), 3000, 'the question');
+    const ids = raws.map((r) => /^42(\d+)\["question"/.exec(broadcast(r))[1]);
+    assert.equal(new Set(ids).size, 1, `ids ${ids}`);
+    raws[0].send(`43${ids[0]}["first"]`);
+    raws[1].send(`43${ids[0]}["second"]`);
+    const answer = await asked; // the third never answers: its wait expires with the timeout
+    assert.equal(answer.err, 'operation has timed out');
+    assert.deepEqual(answer.replies.sort(), ['first', 'second']);
+    raws[2].send(`43${ids[0]}["late"]`); // ignored: that wait is gone
+    assert.equal(await c.emitWithAck('echo', 'still here'), 'still here');
+  } finally {
+    for (const r of raws) r.close();
+    closeAll();
+  }
+});
+
 test('binary: Buffer and Uint8Array, top level and nested, through acks and broadcasts', async () => {
   const [a, b] = await clientsReady(2);
   const payload = [

@@ -67,3 +67,13 @@ TEST_CASE("ack registry: a disconnect hands every wait back once, ids wrap after
     for (std::uint64_t i = 0; i < 3; ++i) many.add(0);
     CHECK(many.add(0) == 3); // ids keep counting across answers
 }
+
+TEST_CASE("ack registry: a wait under the caller's id (a broadcast's), refused when that id waits already") {
+    sio::ack_registry<std::string> acks;
+    CHECK(acks.add("own") == 0);
+    CHECK(acks.add_at(sio::max_ack_id, "broadcast"));
+    CHECK_FALSE(acks.add_at(0, "clash")); // the socket's own wait keeps its id
+    CHECK(acks.take(0) == std::optional<std::string>("own"));
+    CHECK(acks.take(sio::max_ack_id) == std::optional<std::string>("broadcast"));
+    CHECK(acks.add("next") == 1); // the socket's own ids go on as before
+}

@@ -4,6 +4,7 @@
 // would otherwise pay for two maps' worth of entries).
 #include <switchboard/io/adapter.hpp>
 
+#include <atomic>
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
@@ -87,9 +88,17 @@ public:
     void broadcast_with_ack(const sio::packet& packet, const broadcast_options& options,
                             std::function<void(std::size_t)> on_client_count,
                             std::function<void(arguments)> on_ack) override {
+        // One ack id for the whole broadcast, as the Node server does, so that it is encoded once. The
+        // ids count down from the top while each socket's own count up from 0: they meet only on a
+        // socket that has waited for 2^52 answers (and then that socket gets an id of its own).
+        sio::packet with_id = packet;
+        with_id.id = next_broadcast_ack_id_.fetch_sub(1, std::memory_order_relaxed);
+        auto frames = sio::encode_frames(with_id);
         std::size_t sent = 0;
-        for (const auto& sid : targets(options))
-            if (sockets_.deliver_with_ack(sid, packet, options.volatile_, options.timeout, on_ack)) ++sent;
+        if (frames)
+            for (const auto& sid : targets(options))
+                if (sockets_.deliver_with_ack(sid, with_id, *frames, options.volatile_, options.timeout, on_ack))
+                    ++sent;
         on_client_count(sent);
     }
 
@@ -163,6 +172,7 @@ private:
     }
 
     local_sockets& sockets_;
+    std::atomic<std::uint64_t> next_broadcast_ack_id_{sio::max_ack_id};
     std::mutex mutex_;
     std::unordered_set<std::string> present_;                                       // in their own room
     std::unordered_map<std::string, std::unordered_set<std::string>> rooms_;        // room -> socket ids

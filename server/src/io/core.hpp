@@ -92,6 +92,9 @@ struct socket_impl : std::enable_shared_from_this<socket_impl> {
     /// Registers `callback` for an ack id of this socket; with a timeout, the callback gets
     /// errc::timeout if no answer came by then, and errc::disconnected if the socket closes first.
     std::uint64_t register_ack(ack_callback callback, std::optional<std::chrono::milliseconds> timeout);
+    /// As register_ack, under the id `wanted` when given (nothing when this socket waits on it already).
+    std::optional<std::uint64_t> register_ack_at(std::optional<std::uint64_t> wanted, ack_callback callback,
+                                                 std::optional<std::chrono::milliseconds> timeout);
     std::error_code emit(std::string_view name, arguments args, ack_callback callback,
                          std::optional<std::chrono::milliseconds> timeout, bool droppable);
 
@@ -163,8 +166,8 @@ struct namespace_impl final : local_sockets, std::enable_shared_from_this<namesp
     // local_sockets
     void deliver(const std::string& sid, const sio::packet& packet, const std::vector<eio::frame>& frames,
                  bool droppable) override;
-    bool deliver_with_ack(const std::string& sid, const sio::packet& packet, bool droppable,
-                          std::optional<std::chrono::milliseconds> timeout,
+    bool deliver_with_ack(const std::string& sid, const sio::packet& packet, const std::vector<eio::frame>& frames,
+                          bool droppable, std::optional<std::chrono::milliseconds> timeout,
                           std::function<void(arguments)> on_ack) override;
     void disconnect(const std::string& sid, bool close) override;
     void describe(const std::vector<std::string>& sids,

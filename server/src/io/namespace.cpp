@@ -95,19 +95,22 @@ void namespace_impl::deliver(const std::string& sid, const sio::packet& packet, 
     socket->send_frames(frames, droppable);
 }
 
-bool namespace_impl::deliver_with_ack(const std::string& sid, const sio::packet& packet, bool droppable,
+bool namespace_impl::deliver_with_ack(const std::string& sid, const sio::packet& packet,
+                                      const std::vector<eio::frame>& frames, bool droppable,
                                       std::optional<std::chrono::milliseconds> timeout,
                                       std::function<void(arguments)> on_ack) {
     auto socket = lookup(sid);
     if (!socket || !socket->connected) return false;
-    // Each recipient has its own ack id, so this packet is encoded per recipient.
     socket->notify_outgoing(packet);
-    sio::packet own = packet;
-    own.id = socket->register_ack(
-        [on_ack = std::move(on_ack)](std::error_code ec, arguments reply) {
-            if (!ec) on_ack(std::move(reply));
-        },
-        timeout);
+    ack_callback answered = [on_ack = std::move(on_ack)](std::error_code ec, arguments reply) {
+        if (!ec) on_ack(std::move(reply));
+    };
+    if (packet.id && socket->register_ack_at(*packet.id, answered, timeout)) {
+        socket->send_frames(frames, droppable); // the broadcast's one encoding
+        return true;
+    }
+    sio::packet own = packet; // that id is taken by one of this socket's own waits
+    own.id = socket->register_ack(std::move(answered), timeout);
     socket->send_packet(own, droppable);
     return true;
 }

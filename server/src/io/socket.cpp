@@ -89,10 +89,21 @@ void socket_impl::send_frames(std::vector<eio::frame> frames, bool droppable) {
 }
 
 std::uint64_t socket_impl::register_ack(ack_callback callback, std::optional<std::chrono::milliseconds> timeout) {
+    return *register_ack_at(std::nullopt, std::move(callback), timeout);
+}
+
+std::optional<std::uint64_t> socket_impl::register_ack_at(std::optional<std::uint64_t> wanted, ack_callback callback,
+                                                          std::optional<std::chrono::milliseconds> timeout) {
     std::uint64_t id;
     {
         std::lock_guard lock(acks_mutex_);
-        id = acks_.add(pending_ack{std::move(callback), 0});
+        if (!wanted) {
+            id = acks_.add(pending_ack{std::move(callback), 0});
+        } else if (acks_.add_at(*wanted, pending_ack{std::move(callback), 0})) {
+            id = *wanted;
+        } else {
+            return std::nullopt;
+        }
     }
     if (timeout) {
         // A session timer: it runs on this socket's strand. If the socket closes first, the callback

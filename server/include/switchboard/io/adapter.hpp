@@ -80,10 +80,12 @@ public:
     /// outgoing listeners see `packet`.
     virtual void deliver(const std::string& sid, const sio::packet& packet, const std::vector<eio::frame>& frames,
                          bool droppable) = 0;
-    /// Sends `packet` (an EVENT) to `sid` with an ack id of that socket; `on_ack` receives its answer,
-    /// if it comes within `timeout` (the socket forgets the wait then). Returns false when no such
-    /// socket is here.
-    virtual bool deliver_with_ack(const std::string& sid, const sio::packet& packet, bool droppable,
+    /// Queues `frames` (`packet`, an EVENT with the broadcast's ack id, encoded once by the caller) on
+    /// `sid`, which waits for the answer under that id: `on_ack` receives it if it comes within
+    /// `timeout` (the socket forgets the wait then). A socket already waiting on that id for one of its
+    /// own emits gets the packet under an id of its own. Returns false when no such socket is here.
+    virtual bool deliver_with_ack(const std::string& sid, const sio::packet& packet,
+                                  const std::vector<eio::frame>& frames, bool droppable,
                                   std::optional<std::chrono::milliseconds> timeout,
                                   std::function<void(arguments)> on_ack) = 0;
     /// Server-side disconnect of `sid`, if it is here.

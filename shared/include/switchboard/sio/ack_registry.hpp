@@ -35,6 +35,12 @@ public:
         return id;
     }
 
+    /// Registers a wait under an id chosen by the caller (a namespace-wide one, for a broadcast with
+    /// acks); false, and nothing registered, when that id is waiting already.
+    bool add_at(std::uint64_t id, T value, std::optional<duration> deadline = {}) {
+        return waits_.try_emplace(id, entry{std::move(value), deadline}).second;
+    }
+
     /// The answer to `id` came: what waited for it, once. An id that is unknown, answered already or
     /// expired gives nothing (the reference implementations ignore such answers).
     std::optional<T> take(std::uint64_t id) {
