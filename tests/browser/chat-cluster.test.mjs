@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { chromiumOptions } from './chromium.mjs';
 import { startServer, root } from '../server/harness.mjs';
 import { startRedis } from '../cluster/infra.mjs';
 
@@ -18,11 +19,7 @@ before(async () => {
   mkdirSync(artifacts, { recursive: true });
   redis = await startRedis();
   for (const name of ['a', 'b']) nodes[name] = await startServer('switchboard', ['--redis', redis.url()]);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium', headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  browser = await chromium.launch(chromiumOptions);
 });
 after(async () => {
   await browser?.close();

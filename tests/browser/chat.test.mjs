@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { chromiumOptions } from './chromium.mjs';
 import { startServer, root } from '../server/harness.mjs';
 
 const artifacts = join(root, 'artifacts');
@@ -43,11 +44,7 @@ before(async () => {
   mkdirSync(artifacts, { recursive: true });
   server = await startServer('switchboard', ['--db', join(dir, 'chat.db'), '--ping-interval', '1000', '--ping-timeout', '1000']);
   port = server.port;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium', headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  browser = await chromium.launch(chromiumOptions);
 });
 after(async () => {
   await browser?.close();

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { chromiumOptions } from './chromium.mjs';
 import { startServer, root } from '../server/harness.mjs';
 
 const page = `<!doctype html>
@@ -41,11 +42,7 @@ before(async () => {
   writeFileSync(join(dir, 'index.html'), page);
   server = await startServer('fixture', ['--static', dir, '--client-dir', join(root, 'build', 'wasm', 'switchboard')]);
   const profile = mkdtempSync(join(tmpdir(), 'chromium-profile-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium', headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  context = await chromium.launchPersistentContext(profile, chromiumOptions);
 });
 after(async () => {
   await context?.close();

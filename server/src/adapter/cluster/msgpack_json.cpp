@@ -1,5 +1,6 @@
 #include "msgpack_json.hpp"
 
+#include <switchboard/json.hpp>
 #include <switchboard/sio/packet.hpp>
 
 #include <fmt/format.h>
@@ -200,6 +201,22 @@ result<decoded_value> unpack_json(std::string_view bytes, const codec_limits& li
     auto value = r.read(handle.get(), 0);
     if (!value) return value.error();
     out.value = std::move(*value);
+    return out;
+}
+
+result<decoded_value> read_message(std::string_view bytes, const codec_limits& limits) {
+    if (bytes.size() > limits.max_payload) return errc::too_large;
+    decoded_value out;
+    if (!bytes.empty() && bytes.front() == '{') {
+        auto json = parse_json(bytes, limits.max_json_depth);
+        if (!json) return errc::malformed;
+        out.value = std::move(*json);
+    } else {
+        auto packed = unpack_json(bytes, limits);
+        if (!packed) return packed.error();
+        out = std::move(*packed);
+    }
+    if (!out.value.is_object()) return errc::bad_shape;
     return out;
 }
 

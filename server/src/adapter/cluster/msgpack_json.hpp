@@ -51,6 +51,10 @@ struct decoded_value {
 /// nesting deeper than limits.max_json_depth, or more than limits.max_payload bytes.
 result<decoded_value> unpack_json(std::string_view bytes, const codec_limits& limits = {});
 
+/// A message between nodes that is an object, JSON when its first byte is `{` and MessagePack
+/// otherwise (as the Node cluster adapters tell them apart). Fails on anything else, or a non-object.
+result<decoded_value> read_message(std::string_view bytes, const codec_limits& limits = {});
+
 } // namespace switchboard::server::cluster
 
 template <>

@@ -10,23 +10,6 @@ namespace {
 
 using cluster::errc;
 
-/// A request or response, JSON (first byte `{`) or MessagePack, as one object.
-result<cluster::decoded_value> read_object(std::string_view bytes, const codec_limits& limits) {
-    if (bytes.size() > limits.max_payload) return errc::too_large;
-    cluster::decoded_value out;
-    if (!bytes.empty() && bytes.front() == '{') {
-        auto json = parse_json(bytes, limits.max_json_depth);
-        if (!json) return errc::malformed;
-        out.value = std::move(*json);
-    } else {
-        auto packed = cluster::unpack_json(bytes, limits);
-        if (!packed) return packed.error();
-        out = std::move(*packed);
-    }
-    if (!out.value.is_object()) return errc::bad_shape;
-    return out;
-}
-
 std::string string_field(const boost::json::object& o, std::string_view name) {
     const auto* v = o.if_contains(name);
     return v && v->is_string() ? std::string(v->get_string()) : std::string();
@@ -46,7 +29,7 @@ boost::json::object opts_json(const io::broadcast_options& o) {
 } // namespace
 
 result<request> decode_request(std::string_view bytes, const codec_limits& limits) {
-    auto decoded = read_object(bytes, limits);
+    auto decoded = cluster::read_message(bytes, limits);
     if (!decoded) return decoded.error();
     const auto& o = decoded->value.get_object();
     const auto* type = o.if_contains("type");
@@ -103,7 +86,7 @@ result<request> decode_request(std::string_view bytes, const codec_limits& limit
 }
 
 result<response> decode_response(std::string_view bytes, const codec_limits& limits) {
-    auto decoded = read_object(bytes, limits);
+    auto decoded = cluster::read_message(bytes, limits);
     if (!decoded) return decoded.error();
     response r;
     r.body = std::move(decoded->value.get_object());

@@ -112,17 +112,9 @@ std::string encode_answer(std::string_view uid, std::string_view nsp, const clus
 }
 
 result<incoming> decode(std::string_view bytes, const codec_limits& limits) {
-    if (bytes.size() > limits.max_payload) return errc::too_large;
-    cluster::decoded_value decoded;
-    if (!bytes.empty() && bytes.front() == '{') {
-        auto json = parse_json(bytes, limits.max_json_depth);
-        if (!json) return errc::malformed;
-        decoded.value = std::move(*json);
-    } else {
-        auto packed = cluster::unpack_json(bytes, limits);
-        if (!packed) return packed.error();
-        decoded = std::move(*packed);
-    }
+    auto read = cluster::read_message(bytes, limits);
+    if (!read) return read.error();
+    auto& decoded = *read;
     auto* m = decoded.value.if_object();
     const auto* type = m ? m->if_contains("type") : nullptr;
     if (!type || !type->is_int64()) return errc::bad_shape;
