@@ -30,6 +30,7 @@ pubsub_transport::pubsub_transport(const address& at)
 
 void pubsub_transport::shutdown() {
     if (!thread_.joinable()) return;
+    stopping_ = true; // what the closing connections drop is not a loss to report
     if (std::this_thread::get_id() == thread_.get_id()) {
         commands_->close();
         subscriber_->close();
@@ -57,14 +58,21 @@ std::function<void()> pubsub_transport::after(std::chrono::milliseconds delay, s
 void pubsub_transport::publish(std::string_view command, std::string channel, std::string bytes) {
     if (bytes.empty()) return;
     net::post(strand_, [this, command, channel = std::move(channel), bytes = std::move(bytes)] {
-        if (!commands_->command({command, channel, bytes})) {
-            // Redis is away: what was meant for the other nodes reached this one only. Counted and
-            // logged, not buffered without bound (pub/sub keeps nothing for an absent subscriber either).
-            const auto n = ++unpublished_;
-            if ((n & (n - 1)) == 0) // 1, 2, 4, 8, …: a log line per doubling, not per message
-                SB_LOG(warn, "redis unreachable: {} message(s) not published to the other nodes", n);
-        }
+        // Refused (Redis is known to be away), or lost with the connection before Redis took it.
+        const bool sent = commands_->command({command, channel, bytes}, [this](std::optional<reply> r) {
+            if (!r) unpublished();
+        });
+        if (!sent) unpublished();
     });
+}
+
+void pubsub_transport::unpublished() {
+    // What was meant for the other nodes reached this one only. Counted and logged, not buffered
+    // without bound (pub/sub keeps nothing for an absent subscriber either).
+    if (stopping_) return;
+    const auto n = ++unpublished_;
+    if ((n & (n - 1)) == 0) // 1, 2, 4, 8, …: a log line per doubling, not per message
+        SB_LOG(warn, "redis unreachable: {} message(s) not published to the other nodes", n);
 }
 
 void pubsub_transport::count_subscribers(std::string_view command, std::string channel,

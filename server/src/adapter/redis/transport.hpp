@@ -45,7 +45,10 @@ protected:
     codec_limits limits_;
 
 private:
+    void unpublished();
+
     std::atomic<std::uint64_t> unpublished_{0};
+    std::atomic<bool> stopping_{false};
     std::thread thread_;
 };
 
