@@ -81,6 +81,14 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
         ("redis-requests-timeout",
             po::value(&config.redis_requests_timeout_ms)->default_value(config.redis_requests_timeout_ms),
             "ms a cluster query (fetch_sockets, rooms, server-side emit with answers) waits for the other nodes")
+        ("jwt-secret", po::value(&config.jwt_secret)->default_value(config.jwt_secret),
+            "every socket must present a JWT (auth.token or Authorization: Bearer) signed HS256 with this")
+        ("jwt-public-key", po::value(&config.jwt_public_key_file)->default_value(config.jwt_public_key_file),
+            "every socket must present a JWT signed RS256 or ES256 for this PEM public key (a file)")
+        ("jwt-audience", po::value(&config.jwt_audience)->default_value(config.jwt_audience),
+            "the tokens' required audience (aud)")
+        ("jwt-issuer", po::value(&config.jwt_issuer)->default_value(config.jwt_issuer),
+            "the tokens' required issuer (iss)")
         ("redis-sharded", po::bool_switch(&config.redis_sharded),
             "sharded pub/sub (Redis 7 SPUBLISH/SSUBSCRIBE), as the Node adapter's createShardedAdapter")
         ("log-level", po::value(&level)->default_value(level), "off, error, warn, info, debug or trace")

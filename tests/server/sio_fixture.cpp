@@ -205,8 +205,16 @@ void serve_commands(const io::nsp& nsp, io::socket& socket) {
     });
 }
 
+/// The data the commands keep (beside what a middleware put there: the token's claims, with --jwt-*).
+void init_data(io::socket& socket) {
+    auto& data = socket.data();
+    if (!data.is_object()) data = json::object{};
+    data.as_object()["incoming"] = json::array{};
+    data.as_object()["outgoing"] = json::array{};
+}
+
 void on_connection(const io::nsp& nsp, io::socket& socket) {
-    socket.data() = json::object{{"incoming", json::array{}}, {"outgoing", json::array{}}};
+    init_data(socket);
     serve_commands(nsp, socket);
 }
 
@@ -251,7 +259,7 @@ int main(int argc, char** argv) {
         io.of([dynamic](const std::string& name, const json::object&) { return std::regex_match(name, dynamic); });
     family.on_connection([](io::socket& s) {
         // Each child is its own namespace: commands address the socket's namespace.
-        s.data() = json::object{{"incoming", json::array{}}, {"outgoing", json::array{}}};
+        init_data(s);
         s.emit("welcome", s.nsp_name());
     });
     family.on_connection([&io](io::socket& s) { serve_commands(io.of(s.nsp_name()), s); });

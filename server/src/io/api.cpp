@@ -3,6 +3,11 @@
 
 #include "../adapter/redis/adapter.hpp"
 
+#include <switchboard/io/jwt.hpp>
+
+#include <fstream>
+#include <sstream>
+
 #include <strings.h>
 
 namespace switchboard::io {
@@ -474,9 +479,32 @@ server_options with_configured_adapter(const switchboard::server::server& http, 
 
 } // namespace
 
+namespace {
+
+// The configuration's --jwt-*: a token check before every namespace's middleware. Throws when the key
+// cannot be read (the server should not start open by mistake).
+std::vector<middleware> configured_middleware(const switchboard::server::server_config& cfg) {
+    if (cfg.jwt_secret.empty() && cfg.jwt_public_key_file.empty()) return {};
+    jwt_options options;
+    options.secret = cfg.jwt_secret;
+    options.audience = cfg.jwt_audience;
+    options.issuer = cfg.jwt_issuer;
+    if (!cfg.jwt_public_key_file.empty()) {
+        std::ifstream in(cfg.jwt_public_key_file);
+        if (!in) throw std::runtime_error("--jwt-public-key: cannot read " + cfg.jwt_public_key_file);
+        std::ostringstream pem;
+        pem << in.rdbuf();
+        options.public_key_pem = pem.str();
+    }
+    return {jwt_auth(std::move(options))};
+}
+
+} // namespace
+
 server::server(switchboard::server::server& http, server_options options)
     : core_(std::make_shared<detail::io_core>(http, with_configured_adapter(http, std::move(options)))),
       main_(core_->get("/")) {
+    core_->server_middleware = configured_middleware(http.config());
     http.engine(http.config().path, [core = core_](const std::shared_ptr<switchboard::server::engine_socket>& engine) {
         core->on_engine(engine);
     });

@@ -237,6 +237,8 @@ struct io_core : std::enable_shared_from_this<io_core> {
     switchboard::server::server& http;
     const server_options options;
     const codec_limits limits; ///< what the clients' packets may be (shared by every connection)
+    /// Runs before every namespace's own middleware (the configuration's token check).
+    std::vector<middleware> server_middleware;
 
     /// The namespace `name`, created if needed.
     std::shared_ptr<namespace_impl> get(const std::string& name);

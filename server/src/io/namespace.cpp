@@ -22,7 +22,7 @@ void namespace_impl::on_server_side(std::string event, event_handler handler) {
 }
 
 std::vector<middleware> namespace_impl::middleware_chain() {
-    auto chain = family ? family->middleware_chain() : std::vector<middleware>{};
+    auto chain = family ? family->middleware_chain() : core.server_middleware;
     std::lock_guard lock(handlers_mutex_);
     chain.insert(chain.end(), middleware_.begin(), middleware_.end());
     return chain;
