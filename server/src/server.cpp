@@ -28,7 +28,8 @@ struct server::impl {
     net::io_context ioc;
     std::optional<tcp::acceptor> acceptor;
     net::signal_set signals;
-    http_context http{config, ioc, endpoints};
+    std::function<bool(const request_info&)> allow_request;
+    http_context http{config, ioc, endpoints, allow_request};
     std::atomic<std::uint16_t> bound_port{0};
     std::atomic<bool> stopping{false};
 
@@ -83,6 +84,10 @@ server::server(server_config config) : impl_(std::make_unique<impl>(std::move(co
     configure_logging(impl_->config.log, impl_->config.log_style);
 }
 server::~server() = default;
+
+void server::allow_request(std::function<bool(const request_info&)> filter) {
+    impl_->allow_request = std::move(filter);
+}
 
 void server::engine(std::string path, engine_handler handler) {
     if (path.empty() || path.front() != '/') path = "/" + path;

@@ -8,10 +8,11 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { chromiumOptions } from './chromium.mjs';
 import { startServer, root } from '../server/harness.mjs';
-import { startRedis } from '../cluster/infra.mjs';
+import { startNginx, startRedis } from '../cluster/infra.mjs';
 
 const artifacts = join(root, 'artifacts');
 let redis;
+let nginx;
 const nodes = {};
 let browser;
 
@@ -19,11 +20,14 @@ before(async () => {
   mkdirSync(artifacts, { recursive: true });
   redis = await startRedis();
   for (const name of ['a', 'b']) nodes[name] = await startServer('switchboard', ['--redis', redis.url()]);
+  nginx = await startNginx([`127.0.0.1:${nodes.a.port}`, `127.0.0.1:${nodes.b.port}`]);
+  nodes.proxy = { url: nginx.url }; // the page through nginx (either node)
   browser = await chromium.launch(chromiumOptions);
 });
 after(async () => {
   await browser?.close();
-  for (const n of Object.values(nodes)) await n.stop();
+  await nginx?.stop();
+  for (const n of Object.values(nodes)) await n.stop?.();
   await redis?.stop();
 });
 
@@ -55,8 +59,12 @@ test('pages on two nodes: messages, presence and history cross', async () => {
   await say(bob, 'hello back from node b');
   await messagesOf(alice).filter({ hasText: 'hello back from node b' }).waitFor({ timeout: 5000 });
 
-  // A newcomer on node b gets the history node a's user wrote.
+  // A newcomer on node b gets the history node a's user wrote; so does one through nginx.
   const carol = await open('b', 'carol');
+  const dave = await open('proxy', 'dave');
+  for (const text of ['hello from node a', 'hello back from node b']) await messagesOf(dave).filter({ hasText: text }).waitFor();
+  await say(dave, 'hello through the proxy');
+  await messagesOf(alice).filter({ hasText: 'hello through the proxy' }).waitFor({ timeout: 5000 });
   for (const text of ['hello from node a', 'hello back from node b']) await messagesOf(carol).filter({ hasText: text }).waitFor();
   await alice.getByTestId('user-list').getByText('carol', { exact: true }).waitFor();
   await alice.screenshot({ path: join(artifacts, 'chat-cluster.png') });
@@ -64,5 +72,5 @@ test('pages on two nodes: messages, presence and history cross', async () => {
   // bob closes his page: alice (the other node) sees him go.
   await bob.context().close();
   await alice.getByTestId('user-list').getByText('bob', { exact: true }).waitFor({ state: 'detached', timeout: 10000 });
-  for (const page of [alice, carol]) assert.deepEqual(page.problems, []);
+  for (const page of [alice, carol, dave]) assert.deepEqual(page.problems, []);
 });

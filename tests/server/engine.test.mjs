@@ -197,6 +197,35 @@ test('CORS: preflight and polling responses name an allowed origin, never anothe
   assert.equal(other.headers.get('access-control-allow-origin'), null);
 });
 
+/// Opens a raw WebSocket handshake with `headers`; resolves 'open' or the HTTP status it was refused with.
+function upgrade(url, headers = {}) {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { headers });
+    ws.once('open', () => { ws.close(); resolve('open'); });
+    ws.once('unexpected-response', (req, res) => { resolve(res.statusCode); req.destroy(); });
+    ws.once('error', () => resolve('error'));
+  });
+}
+
+test('origins: a WebSocket upgrade from a foreign page is refused; its own, a listed one and non-browsers pass', async () => {
+  const ws = eurl('EIO=4&transport=websocket').replace('http:', 'ws:');
+  assert.equal(await upgrade(ws, { Origin: 'http://evil.example' }), 403);
+  assert.equal(await upgrade(ws, { Origin: 'http://allowed.example' }), 'open');
+  assert.equal(await upgrade(ws, { Origin: server.url }), 'open'); // the server's own page
+  assert.equal(await upgrade(ws), 'open'); // no Origin: not a browser
+  // --cors-origin '*': any origin, and CORS answered with a literal * and never with credentials.
+  const open = await startServer('echo', ['--cors-origin', '*']);
+  try {
+    const url = `${open.url}${PATH}?EIO=4&transport=polling`;
+    const get = await fetch(url, { headers: { Origin: 'http://anyone.example' } });
+    assert.equal(get.headers.get('access-control-allow-origin'), '*');
+    assert.equal(get.headers.get('access-control-allow-credentials'), null);
+    assert.equal(await upgrade(url.replace('http:', 'ws:').replace('polling', 'websocket'), { Origin: 'http://anyone.example' }), 'open');
+  } finally {
+    await open.stop();
+  }
+});
+
 test('abuse: garbage and invalid UTF-8 frames close only their own session', async () => {
   const bystander = await open(['websocket']);
   const garbage = new WebSocket(`ws://127.0.0.1:${server.port}${PATH}?EIO=4&transport=websocket`);

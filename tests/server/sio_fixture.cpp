@@ -229,6 +229,11 @@ int main(int argc, char** argv) {
     }
     server::server http(config);
     io::server io(http);
+    // allowRequest: a handshake whose query has refuse=yes is turned away (HTTP 403).
+    http.allow_request([](const server::request_info& r) {
+        return std::none_of(r.query.begin(), r.query.end(),
+                            [](const auto& q) { return q.first == "refuse" && q.second == "yes"; });
+    });
 
     auto main_nsp = io.main();
     io.on_connection([main_nsp](io::socket& s) { on_connection(main_nsp, s); });

@@ -118,6 +118,18 @@ test('events and acks: client to server, server to client, and the server-side a
   closeAll();
 });
 
+test('allow_request: the application turns a handshake away (403, Forbidden), before any session exists', async () => {
+  const res = await fetch(`${server.url}/socket.io/?EIO=4&transport=polling&refuse=yes`);
+  assert.equal(res.status, 403);
+  assert.deepEqual(await res.json(), { code: 4, message: 'Forbidden' });
+  for (const transports of [['polling'], ['websocket']]) {
+    const s = client('/', { transports, query: { refuse: 'yes' } });
+    await assert.rejects(connected(s), `refused over ${transports[0]}`);
+  }
+  assert.ok(await connected(client('/', { query: { refuse: 'no' } })));
+  closeAll();
+});
+
 test('reserved event names are refused both ways', async () => {
   const s = await connected(client());
   assert.equal(await s.emitWithAck('emit-to-self', 'disconnecting'), 'reserved event name');

@@ -170,6 +170,12 @@ private:
             if (*transport == "websocket" && !is_upgrade) return fail(engine_error::bad_request);
         }
         if (is_upgrade != (*transport == "websocket")) return fail(engine_error::bad_request);
+        if (is_upgrade && !origin_allowed(origin, req[http::field::host], cfg.cors_origins)) {
+            SB_LOG(warn, "{}: WebSocket upgrade from origin '{}' refused (not this server's, not in --cors-origin)",
+                   peer(), origin);
+            return fail(engine_error::forbidden);
+        }
+        if (!sid && context_.allow_request && !allowed_by_application(req)) return fail(engine_error::forbidden);
 
         if (is_upgrade) {
             accept_websocket(endpoint, std::move(req), std::move(session));
@@ -195,6 +201,21 @@ private:
             session->on_post_request(std::move(req.body()), std::move(respond));
         } else {
             fail(engine_error::bad_request);
+        }
+    }
+
+    /// The application's allow_request filter, on a new session's request; what throws refuses.
+    bool allowed_by_application(const http::request<http::string_body>& req) {
+        request_info info;
+        info.remote_address = peer();
+        info.url = req.target();
+        for (const auto& field : req) info.headers.emplace_back(field.name_string(), field.value());
+        info.query = parse_query(info.url);
+        try {
+            return context_.allow_request(info);
+        } catch (...) {
+            SB_LOG(warn, "{}: the allow_request filter threw ({}): refused", peer(), describe_current_exception());
+            return false;
         }
     }
 

@@ -7,6 +7,7 @@
 
 #include <switchboard/server/config.hpp>
 
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,8 @@ struct http_context {
     const server_config& config;
     net::io_context& ioc;
     std::vector<std::unique_ptr<engine_endpoint>>& endpoints;
+    /// The application's filter of new sessions (server::allow_request); empty: all are admitted.
+    std::function<bool(const request_info&)>& allow_request;
 
     /// The Engine.IO endpoint serving `path` (with or without its trailing slash), or null.
     engine_endpoint* endpoint_for(std::string_view path) const {

@@ -35,6 +35,11 @@ public:
     /// Call before run().
     void engine(std::string path, engine_handler handler);
 
+    /// Decides on each new session's first request (the handshake), as Socket.IO's `allowRequest`:
+    /// false (or an exception) refuses it with HTTP 403, Engine.IO error 4 "Forbidden". Called on the
+    /// I/O threads. Call before run().
+    void allow_request(std::function<bool(const request_info&)> filter);
+
     /// Binds, prints "listening on http://HOST:PORT" to stdout, and runs the I/O threads until
     /// stop() or SIGINT/SIGTERM; then closes every session (with a close packet) and returns.
     void run();
