@@ -74,6 +74,10 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
             "ms a peer may take no bytes while data waits for it before it is closed")
         ("request-timeout", po::value(&config.request_timeout_ms)->default_value(config.request_timeout_ms),
             "ms an HTTP request may take to arrive (a late POST body is answered 408)")
+        ("max-connections", po::value(&config.max_connections)->default_value(config.max_connections),
+            "open TCP connections in all; more are answered 503 and closed (0: no limit)")
+        ("max-connections-per-ip", po::value(&config.max_connections_per_ip)->default_value(config.max_connections_per_ip),
+            "open TCP connections from one address; more are answered 503 and closed (0: no limit; behind a proxy, every client has its address)")
         ("redis", po::value(&config.redis_url)->default_value(config.redis_url),
             "join the Redis cluster at this URL (redis://host:port), as @socket.io/redis-adapter's nodes do")
         ("redis-key", po::value(&config.redis_key)->default_value(config.redis_key),

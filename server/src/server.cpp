@@ -24,6 +24,8 @@ struct server::impl {
     }
 
     server_config config;
+    admission admitted{config.max_connections, config.max_connections_per_ip}; // outlives every connection
+    std::uint64_t refused = 0;                                                 // on the accept path only
     std::vector<std::unique_ptr<engine_endpoint>> endpoints;
     net::io_context ioc;
     std::optional<tcp::acceptor> acceptor;
@@ -34,6 +36,7 @@ struct server::impl {
     std::atomic<bool> stopping{false};
 
     void accept();
+    void refuse(strand_socket socket, std::string peer, std::string_view why);
     void shutdown();
 };
 
@@ -41,8 +44,16 @@ void server::impl::accept() {
     acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec, strand_socket socket) {
         if (ec == net::error::operation_aborted || !acceptor->is_open()) return;
         if (!ec) {
+            const auto remote = socket.remote_endpoint(ec);
+            std::string_view why;
+            auto ticket = ec ? std::nullopt : admitted.admit(remote.address(), why);
+            if (!ticket) {
+                if (!ec) refuse(std::move(socket), remote.address().to_string(), why);
+                accept();
+                return;
+            }
             socket.set_option(tcp::no_delay(true), ec);
-            serve_http(std::move(socket), http);
+            serve_http(std::move(socket), http, std::move(*ticket));
             accept();
             return;
         }
@@ -52,6 +63,22 @@ void server::impl::accept() {
         pause->async_wait([this, pause](beast::error_code wait_ec) {
             if (!wait_ec && acceptor->is_open()) accept();
         });
+    });
+}
+
+// Over a connection limit: a fixed 503 and the connection closed, nothing read (cheap, and the client
+// learns why: its transport reports the error, and it may retry later).
+void server::impl::refuse(strand_socket socket, std::string peer, std::string_view why) {
+    const auto n = ++refused;
+    if ((n & (n - 1)) == 0) // 1, 2, 4, 8, …: a line per doubling, not per connection
+        SB_LOG(warn, "{}: connection refused ({} reached; {} refused so far)", peer, why, n);
+    static constexpr std::string_view answer = "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
+                                               "Content-Length: 0\r\nRetry-After: 1\r\n\r\n";
+    auto held = std::make_shared<strand_socket>(std::move(socket));
+    net::async_write(*held, net::buffer(answer.data(), answer.size()), [held](beast::error_code, std::size_t) {
+        beast::error_code ignored;
+        held->shutdown(tcp::socket::shutdown_both, ignored);
+        held->close(ignored);
     });
 }
 

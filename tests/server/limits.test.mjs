@@ -130,3 +130,44 @@ test('logs: --log-level error keeps the warnings out; a bad level or format is r
   await assert.rejects(startServer('echo', ['--log-level', 'loud']), /unknown log level 'loud'/);
   await assert.rejects(startServer('echo', ['--log-format', 'xml']), /unknown log format 'xml'/);
 });
+
+/// Opens a WebSocket from `source` (a loopback address); resolves 'open' or the HTTP status it got.
+function upgradeFrom(server, source) {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(wsUrl(server), { localAddress: source });
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (req, res) => { resolve(res.statusCode); req.destroy(); });
+    ws.once('error', () => resolve('error'));
+  });
+}
+
+test('--max-connections-per-ip and --max-connections: one more is answered 503; others and freed places go on', async () => {
+  const server = await startServer('echo', ['--max-connections-per-ip', '3', '--max-connections', '5']);
+  const open = [];
+  try {
+    for (let i = 0; i < 3; ++i) open.push(await upgradeFrom(server, '127.0.0.1'));
+    assert.ok(open.every((ws) => ws instanceof WebSocket), 'three from one address');
+    assert.equal(await upgradeFrom(server, '127.0.0.1'), 503, 'a fourth from it');
+    const polling = await fetch(`${server.url}/engine.io/?EIO=4&transport=polling`).catch((e) => e);
+    assert.ok(polling instanceof Error || polling.status === 503, 'polling from it too');
+    // Another address still gets in, up to the total.
+    open.push(await upgradeFrom(server, '127.0.0.2'), await upgradeFrom(server, '127.0.0.3'));
+    assert.ok(open.every((ws) => ws instanceof WebSocket), 'two from other addresses');
+    assert.equal(await upgradeFrom(server, '127.0.0.4'), 503, 'past --max-connections');
+    // A connection that goes gives its place back.
+    const gone = new Promise((r) => open[0].once('close', r));
+    open.shift().close();
+    await gone;
+    await until(async () => {
+      const again = await upgradeFrom(server, '127.0.0.1');
+      if (again instanceof WebSocket) { open.push(again); return true; }
+      return false;
+    }, 3000, 'a freed place');
+    // The ones inside were never disturbed.
+    for (const ws of open) assert.equal(ws.readyState, WebSocket.OPEN);
+    assert.match(server.output(), /connection refused \(--max-connections-per-ip reached/);
+  } finally {
+    for (const ws of open) if (ws instanceof WebSocket) ws.close();
+    await server.stop();
+  }
+});

@@ -17,8 +17,8 @@ bool is_disconnect(const beast::error_code& ec) {
 } // namespace
 
 websocket_transport::websocket_transport(strand_socket socket, std::size_t max_message,
-                                         std::chrono::milliseconds write_timeout)
-    : socket_(std::move(socket)), reader_(max_message), write_timeout_(write_timeout) {}
+                                         std::chrono::milliseconds write_timeout, admission::ticket ticket)
+    : socket_(std::move(socket)), ticket_(std::move(ticket)), reader_(max_message), write_timeout_(write_timeout) {}
 
 void websocket_transport::start(std::weak_ptr<listener> l) {
     listener_ = std::move(l);

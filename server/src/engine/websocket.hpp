@@ -4,6 +4,7 @@
 // It knows WebSocket, not Engine.IO: a session feeds its frames to eio::server_session and gives it
 // what to write. A probe during an upgrade is the same object, so it has the same writer.
 
+#include "../util/admission.hpp"
 #include "../util/net.hpp"
 
 #include <switchboard/eio/packet.hpp>
@@ -45,7 +46,9 @@ public:
         ~listener() = default;
     };
 
-    websocket_transport(strand_socket socket, std::size_t max_message, std::chrono::milliseconds write_timeout);
+    /// `ticket`: the connection's place under the connection limits, given back when the transport goes.
+    websocket_transport(strand_socket socket, std::size_t max_message, std::chrono::milliseconds write_timeout,
+                        admission::ticket ticket = {});
 
     /// Starts reading; events go to `l`.
     void start(std::weak_ptr<listener> l);
@@ -82,6 +85,7 @@ private:
     bool on_event(listener& l, const ws::event& event);
 
     strand_socket socket_;
+    admission::ticket ticket_;
     ws::reader reader_;
     std::chrono::milliseconds write_timeout_;
     std::weak_ptr<listener> listener_;

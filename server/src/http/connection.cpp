@@ -22,7 +22,8 @@ bool is_client_path(std::string_view target) { return target.substr(0, client_mo
 /// upgrades (after which the connection belongs to an Engine.IO session).
 class http_connection : public std::enable_shared_from_this<http_connection> {
 public:
-    http_connection(strand_socket socket, http_context& context) : stream_(std::move(socket)), context_(context) {}
+    http_connection(strand_socket socket, http_context& context, admission::ticket ticket)
+        : stream_(std::move(socket)), context_(context), ticket_(std::move(ticket)) {}
 
     void run() {
         net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_request(); });
@@ -249,7 +250,7 @@ private:
         const auto max_message = context_.config.max_payload;
         const auto write_timeout = std::chrono::milliseconds(context_.config.write_timeout_ms);
         ws->async_accept(req, [ws, session = std::move(session), &endpoint, max_message, write_timeout,
-                               info = std::move(info)](beast::error_code ec) mutable {
+                               info = std::move(info), ticket = std::move(ticket_)](beast::error_code ec) mutable {
             if (ec) return;
             // A new session runs on the connection's strand; a probe joins its session's strand
             // (the descriptor is handed over), so that its operations complete there without a binder.
@@ -265,7 +266,8 @@ private:
             socket.non_blocking(true, ec);
             if (ec) return;
             const strand_type strand = socket.get_executor();
-            auto conn = std::make_shared<websocket_transport>(std::move(socket), max_message, write_timeout);
+            auto conn =
+                std::make_shared<websocket_transport>(std::move(socket), max_message, write_timeout, std::move(ticket));
             if (session) {
                 session->on_probe(std::move(conn));
             } else {
@@ -328,12 +330,13 @@ private:
     bool body_late_ = false;
     bool watching_ = false; // watch_for_abort() is waiting
     http_context& context_;
+    admission::ticket ticket_; // this connection's place under the limits (a WebSocket takes it along)
 };
 
 } // namespace
 
-void serve_http(strand_socket socket, http_context& context) {
-    std::make_shared<http_connection>(std::move(socket), context)->run();
+void serve_http(strand_socket socket, http_context& context, admission::ticket ticket) {
+    std::make_shared<http_connection>(std::move(socket), context, std::move(ticket))->run();
 }
 
 } // namespace switchboard::server

@@ -3,6 +3,7 @@
 // upgrades, after which the connection belongs to an Engine.IO session.
 
 #include "../engine/endpoint.hpp"
+#include "../util/admission.hpp"
 #include "../util/net.hpp"
 
 #include <switchboard/server/config.hpp>
@@ -31,7 +32,7 @@ struct http_context {
     }
 };
 
-/// Serves an accepted connection until it closes or becomes a WebSocket.
-void serve_http(strand_socket socket, http_context& context);
+/// Serves an accepted connection until it closes or becomes a WebSocket (which takes `ticket` along).
+void serve_http(strand_socket socket, http_context& context, admission::ticket ticket);
 
 } // namespace switchboard::server

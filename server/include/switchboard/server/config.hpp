@@ -19,28 +19,30 @@ enum class log_level { off, error, warn, info, debug, trace };
 enum class log_format { text, json };
 
 struct server_config {
-    std::string host = "127.0.0.1";           ///< address to listen on
-    std::uint16_t port = 3000;                ///< 0 picks a free port (printed at start)
-    std::string path = "/socket.io/";         ///< the Socket.IO endpoint
-    std::uint32_t ping_interval_ms = 25000;   ///< Engine.IO pingInterval
-    std::uint32_t ping_timeout_ms = 20000;    ///< Engine.IO pingTimeout
-    std::uint32_t connect_timeout_ms = 45000; ///< time an Engine.IO session may stay in no namespace
-    std::uint64_t max_payload = 1000000;      ///< largest packet / polling payload accepted, bytes
-    bool allow_polling = true;                ///< transports offered: HTTP long-polling …
-    bool allow_websocket = true;              ///< … and WebSocket
-    std::vector<std::string> cors_origins;    ///< origins allowed for polling requests; "*" for any
-    std::string static_dir;                   ///< served at `/`; empty: nothing is served
-    std::string client_dir;                   ///< the WASM client, served at `/switchboard/`; empty: none
-    unsigned threads = 1;                     ///< I/O threads
-    std::uint64_t max_queue_bytes = 8u << 20; ///< a session whose unsent data exceeds this is closed
-    std::uint32_t max_attachments = 10;       ///< binary attachments one Socket.IO packet may announce
-    std::uint32_t write_timeout_ms = 30000;   ///< a peer that takes no bytes this long while data waits is closed
-    std::uint32_t request_timeout_ms = 30000; ///< an HTTP request (headers and body) must arrive within this
-    log_level log = log_level::info;          ///< what is logged
-    log_format log_style = log_format::text;  ///< how
-    std::string db_path;                      ///< the application's database (the chat's history)
-    std::string redis_url;                    ///< join the Redis cluster here (`redis://host:port`); empty: one node
-    std::string redis_key = "socket.io";      ///< the cluster's channel prefix (the Node adapter's `key`)
+    std::string host = "127.0.0.1";               ///< address to listen on
+    std::uint16_t port = 3000;                    ///< 0 picks a free port (printed at start)
+    std::string path = "/socket.io/";             ///< the Socket.IO endpoint
+    std::uint32_t ping_interval_ms = 25000;       ///< Engine.IO pingInterval
+    std::uint32_t ping_timeout_ms = 20000;        ///< Engine.IO pingTimeout
+    std::uint32_t connect_timeout_ms = 45000;     ///< time an Engine.IO session may stay in no namespace
+    std::uint64_t max_payload = 1000000;          ///< largest packet / polling payload accepted, bytes
+    bool allow_polling = true;                    ///< transports offered: HTTP long-polling …
+    bool allow_websocket = true;                  ///< … and WebSocket
+    std::vector<std::string> cors_origins;        ///< origins allowed for polling requests; "*" for any
+    std::string static_dir;                       ///< served at `/`; empty: nothing is served
+    std::string client_dir;                       ///< the WASM client, served at `/switchboard/`; empty: none
+    unsigned threads = 1;                         ///< I/O threads
+    std::uint64_t max_queue_bytes = 8u << 20;     ///< a session whose unsent data exceeds this is closed
+    std::uint32_t max_attachments = 10;           ///< binary attachments one Socket.IO packet may announce
+    std::uint32_t write_timeout_ms = 30000;       ///< a peer that takes no bytes this long while data waits is closed
+    std::uint32_t request_timeout_ms = 30000;     ///< an HTTP request (headers and body) must arrive within this
+    std::uint32_t max_connections = 100000;       ///< open TCP connections in all (0: no limit)
+    std::uint32_t max_connections_per_ip = 25000; ///< open TCP connections from one address (0: no limit)
+    log_level log = log_level::info;              ///< what is logged
+    log_format log_style = log_format::text;      ///< how
+    std::string db_path;                          ///< the application's database (the chat's history)
+    std::string redis_url;               ///< join the Redis cluster here (`redis://host:port`); empty: one node
+    std::string redis_key = "socket.io"; ///< the cluster's channel prefix (the Node adapter's `key`)
     std::uint32_t redis_requests_timeout_ms = 5000; ///< how long a cluster query waits for the other nodes
     bool redis_sharded = false;      ///< the sharded wire (SPUBLISH/SSUBSCRIBE, Redis 7; createShardedAdapter)
     std::string jwt_secret;          ///< connecting sockets must present an HS256 token signed with this
