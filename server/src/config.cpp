@@ -78,6 +78,10 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
             "open TCP connections in all; more are answered 503 and closed (0: no limit)")
         ("max-connections-per-ip", po::value(&config.max_connections_per_ip)->default_value(config.max_connections_per_ip),
             "open TCP connections from one address; more are answered 503 and closed (0: no limit; behind a proxy, every client has its address)")
+        ("handshakes-per-ip", po::value(&config.handshakes_per_ip)->default_value(config.handshakes_per_ip),
+            "new sessions per second from one address (a burst of as many); more are answered 429 (0: no limit)")
+        ("max-namespaces", po::value(&config.max_namespaces)->default_value(config.max_namespaces),
+            "namespaces one connection may join; one more gets connect_error \"too many namespaces\" (0: no limit)")
         ("redis", po::value(&config.redis_url)->default_value(config.redis_url),
             "join the Redis cluster at this URL (redis://host:port), as @socket.io/redis-adapter's nodes do")
         ("redis-key", po::value(&config.redis_key)->default_value(config.redis_key),

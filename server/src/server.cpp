@@ -31,7 +31,8 @@ struct server::impl {
     std::optional<tcp::acceptor> acceptor;
     net::signal_set signals;
     std::function<bool(const request_info&)> allow_request;
-    http_context http{config, ioc, endpoints, allow_request};
+    rate_per_address handshakes{config.handshakes_per_ip};
+    http_context http{config, ioc, endpoints, allow_request, handshakes};
     std::atomic<std::uint16_t> bound_port{0};
     std::atomic<bool> stopping{false};
 

@@ -171,3 +171,47 @@ test('--max-connections-per-ip and --max-connections: one more is answered 503; 
     await server.stop();
   }
 });
+
+test('--handshakes-per-ip: past the rate a new session is answered 429; sessions already open go on', async () => {
+  const server = await startServer('echo', ['--handshakes-per-ip', '5']);
+  try {
+    const handshake = () => fetch(`${server.url}/engine.io/?EIO=4&transport=polling`);
+    const first = await handshake();
+    assert.equal(first.status, 200);
+    const sid = JSON.parse((await first.text()).slice(1)).sid;
+    const statuses = [];
+    for (let i = 0; i < 10; ++i) statuses.push((await handshake()).status);
+    assert.ok(statuses.filter((s) => s === 429).length >= 5, `statuses ${statuses}`);
+    const refused = await handshake();
+    assert.equal(refused.status, 429);
+    assert.deepEqual(await refused.json(), { code: 3, message: 'Too many handshakes from this address' });
+    // The session opened before is not affected (its requests are not handshakes).
+    const post = await fetch(`${server.url}/engine.io/?EIO=4&transport=polling&sid=${sid}`, { method: 'POST', body: '4hello' });
+    assert.equal(post.status, 200);
+    await sleep(1100); // the bucket refills
+    assert.equal((await handshake()).status, 200);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('--max-namespaces: one namespace more than allowed gets connect_error, the connection keeps the others', async () => {
+  const { io } = await import('socket.io-client');
+  const server = await startServer('fixture', ['--max-namespaces', '2']);
+  const sockets = [];
+  try {
+    const join = (nsp) => new Promise((resolve) => {
+      const s = io(`${server.url}${nsp}`, { transports: ['websocket'], reconnection: false });
+      sockets.push(s);
+      s.once('connect', () => resolve('connected'));
+      s.once('connect_error', (e) => resolve(e.message));
+    });
+    assert.equal(await join('/'), 'connected');
+    assert.equal(await join('/dyn-1'), 'connected');
+    assert.equal(await join('/dyn-2'), 'too many namespaces');
+    assert.equal(await sockets[0].emitWithAck('echo', 'still'), 'still');
+  } finally {
+    for (const s of sockets) s.disconnect();
+    await server.stop();
+  }
+});

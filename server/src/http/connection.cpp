@@ -176,6 +176,7 @@ private:
                    peer(), origin);
             return fail(engine_error::forbidden);
         }
+        if (!sid && !within_handshake_rate()) return;
         if (!sid && context_.allow_request && !allowed_by_application(req)) return fail(engine_error::forbidden);
 
         if (is_upgrade) {
@@ -203,6 +204,22 @@ private:
         } else {
             fail(engine_error::bad_request);
         }
+    }
+
+    /// --handshakes-per-ip: false, after answering 429, when this address opens sessions too fast.
+    bool within_handshake_rate() {
+        beast::error_code ec;
+        const auto remote = stream_.socket().remote_endpoint(ec);
+        if (ec || context_.handshakes.take(remote.address())) return true;
+        SB_LOG(debug, "{}: handshake refused (--handshakes-per-ip)", peer());
+        string_response res{http::status::too_many_requests, 11};
+        res.set(http::field::content_type, "application/json");
+        res.set(http::field::retry_after, "1");
+        res.body() = R"({"code":3,"message":"Too many handshakes from this address"})";
+        res.prepare_payload();
+        res.keep_alive(false);
+        write(std::move(res));
+        return false;
     }
 
     /// The application's allow_request filter, on a new session's request; what throws refuses.

@@ -22,6 +22,7 @@ struct http_context {
     std::vector<std::unique_ptr<engine_endpoint>>& endpoints;
     /// The application's filter of new sessions (server::allow_request); empty: all are admitted.
     std::function<bool(const request_info&)>& allow_request;
+    rate_per_address& handshakes; ///< --handshakes-per-ip
 
     /// The Engine.IO endpoint serving `path` (with or without its trailing slash), or null.
     engine_endpoint* endpoint_for(std::string_view path) const {

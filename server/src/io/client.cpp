@@ -84,6 +84,12 @@ std::shared_ptr<socket_impl> client::find(const std::string& nsp) const {
 }
 
 void client::connect(const std::string& nsp, boost::json::object auth) {
+    // --max-namespaces: checked before the name is resolved (a dynamic family would make a namespace).
+    const auto most = core_->http.config().max_namespaces;
+    if (most != 0 && sockets_.size() >= most) {
+        connection_.refused(nsp);
+        return refuse(nsp, {"too many namespaces", nullptr});
+    }
     auto ns = core_->resolve(nsp, auth, engine_->remote_address());
     if (!ns) {
         connection_.refused(nsp);

@@ -1,10 +1,12 @@
 #pragma once
-// Admission of TCP connections (private to server/): the open connections in all and per peer address,
-// against --max-connections and --max-connections-per-ip. A connection holds a ticket for as long as
-// it is open, through a WebSocket upgrade; the ticket gives its place back when it goes.
+// Admission (private to server/): the open TCP connections in all and per peer address, against
+// --max-connections and --max-connections-per-ip, and the handshake rate per address. A connection holds a ticket for
+// as long as it is open, through a WebSocket upgrade; the ticket gives its place back when it goes.
 
 #include "net.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <mutex>
 #include <optional>
@@ -75,6 +77,49 @@ private:
     std::mutex mutex_;
     std::size_t total_ = 0;
     std::unordered_map<net::ip::address, std::size_t> per_address_;
+};
+
+/// A rate per peer address (--handshakes-per-ip): a token bucket each, `rate` per second with a burst
+/// of `rate`. Buckets that are full again are forgotten now and then, so the table holds only the
+/// addresses of the last second or so.
+class rate_per_address {
+public:
+    explicit rate_per_address(std::size_t rate) : rate_(static_cast<double>(rate)) {}
+
+    /// Takes one token for `address`; false when its bucket is empty (and always true with no rate).
+    bool take(const net::ip::address& address) {
+        if (rate_ <= 0) return true;
+        const auto now = std::chrono::steady_clock::now();
+        std::lock_guard lock(mutex_);
+        if (++since_sweep_ >= 4096) sweep(now);
+        auto [it, fresh] = buckets_.try_emplace(address, bucket{rate_, now});
+        auto& b = it->second;
+        if (!fresh) {
+            b.tokens = std::min(rate_, b.tokens + rate_ * std::chrono::duration<double>(now - b.last).count());
+            b.last = now;
+        }
+        if (b.tokens < 1) return false;
+        b.tokens -= 1;
+        return true;
+    }
+
+private:
+    struct bucket {
+        double tokens;
+        std::chrono::steady_clock::time_point last;
+    };
+    void sweep(std::chrono::steady_clock::time_point now) { // mutex_ held
+        since_sweep_ = 0;
+        std::erase_if(buckets_, [&](const auto& entry) {
+            return entry.second.tokens + rate_ * std::chrono::duration<double>(now - entry.second.last).count() >=
+                   rate_;
+        });
+    }
+
+    const double rate_;
+    std::mutex mutex_;
+    std::size_t since_sweep_ = 0;
+    std::unordered_map<net::ip::address, bucket> buckets_;
 };
 
 } // namespace switchboard::server
