@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
     config.static_dir = default_dir("web", SWITCHBOARD_DEFAULT_STATIC);
     config.client_dir = default_dir("client", SWITCHBOARD_DEFAULT_CLIENT);
     config.db_path = "data/chat.db";
+    config.events_per_second = 50; // a person types far slower; a script that floods the chat is slowed, then cut
     switch (sb::server::parse_command_line(argc, argv, config, std::cout, std::cerr)) {
     case sb::server::cli_action::exit_success: return 0;
     case sb::server::cli_action::exit_failure: return 2;

@@ -82,6 +82,9 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
             "new sessions per second from one address (a burst of as many); more are answered 429 (0: no limit)")
         ("max-namespaces", po::value(&config.max_namespaces)->default_value(config.max_namespaces),
             "namespaces one connection may join; one more gets connect_error \"too many namespaces\" (0: no limit)")
+        ("events-per-second", po::value(&config.events_per_second)->default_value(config.events_per_second),
+            "events one socket may send per second (bursts of 5x); more are not delivered, the client gets an "
+            "error event (or its ack carries the error), and 10 s of excess disconnect it (0: no limit)")
         ("redis", po::value(&config.redis_url)->default_value(config.redis_url),
             "join the Redis cluster at this URL (redis://host:port), as @socket.io/redis-adapter's nodes do")
         ("redis-key", po::value(&config.redis_key)->default_value(config.redis_key),

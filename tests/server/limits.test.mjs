@@ -215,3 +215,44 @@ test('--max-namespaces: one namespace more than allowed gets connect_error, the 
     await server.stop();
   }
 });
+
+test('--events-per-second: past the burst events are not delivered, the client is told, a lasting flood is cut', async () => {
+  const { io } = await import('socket.io-client');
+  const server = await startServer('fixture', ['--events-per-second', '5']);
+  const connect = () => new Promise((resolve) => {
+    const s = io(server.url, { transports: ['websocket'], reconnection: false, forceNew: true });
+    s.once('connect', () => resolve(s));
+  });
+  const [flooder, neighbour] = [await connect(), await connect()];
+  try {
+    const told = [];
+    flooder.on('error', (e) => told.push(e));
+    for (let i = 0; i < 60; ++i) flooder.emit('record', `f${i}`);
+    await until(() => told.length > 0, 3000, 'the error event');
+    const delivered = (await neighbour.emitWithAck('records')).filter((r) => String(r).startsWith('f'));
+    assert.ok(delivered.length >= 25 && delivered.length <= 28, `${delivered.length} of 60 delivered (burst 25)`);
+    assert.deepEqual(told[0], { message: 'rate limit', limit: 5, burst: 25 });
+    await sleep(300);
+    assert.equal(told.length, 1, 'told once, not once per refused event');
+    // An event that asks for an ack gets the error as its answer.
+    await until(async () => {
+      const answer = await flooder.emitWithAck('echo', 'x');
+      return answer?.message === 'rate limit';
+    }, 3000, 'an ack carrying the error');
+    assert.equal(await neighbour.emitWithAck('echo', 'fine'), 'fine', 'the neighbour is not slowed');
+    // Over the rate for 10 s without a pause: the connection goes.
+    const gone = new Promise((r) => flooder.once('disconnect', r));
+    const flood = setInterval(() => { for (let i = 0; i < 5; ++i) flooder.emit('record', 'again'); }, 100);
+    try {
+      assert.equal(await gone, 'io server disconnect');
+    } finally {
+      clearInterval(flood);
+    }
+    assert.equal(await neighbour.emitWithAck('echo', 'still'), 'still');
+    assert.match(server.output(), /over --events-per-second \(5\) for 10 s: disconnected/);
+  } finally {
+    flooder.disconnect();
+    neighbour.disconnect();
+    await server.stop();
+  }
+});

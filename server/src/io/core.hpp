@@ -20,6 +20,7 @@
 #include <switchboard/server/server.hpp>
 #include <switchboard/sio/ack_registry.hpp>
 #include <switchboard/sio/disconnect_reason.hpp>
+#include <switchboard/sio/event_budget.hpp>
 #include <switchboard/sio/packet.hpp>
 #include <switchboard/sio/server_connection.hpp>
 
@@ -119,8 +120,12 @@ private:
     void call_outgoing(std::string_view name, const arguments& args);
     void fail_pending_acks();
 
+    /// Over --events-per-second: not delivered; the client hears why (false: the socket went).
+    bool within_budget(const sio::packet& packet);
+
     boost::json::object auth_;
     std::chrono::system_clock::time_point created_;
+    std::unique_ptr<sio::event_budget> budget_; // --events-per-second (none when off: idle sockets pay nothing)
     mutable std::once_flag handshake_once_;
     mutable std::unique_ptr<handshake_info> handshake_;
 

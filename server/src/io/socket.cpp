@@ -58,7 +58,36 @@ void ack_state::answer(arguments args) {
 
 socket_impl::socket_impl(std::shared_ptr<namespace_impl> nsp_, std::shared_ptr<client> owner_, boost::json::object auth)
     : id(switchboard::server::random_id()), nsp(std::move(nsp_)), owner(std::move(owner_)), auth_(std::move(auth)),
-      created_(std::chrono::system_clock::now()) {}
+      created_(std::chrono::system_clock::now()) {
+    if (const auto rate = nsp->core.http.config().events_per_second; rate != 0)
+        budget_ = std::make_unique<sio::event_budget>(static_cast<double>(rate));
+}
+
+bool socket_impl::within_budget(const sio::packet& packet) {
+    if (!budget_) return true;
+    const auto now =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch());
+    const auto verdict = budget_->take(now);
+    if (verdict == sio::event_budget::verdict::deliver) return true;
+    if (verdict == sio::event_budget::verdict::disconnect) {
+        SB_LOG(warn, "{}: over --events-per-second ({}) for 10 s: disconnected", peer(), budget_->rate());
+        disconnect(true);
+        return false;
+    }
+    const boost::json::object why{{"message", "rate limit"}, {"limit", budget_->rate()}, {"burst", budget_->burst()}};
+    if (packet.id) { // the event asked for an ack: the ack carries the error
+        sio::packet ack;
+        ack.type = sio::packet_type::ack;
+        ack.nsp = nsp->name;
+        ack.id = packet.id;
+        ack.data = boost::json::array{why};
+        send_packet(ack, false);
+    } else if (verdict == sio::event_budget::verdict::refuse_and_tell) { // at most once a second
+        if (auto made = make_event_packet(nsp->name, "error", arguments(boost::json::array{why})))
+            send_packet(*made, true);
+    }
+    return false;
+}
 
 const std::string& socket_impl::peer() const noexcept { return owner->engine().remote_address(); }
 
@@ -178,6 +207,7 @@ void socket_impl::on_connected() {
 void socket_impl::on_event(sio::packet&& packet) {
     auto* data = packet.data.if_array(); // the decoder checked: an array led by a string or a number
     if (!data || data->empty()) return;
+    if (!within_budget(packet)) return;
     event ev;
     ev.name = event_name(data->front());
     data->erase(data->begin()); // the arguments move to the handler: no copy of them

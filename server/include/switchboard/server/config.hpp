@@ -40,6 +40,7 @@ struct server_config {
     std::uint32_t max_connections_per_ip = 25000; ///< open TCP connections from one address (0: no limit)
     std::uint32_t handshakes_per_ip = 0;          ///< new Engine.IO sessions per second from one address (0: no limit)
     std::uint32_t max_namespaces = 100;           ///< namespaces one connection may join (0: no limit)
+    std::uint32_t events_per_second = 0;          ///< events one socket may send (burst 5x; 0: no limit)
     log_level log = log_level::info;              ///< what is logged
     log_format log_style = log_format::text;      ///< how
     std::string db_path;                          ///< the application's database (the chat's history)
