@@ -2,6 +2,7 @@
 // refused with a reason or verified, never crash, never throw, never read past what was given. A token
 // made valid from the input (the input as its claims, signed with the configured secret) must verify,
 // and must stop verifying when one byte of its signature changes.
+#include <switchboard/base64.hpp>
 #include <switchboard/io/jwt.hpp>
 
 #include <openssl/evp.h>
@@ -15,10 +16,8 @@ using namespace switchboard;
 namespace {
 
 std::string b64url(std::string_view bytes) {
-    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-    out.resize(static_cast<std::size_t>(n));
+    std::string out;
+    base64_encode(out, bytes);
     while (!out.empty() && out.back() == '=') out.pop_back();
     for (auto& c : out) c = c == '+' ? '-' : c == '/' ? '_' : c;
     return out;

@@ -422,7 +422,7 @@ std::error_code nsp::server_side_emit_args(std::string_view name, arguments args
     auto packet = detail::make_event_packet(impl->name, name, std::move(args)); // validates the name
     if (!packet) return packet.error();
     arguments data;
-    data.values = std::move(packet->data.as_array());
+    if (auto* values = packet->data.if_array()) data.values = std::move(*values); // [name, ...args]
     data.attachments = std::move(packet->attachments);
     const auto targets = impl->targets();
     if (!callback) {

@@ -21,4 +21,12 @@ std::string random_id() {
     return id;
 }
 
+std::string random_token(std::size_t length) {
+    static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    thread_local std::mt19937 rng(std::random_device{}());
+    std::string token(length, ' ');
+    for (auto& c : token) c = alphabet[rng() % 64];
+    return token;
+}
+
 } // namespace switchboard::server

@@ -6,7 +6,7 @@
 ///
 /// ```cpp
 /// io.use(switchboard::io::jwt_auth({.secret = "…", .audience = "chat", .issuer = "auth.example"}));
-/// // a handler: socket.data().as_object()["jwt"] holds the verified claims
+/// // a handler: socket.data() is an object whose "jwt" member holds the verified claims
 /// ```
 /// The switchboard binary and every example do this from `--jwt-secret` / `--jwt-public-key FILE`,
 /// `--jwt-audience`, `--jwt-issuer`, for every namespace.
@@ -68,8 +68,9 @@ private:
 /// `Authorization: Bearer …` header; empty when neither.
 std::string presented_token(const socket& s);
 
-/// A middleware that admits a socket with a valid token and puts its claims in
-/// `socket.data().as_object()["jwt"]`; any other is refused with connect_error naming the reason.
+/// A middleware that admits a socket with a valid token and puts its claims in the "jwt" member of
+/// `socket.data()` (made an object if it was not one); any other is refused with connect_error naming
+/// the reason.
 middleware jwt_auth(jwt_options options);
 
 } // namespace switchboard::io

@@ -1,27 +1,19 @@
 #include "cluster_adapter.hpp"
 
 #include "../../util/log.hpp"
+#include "../../util/random_id.hpp"
 #include "describe.hpp"
 
 #include <switchboard/io/io.hpp>
 
 #include <algorithm>
 #include <mutex>
-#include <random>
 #include <set>
 #include <unordered_map>
 
 namespace switchboard::server::cluster {
 
 namespace {
-
-std::string random_token() { // 6 URL-safe characters, as the Node adapter's request ids
-    static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
-    thread_local std::mt19937 rng(std::random_device{}());
-    std::string token(6, ' ');
-    for (auto& c : token) c = alphabet[rng() % 64];
-    return token;
-}
 
 std::error_code timed_out() { return io::make_error_code(io::errc::timeout); }
 
@@ -220,7 +212,8 @@ void cluster_node::on_request(request r) {
         break;
     }
     case request_type::server_side_emit: {
-        if (!r.packet.data.is_array()) break;
+        auto* values = r.packet.data.if_array(); // another node's (or the emitter's) data
+        if (!values) break;
         std::function<void(io::arguments)> reply;
         if (!r.request_id.empty())
             reply = [self = shared_from_this(), a = reply_to(r.type)](io::arguments args) mutable {
@@ -229,7 +222,7 @@ void cluster_node::on_request(request r) {
                 a.attachments = std::move(args.attachments);
                 self->reply(std::move(a));
             };
-        io::arguments args(std::move(r.packet.data.as_array()), std::move(r.packet.attachments));
+        io::arguments args(std::move(*values), std::move(r.packet.attachments));
         with_local([&] { sockets_.server_side_event(std::move(args), std::move(reply)); });
         break;
     }
@@ -310,7 +303,7 @@ void cluster_node::finish(const std::string& request_id, std::error_code ec) {
 
 void cluster_node::ask(request r, std::function<void(const response&)> on_answer, query_done done) {
     r.uid = uid_;
-    r.request_id = random_token();
+    r.request_id = random_token(6); // as the Node adapter's
     transport_->post([self = shared_from_this(), r = std::move(r), on_answer = std::move(on_answer),
                       done = std::move(done)]() mutable {
         self->transport_->count_nodes(self->nsp_, [self, r = std::move(r), on_answer = std::move(on_answer),
@@ -343,7 +336,7 @@ void cluster_node::broadcast_with_acks(const sio::packet& packet, const io::broa
     request r;
     r.type = request_type::broadcast;
     r.uid = uid_;
-    r.request_id = random_token();
+    r.request_id = random_token(6); // as the Node adapter's
     r.packet = packet;
     r.options = options;
     r.options.partial = nullptr;

@@ -2,11 +2,11 @@
 // broadcasts on `K#N#` / `K#N#<room>#` (one PSUBSCRIBE `K#N#*` per namespace), requests on
 // `K-request#N#`, answers on `K-response#N#`, the node count from `PUBSUB NUMSUB K-request#N#`.
 #include "../../util/log.hpp"
+#include "../../util/random_id.hpp"
 #include "classic_requests.hpp"
 #include "classic_wire.hpp"
 #include "transport.hpp"
 
-#include <random>
 #include <unordered_map>
 
 namespace switchboard::server::redis {
@@ -15,14 +15,6 @@ namespace {
 
 using cluster::request_type;
 
-std::string random_uid() { // 6 URL-safe characters, as the Node adapter's
-    static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
-    thread_local std::mt19937 rng(std::random_device{}());
-    std::string uid(6, ' ');
-    for (auto& c : uid) c = alphabet[rng() % 64];
-    return uid;
-}
-
 class classic_transport final : public pubsub_transport {
 public:
     classic_transport(const address& at, std::string key) : pubsub_transport(at), key_(std::move(key)) {}
@@ -30,7 +22,7 @@ public:
 
     // --- cluster::transport ---
 
-    std::string new_uid() override { return random_uid(); }
+    std::string new_uid() override { return random_token(6); } // as the Node adapter's uids
 
     void count_nodes(const std::string& nsp, std::function<void(std::optional<std::size_t>)> done) override {
         count_subscribers("NUMSUB", redis_wire::request_channel(key_, nsp), std::move(done));
@@ -60,7 +52,8 @@ public:
             bytes = redis_wire::encode_fetch_request(r.uid, r.request_id, r.options);
             break;
         case request_type::server_side_emit:
-            bytes = redis_wire::encode_server_side_emit(r.uid, r.request_id, r.packet.data.as_array());
+            if (const auto* values = r.packet.data.if_array())
+                bytes = redis_wire::encode_server_side_emit(r.uid, r.request_id, *values);
             break;
         case request_type::broadcast:
             bytes = redis_wire::encode_broadcast_request(r.uid, r.request_id, r.packet, r.options);
@@ -145,8 +138,10 @@ private:
         std::lock_guard lock(mutex_);
         const auto it = by_channel_.find(channel);
         if (it == by_channel_.end()) return nullptr;
+        const auto node = nodes_.find(it->second); // both maps change together, under this lock
+        if (node == nodes_.end()) return nullptr;
         if (nsp) *nsp = it->second;
-        return nodes_.at(it->second).node;
+        return node->second.node;
     }
 
     void on_push(const reply& r) override;

@@ -130,7 +130,9 @@ private:
             const auto it = by_channel_.find(channel);
             if (it == by_channel_.end()) return;
             nsp = it->second;
-            node = nodes_.at(nsp).node;
+            const auto entry = nodes_.find(nsp); // both maps change together, under this lock
+            if (entry == nodes_.end()) return;
+            node = entry->second.node;
         }
         auto message = sharded_wire::decode(r.elements[2].text, limits_);
         if (!message) {
