@@ -92,6 +92,10 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
         ("redis-requests-timeout",
             po::value(&config.redis_requests_timeout_ms)->default_value(config.redis_requests_timeout_ms),
             "ms a cluster query (fetch_sockets, rooms, server-side emit with answers) waits for the other nodes")
+        ("tls-cert", po::value(&config.tls_cert_file)->default_value(config.tls_cert_file),
+            "serve HTTPS and WSS with this PEM certificate chain (with --tls-key); SIGHUP reloads both files")
+        ("tls-key", po::value(&config.tls_key_file)->default_value(config.tls_key_file),
+            "the PEM private key of --tls-cert")
         ("jwt-secret", po::value(&config.jwt_secret)->default_value(config.jwt_secret),
             "every socket must present a JWT (auth.token or Authorization: Bearer) signed HS256 with this")
         ("jwt-public-key", po::value(&config.jwt_public_key_file)->default_value(config.jwt_public_key_file),
@@ -171,6 +175,10 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
         err << program
             << ": --ping-interval, --ping-timeout, --max-payload, --threads, --write-timeout and --request-timeout "
                "must be positive\n";
+        return cli_action::exit_failure;
+    }
+    if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
+        err << program << ": --tls-cert and --tls-key go together\n";
         return cli_action::exit_failure;
     }
     return cli_action::run;

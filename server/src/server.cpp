@@ -3,6 +3,7 @@
 
 #include "engine/session.hpp"
 #include "http/connection.hpp"
+#include "tls/context.hpp"
 #include "util/log.hpp"
 
 #include <fmt/format.h>
@@ -10,6 +11,8 @@
 #include <sys/resource.h>
 
 #include <iostream>
+#include <mutex>
+#include <stdexcept>
 #include <thread>
 
 namespace switchboard::server {
@@ -34,9 +37,18 @@ struct server::impl {
     rate_per_address handshakes{config.handshakes_per_ip};
     http_context http{config, ioc, endpoints, allow_request, handshakes};
     std::atomic<std::uint16_t> bound_port{0};
+    std::mutex tls_mutex;                   // guards tls (the accept path reads it, SIGHUP replaces it)
+    std::shared_ptr<const tls_context> tls; // --tls-cert: new connections speak TLS with this
+    net::signal_set reload_signal{ioc};     // SIGHUP
     std::atomic<bool> stopping{false};
 
     void accept();
+    void load_tls(bool reloading);
+    void watch_reload();
+    std::shared_ptr<const tls_context> current_tls() {
+        std::lock_guard lock(tls_mutex);
+        return tls;
+    }
     void refuse(strand_socket socket, std::string peer, std::string_view why);
     void shutdown();
 };
@@ -54,7 +66,7 @@ void server::impl::accept() {
                 return;
             }
             socket.set_option(tcp::no_delay(true), ec);
-            serve_http(std::move(socket), http, std::move(*ticket));
+            serve_http(std::move(socket), http, std::move(*ticket), current_tls());
             accept();
             return;
         }
@@ -64,6 +76,29 @@ void server::impl::accept() {
         pause->async_wait([this, pause](beast::error_code wait_ec) {
             if (!wait_ec && acceptor->is_open()) accept();
         });
+    });
+}
+
+// --tls-cert / --tls-key into a context for new connections. At start a failure stops the server; on
+// SIGHUP it is logged and the certificate in use stays (a half-written file must not take TLS down).
+void server::impl::load_tls(bool reloading) {
+    std::string error;
+    auto loaded = tls_context::load(config.tls_cert_file, config.tls_key_file, error);
+    if (!loaded) {
+        if (!reloading) throw std::runtime_error("TLS: " + error);
+        SB_LOG(err, "SIGHUP: the certificate was not reloaded ({}); the one in use stays", error);
+        return;
+    }
+    SB_LOG(info, "TLS certificate {}: {}", reloading ? "reloaded" : "loaded", loaded->description());
+    std::lock_guard lock(tls_mutex);
+    tls = std::move(loaded);
+}
+
+void server::impl::watch_reload() {
+    reload_signal.async_wait([this](beast::error_code ec, int) {
+        if (ec) return;
+        load_tls(true); // connections already open keep the certificate they were accepted with
+        watch_reload();
     });
 }
 
@@ -88,6 +123,7 @@ void server::impl::shutdown() {
     beast::error_code ignored;
     if (acceptor) acceptor->close(ignored);
     signals.cancel(ignored);
+    reload_signal.cancel(ignored);
     for (auto& endpoint : endpoints)
         for (auto& session : endpoint->all()) session->close();
     // Give the close packets a moment to go out (the sessions end themselves), then stop.
@@ -131,6 +167,11 @@ void server::run() {
         fds.rlim_cur = fds.rlim_max;
         ::setrlimit(RLIMIT_NOFILE, &fds);
     }
+    if (!s.config.tls_cert_file.empty()) {
+        s.load_tls(false);
+        s.reload_signal.add(SIGHUP);
+        s.watch_reload();
+    }
     const auto address = net::ip::make_address(s.config.host);
     s.acceptor.emplace(s.ioc);
     const tcp::endpoint where(address, s.config.port);
@@ -139,15 +180,16 @@ void server::run() {
     s.acceptor->bind(where);
     s.acceptor->listen(net::socket_base::max_listen_connections);
     s.bound_port = s.acceptor->local_endpoint().port();
-    std::cout << fmt::format("listening on http://{}:{}", s.config.host, s.bound_port.load()) << std::endl;
+    const std::string_view scheme = s.tls ? "https" : "http";
+    std::cout << fmt::format("listening on {}://{}:{}", scheme, s.config.host, s.bound_port.load()) << std::endl;
     const auto& c = s.config;
     std::string paths;
     for (const auto& e : s.endpoints) paths += (paths.empty() ? "" : ", ") + e->path();
     SB_LOG(info,
-           "listening on http://{}:{} (Engine.IO at {}; transports {}{}{}; {} I/O thread(s); ping {}/{} ms; max "
+           "listening on {}://{}:{} (Engine.IO at {}; transports {}{}{}; {} I/O thread(s); ping {}/{} ms; max "
            "payload {} B; max attachments {}; max queue {} B; write timeout {} ms; request timeout {} ms; static "
            "'{}')",
-           c.host, s.bound_port.load(), paths.empty() ? "(none)" : paths, c.allow_polling ? "polling" : "",
+           scheme, c.host, s.bound_port.load(), paths.empty() ? "(none)" : paths, c.allow_polling ? "polling" : "",
            c.allow_polling && c.allow_websocket ? "+" : "", c.allow_websocket ? "websocket" : "", c.threads,
            c.ping_interval_ms, c.ping_timeout_ms, c.max_payload, c.max_attachments, c.max_queue_bytes,
            c.write_timeout_ms, c.request_timeout_ms, c.static_dir);

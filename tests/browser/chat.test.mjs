@@ -2,6 +2,7 @@
 // driven through the page's data-testid hooks. Screenshots go to artifacts/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,12 +19,14 @@ const pages = {};
 
 const start = async () => startServer('switchboard', ['--db', join(dir, 'chat.db'), '--ping-interval', '1000', '--ping-timeout', '1000'], {}, { port });
 
-async function open(name) {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 700 } });
+async function open(name, on = server, contextOptions = {}) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 700 }, ...contextOptions });
   const page = await context.newPage();
   page.problems = [];
   page.on('pageerror', (e) => page.problems.push(`pageerror: ${e.message}`));
-  await page.goto(`${server.url}/`);
+  page.sockets = [];
+  page.on('websocket', (ws) => page.sockets.push(ws.url()));
+  await page.goto(`${on.url}/`);
   await page.getByTestId('nickname-input').fill(name);
   await page.getByTestId('nickname-submit').click();
   await page.locator('#room-title', { hasText: '#general' }).waitFor();
@@ -104,4 +107,30 @@ test('the banner shows while the server is down and goes when it returns; histor
   await bob.getByTestId('nickname-submit').click();
   for (const text of ['hello bob', 'sync point', 'back again']) await messagesOf(bob).filter({ hasText: text }).first().waitFor();
   await bob.screenshot({ path: join(artifacts, 'chat-history.png') });
+});
+
+test('over HTTPS: the page, the WASM client and the chat on one TLS port (wss)', async () => {
+  // A self-signed certificate made here; the browser contexts accept it as a user would, once.
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key,
+    '-out', cert, '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
+  { stdio: 'ignore', timeout: 20000 });
+  const secure = await startServer('switchboard', ['--db', join(dir, 'tls.db'), '--tls-cert', cert, '--tls-key', key]);
+  try {
+    assert.match(secure.url, /^https:/);
+    const dave = await open('dave', secure, { ignoreHTTPSErrors: true });
+    const erin = await open('erin', secure, { ignoreHTTPSErrors: true });
+    assert.equal(await dave.evaluate(() => location.protocol), 'https:');
+    await say(dave, 'over tls');
+    await messagesOf(erin).filter({ hasText: 'over tls' }).waitFor();
+    await dave.locator('[data-testid="message"][data-status="delivered"]', { hasText: 'over tls' }).waitFor();
+    for (const p of [dave, erin]) {
+      assert.ok(p.sockets.length > 0 && p.sockets.every((u) => u.startsWith('wss://')), p.sockets.join(' '));
+      assert.deepEqual(p.problems, []);
+      await p.context().close();
+    }
+  } finally {
+    await secure.stop();
+  }
 });

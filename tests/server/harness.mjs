@@ -1,7 +1,7 @@
 // Starts our binaries for the Node.js tests: a real process on a free loopback port, stopped by the
 // test. Nothing here talks the protocol; the tests use the official clients or raw HTTP/WebSocket.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,12 +40,13 @@ export async function startServer(name, args = [], env = {}, { port: fixedPort =
   const db = (name === 'switchboard' || name === 'installed') && !args.includes('--db') ? { SWITCHBOARD_DB: join(tmpdir(), `switchboard-test-${process.pid}-${Date.now()}.db`) } : {};
   const proc = spawn(command, [...leading, '--port', String(fixedPort), ...threads, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...db, ...env } });
   let output = '';
+  let scheme = 'http';
   const port = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start: ${output}`)), 10000);
     proc.stdout.on('data', (chunk) => {
       output += chunk;
-      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(output);
-      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+      const m = /listening on (https?):\/\/[^:]+:(\d+)/.exec(output);
+      if (m) { clearTimeout(timer); scheme = m[1]; resolve(Number(m[2])); }
     });
     proc.stderr.on('data', (chunk) => { output += chunk; });
     proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`${name} exited (${code}): ${output}`)); });
@@ -53,7 +54,7 @@ export async function startServer(name, args = [], env = {}, { port: fixedPort =
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   return {
     port,
-    url: `http://127.0.0.1:${port}`,
+    url: `${scheme}://127.0.0.1:${port}`,
     proc,
     exited,
     output: () => output,
@@ -61,6 +62,7 @@ export async function startServer(name, args = [], env = {}, { port: fixedPort =
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
       const status = await exited;
+      if (db.SWITCHBOARD_DB) for (const suffix of ['', '-wal', '-shm']) rmSync(db.SWITCHBOARD_DB + suffix, { force: true });
       if (sanitizerReport.test(output)) throw new Error(`${name}: sanitizer report\n${output.slice(-6000)}`);
       return status;
     },

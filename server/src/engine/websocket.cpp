@@ -1,5 +1,8 @@
 #include "websocket.hpp"
 
+#include "../tls/stream.hpp"
+#include "../util/log.hpp"
+
 #include <fmt/format.h>
 
 #include <array>
@@ -17,8 +20,10 @@ bool is_disconnect(const beast::error_code& ec) {
 } // namespace
 
 websocket_transport::websocket_transport(strand_socket socket, std::size_t max_message,
-                                         std::chrono::milliseconds write_timeout, admission::ticket ticket)
-    : socket_(std::move(socket)), ticket_(std::move(ticket)), reader_(max_message), write_timeout_(write_timeout) {}
+                                         std::chrono::milliseconds write_timeout, admission::ticket ticket,
+                                         std::unique_ptr<tls_engine> tls)
+    : socket_(std::move(socket)), tls_(std::move(tls)), ticket_(std::move(ticket)), reader_(max_message),
+      write_timeout_(write_timeout) {}
 
 void websocket_transport::start(std::weak_ptr<listener> l) {
     listener_ = std::move(l);
@@ -68,14 +73,18 @@ websocket_transport::write_state websocket_transport::write_pending() {
 // Writes what is left of the batch.
 websocket_transport::write_state websocket_transport::write_batch() {
     bool progressed = false;
+    if (beast::error_code ec; tls_ && !flush_tls(ec)) { // the ciphertext of what was taken before goes first
+        if (ec != net::error::would_block && ec != net::error::try_again) {
+            abort();
+            return write_state::failed;
+        }
+        wait_writable();
+        return write_state::waiting_stalled;
+    }
     while (iov_next_ < iov_.size()) {
         beast::error_code ec;
-        std::size_t n = socket_.write_some(std::span<const net::const_buffer>(iov_).subspan(iov_next_), ec);
-        if (ec == net::error::would_block || ec == net::error::try_again) {
-            wait_writable();
-            return progressed ? write_state::waiting_progressed : write_state::waiting_stalled;
-        }
-        if (ec) {
+        std::size_t n = send(std::span<const net::const_buffer>(iov_).subspan(iov_next_), ec);
+        if (ec && ec != net::error::would_block && ec != net::error::try_again) {
             abort();
             return write_state::failed;
         }
@@ -88,6 +97,10 @@ websocket_transport::write_state websocket_transport::write_batch() {
             }
             n -= b.size();
             ++iov_next_;
+        }
+        if (ec) { // would block (over TLS, its ciphertext may wait with every byte taken)
+            wait_writable();
+            return progressed ? write_state::waiting_progressed : write_state::waiting_stalled;
         }
     }
     batch_written();
@@ -145,6 +158,10 @@ void websocket_transport::close(bool graceful) {
 // two seconds. Closing with unread bytes would reset the connection and could lose the close frame.
 void websocket_transport::linger_then_close() {
     beast::error_code ignored;
+    if (tls_) { // our close_notify, if the socket takes it now
+        tls_->close_notify();
+        flush_tls(ignored);
+    }
     socket_.shutdown(tcp::socket::shutdown_send, ignored);
     pending_.clear();
     linger_ = std::make_unique<strand_timer>(socket_.get_executor(), std::chrono::seconds(2));
@@ -180,7 +197,7 @@ void websocket_transport::on_readable(beast::error_code ec) {
             net::post(socket_.get_executor(), [self = shared_from_this()] { self->on_readable({}); });
             return;
         }
-        const std::size_t n = socket_.read_some(net::buffer(buffer), ec);
+        const std::size_t n = receive(buffer, ec);
         if (ec == net::error::would_block || ec == net::error::try_again) {
             read_next();
             return;
@@ -213,6 +230,7 @@ void websocket_transport::on_readable(beast::error_code ec) {
         // readiness re-arms the descriptor (EPOLL_CTL_MOD), which reports data that came meanwhile.
         if (n < buffer.size()) {
             read_next();
+            if (tls_ && tls_->has_output() && !waiting_) wait_writable(); // what reading made TLS answer
             return;
         }
     }
@@ -223,6 +241,57 @@ void websocket_transport::on_readable(beast::error_code ec) {
     l->on_ws_closed(*this, is_disconnect(ec) ? eio::close_reason::transport_close : eio::close_reason::transport_error,
                     {});
     abort();
+}
+
+// Over TLS: ciphertext read until the socket has no more, decrypted into `into` until it is full.
+std::size_t websocket_transport::receive(std::span<char> into, beast::error_code& ec) {
+    if (!tls_) return socket_.read_some(net::buffer(into.data(), into.size()), ec);
+    thread_local std::array<char, 17 * 1024> ciphertext; // a record
+    std::size_t total = 0;
+    for (;;) {
+        const auto got = tls_->decrypt(into.subspan(total));
+        total += got.bytes;
+        if (tls_->has_output()) {
+            beast::error_code ignored; // what does not go now goes with the next write
+            flush_tls(ignored);
+        }
+        if (total == into.size()) return total;
+        if (got.state == tls_engine::status::closed || got.state == tls_engine::status::failed) {
+            if (got.state == tls_engine::status::failed) SB_LOG(debug, "TLS: {}", tls_->error());
+            if (total == 0) ec = got.state == tls_engine::status::closed ? net::error::eof : tls_failure();
+            return total;
+        }
+        const std::size_t n = socket_.read_some(net::buffer(ciphertext), ec);
+        if (ec) {
+            if (total > 0) ec = {}; // these bytes first; the socket's state again on the next read
+            return total;
+        }
+        tls_->put_input(std::string_view(ciphertext.data(), n));
+    }
+}
+
+// Over TLS: `buffers` encrypted (a bounded amount at a time) and their ciphertext written; bytes taken
+// count as sent even when some of their ciphertext waits (would_block in `ec`).
+std::size_t websocket_transport::send(std::span<const net::const_buffer> buffers, beast::error_code& ec) {
+    if (!tls_) return socket_.write_some(buffers, ec);
+    if (!flush_tls(ec)) return 0;
+    const std::size_t taken = encrypt_buffers(*tls_, buffers, 256 * 1024);
+    if (tls_->failed()) {
+        ec = tls_failure();
+        return 0;
+    }
+    flush_tls(ec);
+    return taken;
+}
+
+bool websocket_transport::flush_tls(beast::error_code& ec) {
+    while (tls_->has_output()) {
+        const auto out = tls_->output();
+        const std::size_t n = socket_.write_some(net::buffer(out.data(), out.size()), ec);
+        if (ec) return false;
+        tls_->consume_output(n);
+    }
+    return true;
 }
 
 bool websocket_transport::on_event(listener& l, const ws::event& event) {

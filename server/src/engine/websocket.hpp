@@ -4,6 +4,7 @@
 // It knows WebSocket, not Engine.IO: a session feeds its frames to eio::server_session and gives it
 // what to write. A probe during an upgrade is the same object, so it has the same writer.
 
+#include "../tls/engine.hpp"
 #include "../util/admission.hpp"
 #include "../util/net.hpp"
 
@@ -47,8 +48,9 @@ public:
     };
 
     /// `ticket`: the connection's place under the connection limits, given back when the transport goes.
+    /// `tls`: the connection's TLS session (WSS), or none.
     websocket_transport(strand_socket socket, std::size_t max_message, std::chrono::milliseconds write_timeout,
-                        admission::ticket ticket = {});
+                        admission::ticket ticket = {}, std::unique_ptr<tls_engine> tls = nullptr);
 
     /// Starts reading; events go to `l`.
     void start(std::weak_ptr<listener> l);
@@ -81,10 +83,15 @@ private:
     void push_control(ws::opcode op, std::string payload);
     void linger_then_close();
     void read_next();
+    // The socket's bytes, through TLS when there is a TLS session: non-blocking, as the socket's own.
+    std::size_t receive(std::span<char> into, beast::error_code& ec);
+    std::size_t send(std::span<const net::const_buffer> buffers, beast::error_code& ec);
+    bool flush_tls(beast::error_code& ec); // ciphertext waiting in the TLS engine; false while some still waits
     void on_readable(beast::error_code ec);
     bool on_event(listener& l, const ws::event& event);
 
     strand_socket socket_;
+    std::unique_ptr<tls_engine> tls_; // WSS: the TLS session (the socket carries its ciphertext)
     admission::ticket ticket_;
     ws::reader reader_;
     std::chrono::milliseconds write_timeout_;

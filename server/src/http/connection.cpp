@@ -1,11 +1,14 @@
 #include "connection.hpp"
 
 #include "../engine/session.hpp"
+#include "../tls/stream.hpp"
 #include "../util/log.hpp"
 #include "cors.hpp"
 #include "query.hpp"
 #include "responses.hpp"
 #include "static_files.hpp"
+
+#include <type_traits>
 
 namespace switchboard::server {
 
@@ -20,13 +23,17 @@ bool is_client_path(std::string_view target) { return target.substr(0, client_mo
 
 /// One TCP connection speaking HTTP/1.1: static files, Engine.IO polling requests, and WebSocket
 /// upgrades (after which the connection belongs to an Engine.IO session).
-class http_connection : public std::enable_shared_from_this<http_connection> {
+/// `Stream`: strand_stream (plain TCP) or tls_stream (HTTPS, WSS).
+template <class Stream>
+class http_connection : public std::enable_shared_from_this<http_connection<Stream>> {
 public:
-    http_connection(strand_socket socket, http_context& context, admission::ticket ticket)
-        : stream_(std::move(socket)), context_(context), ticket_(std::move(ticket)) {}
+    static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
+
+    http_connection(Stream stream, http_context& context, admission::ticket ticket)
+        : stream_(std::move(stream)), context_(context), ticket_(std::move(ticket)) {}
 
     void run() {
-        net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_request(); });
+        net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->read_request(); });
     }
 
 private:
@@ -37,7 +44,7 @@ private:
         stream_.expires_after(std::chrono::milliseconds(context_.config.request_timeout_ms));
         http::async_read_header(
             stream_, buffer_, *parser_,
-            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+            [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
     }
 
     // A body (a polling POST) is read under a deadline of our own rather than the stream's, whose
@@ -46,14 +53,14 @@ private:
         if (ec || parser_->is_done()) return on_request(ec);
         stream_.expires_never();
         body_deadline_.emplace(stream_.get_executor(), std::chrono::milliseconds(context_.config.request_timeout_ms));
-        body_deadline_->async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+        body_deadline_->async_wait([self = this->shared_from_this()](beast::error_code wait_ec) {
             if (wait_ec) return; // the body came
             self->body_late_ = true;
             beast::error_code ignored;
             self->stream_.socket().cancel(ignored);
         });
         http::async_read(stream_, buffer_, *parser_,
-                         [self = shared_from_this()](beast::error_code read_ec, std::size_t) {
+                         [self = this->shared_from_this()](beast::error_code read_ec, std::size_t) {
                              self->body_deadline_.reset();
                              self->on_request(self->body_late_ ? beast::error::timeout : read_ec);
                          });
@@ -185,7 +192,7 @@ private:
         }
 
         // Polling: the session answers through this connection when it has something to say.
-        auto respond = [self = shared_from_this(), origin, keep_alive](string_response res) {
+        auto respond = [self = this->shared_from_this(), origin, keep_alive](string_response res) {
             net::post(self->stream_.get_executor(), [self, origin, keep_alive, res = std::move(res)]() mutable {
                 add_cors(res, origin, self->context_.config.cors_origins);
                 res.keep_alive(keep_alive);
@@ -255,57 +262,72 @@ private:
         return head;
     }
 
+    // We answer the upgrade ourselves (Sec-WebSocket-Accept), over TLS or not; then the socket (and
+    // its TLS engine) is handed to the session, which frames the WebSocket itself (switchboard/ws/).
     void accept_websocket(engine_endpoint& endpoint, http::request<http::string_body> req,
                           std::shared_ptr<engine_session> session) {
+        auto res = websocket_upgrade_response(req);
+        if (res.result() != http::status::switching_protocols) {
+            SB_LOG(debug, "{}: WebSocket upgrade refused ({} {})", peer(), res.result_int(), res.body());
+            add_cors(res, req[http::field::origin], context_.config.cors_origins);
+            res.keep_alive(false);
+            write(std::move(res));
+            return;
+        }
+        stream_.expires_after(std::chrono::milliseconds(context_.config.write_timeout_ms));
+        beast::async_write(stream_, http::message_generator(std::move(res)),
+                           [self = this->shared_from_this(), &endpoint, session = std::move(session),
+                            info = request_of(req)](beast::error_code ec, std::size_t) mutable {
+                               if (!ec) self->hand_over(endpoint, std::move(session), std::move(info));
+                           });
+    }
+
+    void hand_over(engine_endpoint& endpoint, std::shared_ptr<engine_session> session, request_head info) {
         stream_.expires_never();
-        auto info = request_of(req);
-        // Beast answers the upgrade; then the socket is handed to the session, which frames the
-        // WebSocket itself (switchboard/ws/frame.hpp).
-        auto ws = std::make_shared<websocket::stream<strand_stream>>(std::move(stream_));
-        ws->set_option(
-            websocket::stream_base::timeout{std::chrono::seconds(30), websocket::stream_base::none(), false});
-        const auto max_message = context_.config.max_payload;
-        const auto write_timeout = std::chrono::milliseconds(context_.config.write_timeout_ms);
-        ws->async_accept(req, [ws, session = std::move(session), &endpoint, max_message, write_timeout,
-                               info = std::move(info), ticket = std::move(ticket_)](beast::error_code ec) mutable {
+        beast::error_code ec;
+        strand_socket socket(stream_.get_executor());
+        std::unique_ptr<tls_engine> tls;
+        if constexpr (is_tls) {
+            std::tie(socket, tls) = stream_.release();
+        } else {
+            socket = stream_.release_socket();
+        }
+        // A new session runs on the connection's strand; a probe joins its session's strand (the
+        // descriptor is handed over), so that its operations complete there without a binder.
+        if (session) {
+            const auto fd = socket.release(ec);
             if (ec) return;
-            // A new session runs on the connection's strand; a probe joins its session's strand
-            // (the descriptor is handed over), so that its operations complete there without a binder.
-            strand_socket socket = beast::get_lowest_layer(*ws).release_socket();
-            if (session) {
-                const auto fd = socket.release(ec);
-                if (ec) return;
-                strand_socket moved(session->executor());
-                moved.assign(tcp::v4(), fd, ec);
-                if (ec) return;
-                socket = std::move(moved);
-            }
-            socket.non_blocking(true, ec);
+            strand_socket moved(session->executor());
+            moved.assign(tcp::v4(), fd, ec);
             if (ec) return;
-            const strand_type strand = socket.get_executor();
-            auto conn =
-                std::make_shared<websocket_transport>(std::move(socket), max_message, write_timeout, std::move(ticket));
-            if (session) {
-                session->on_probe(std::move(conn));
-            } else {
-                auto fresh =
-                    std::make_shared<engine_session>(endpoint, strand, std::move(info), eio::transport_kind::websocket);
-                fresh->open_websocket(std::move(conn));
-            }
-        });
+            socket = std::move(moved);
+        }
+        socket.non_blocking(true, ec);
+        if (ec) return;
+        const strand_type strand = socket.get_executor();
+        auto conn = std::make_shared<websocket_transport>(std::move(socket), context_.config.max_payload,
+                                                          std::chrono::milliseconds(context_.config.write_timeout_ms),
+                                                          std::move(ticket_), std::move(tls));
+        if (session) {
+            session->on_probe(std::move(conn));
+        } else {
+            auto fresh =
+                std::make_shared<engine_session>(endpoint, strand, std::move(info), eio::transport_kind::websocket);
+            fresh->open_websocket(std::move(conn));
+        }
     }
 
     // While a long-poll is held nothing is read from the connection; watch it so that a client that
     // gives up (closes the connection) ends its session at once, as the reference server does.
     void watch_for_abort(std::shared_ptr<engine_session> session) {
         watching_ = true;
-        stream_.socket().async_wait(tcp::socket::wait_read,
-                                    [self = shared_from_this(), session = std::move(session)](beast::error_code ec) {
-                                        if (ec || !self->watching_) return; // the response went out first
-                                        self->watching_ = false;
-                                        beast::error_code e;
-                                        if (self->stream_.socket().available(e) == 0 || e) session->on_poll_aborted();
-                                    });
+        stream_.socket().async_wait(tcp::socket::wait_read, [self = this->shared_from_this(),
+                                                             session = std::move(session)](beast::error_code ec) {
+            if (ec || !self->watching_) return; // the response went out first
+            self->watching_ = false;
+            beast::error_code e;
+            if (self->stream_.socket().available(e) == 0 || e) session->on_poll_aborted();
+        });
     }
 
     void write(http::message_generator msg) {
@@ -317,7 +339,7 @@ private:
         const bool keep_alive = msg.keep_alive();
         stream_.expires_after(std::chrono::milliseconds(context_.config.write_timeout_ms));
         beast::async_write(stream_, std::move(msg),
-                           [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+                           [self = this->shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
                                if (ec) return;
                                if (!keep_alive) {
                                    self->linger();
@@ -331,29 +353,66 @@ private:
     // lose our response (a 413 sent before the whole body arrived). So: stop sending, then read and
     // discard what the client still sends, for a bounded time, before closing.
     void linger() {
+        if constexpr (is_tls) {
+            if (!close_notified_) { // the TLS session ends with our close_notify, then the TCP one
+                close_notified_ = true;
+                stream_.async_close_notify(
+                    [self = this->shared_from_this()](beast::error_code, std::size_t) { self->linger(); });
+                return;
+            }
+        }
         beast::error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
         stream_.expires_after(std::chrono::seconds(2));
         buffer_.consume(buffer_.size());
-        stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-            if (!ec) self->linger();
-        });
+        tcp_layer().async_read_some(buffer_.prepare(4096),
+                                    [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                                        if (!ec) self->linger();
+                                    });
     }
 
-    strand_stream stream_; // on its own strand, which a WebSocket session it becomes keeps
+    /// The TCP stream under TLS, or the stream itself (its deadlines bound what is read raw).
+    strand_stream& tcp_layer() {
+        if constexpr (is_tls)
+            return stream_.next_layer();
+        else
+            return stream_;
+    }
+
+    Stream stream_; // on its own strand, which a WebSocket session it becomes keeps
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     std::optional<strand_timer> body_deadline_; // while a request body is being read
     bool body_late_ = false;
     bool watching_ = false; // watch_for_abort() is waiting
+    bool close_notified_ = false;
     http_context& context_;
     admission::ticket ticket_; // this connection's place under the limits (a WebSocket takes it along)
 };
 
 } // namespace
 
-void serve_http(strand_socket socket, http_context& context, admission::ticket ticket) {
-    std::make_shared<http_connection>(std::move(socket), context, std::move(ticket))->run();
+void serve_http(strand_socket socket, http_context& context, admission::ticket ticket,
+                std::shared_ptr<const tls_context> tls) {
+    if (!tls) {
+        std::make_shared<http_connection<strand_stream>>(strand_stream(std::move(socket)), context, std::move(ticket))
+            ->run();
+        return;
+    }
+    // TLS: the handshake first, within the request timeout; a failed one ends the connection quietly
+    // (scanners and plain-HTTP clients knocking on the TLS port are common).
+    auto stream = std::make_shared<tls_stream>(strand_stream(std::move(socket)), std::make_unique<tls_engine>(*tls));
+    stream->expires_after(std::chrono::milliseconds(context.config.request_timeout_ms));
+    stream->async_handshake([stream, &context, ticket = std::move(ticket)](beast::error_code ec) mutable {
+        if (ec) {
+            SB_LOG(debug, "TLS handshake failed ({}{}{})", ec.message(), stream->engine().failed() ? ": " : "",
+                   stream->engine().error());
+            beast::error_code ignored;
+            stream->socket().close(ignored);
+            return;
+        }
+        std::make_shared<http_connection<tls_stream>>(std::move(*stream), context, std::move(ticket))->run();
+    });
 }
 
 } // namespace switchboard::server

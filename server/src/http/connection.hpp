@@ -33,7 +33,11 @@ struct http_context {
     }
 };
 
-/// Serves an accepted connection until it closes or becomes a WebSocket (which takes `ticket` along).
-void serve_http(strand_socket socket, http_context& context, admission::ticket ticket);
+class tls_context;
+
+/// Serves an accepted connection until it closes or becomes a WebSocket (which takes `ticket` along);
+/// over TLS when `tls` is given (HTTPS and WSS on the same port).
+void serve_http(strand_socket socket, http_context& context, admission::ticket ticket,
+                std::shared_ptr<const tls_context> tls = nullptr);
 
 } // namespace switchboard::server

@@ -1,6 +1,9 @@
 #include "responses.hpp"
 
+#include <switchboard/base64.hpp>
+
 #include <fmt/format.h>
+#include <openssl/sha.h>
 
 namespace switchboard::server {
 
@@ -30,6 +33,39 @@ string_response payload_response(std::string payload, unsigned http_version) {
     res.set(http::field::content_type, "text/plain; charset=UTF-8");
     res.body() = std::move(payload);
     res.prepare_payload();
+    return res;
+}
+
+} // namespace switchboard::server
+
+namespace switchboard::server {
+
+string_response websocket_upgrade_response(const http::request<http::string_body>& req) {
+    const auto refuse = [&](http::status status, std::string_view why) {
+        string_response res{status, req.version()};
+        res.set(http::field::content_type, "text/plain");
+        if (status == http::status::upgrade_required) res.set(http::field::sec_websocket_version, "13");
+        res.body() = std::string(why);
+        res.prepare_payload();
+        return res;
+    };
+    if (req[http::field::sec_websocket_version] != "13")
+        return refuse(http::status::upgrade_required, "WebSocket version 13 only");
+    const auto key = req[http::field::sec_websocket_key];
+    const auto nonce = key.size() == 24 ? base64_decode(key) : std::nullopt;
+    if (!nonce || nonce->size() != 16)
+        return refuse(http::status::bad_request, "a WebSocket upgrade needs a Sec-WebSocket-Key of 16 bytes");
+    // Sec-WebSocket-Accept: base64(SHA-1(key + the RFC's GUID)).
+    std::string keyed(key);
+    keyed += "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    unsigned char digest[SHA_DIGEST_LENGTH];
+    SHA1(reinterpret_cast<const unsigned char*>(keyed.data()), keyed.size(), digest);
+    std::string accept;
+    base64_encode(accept, std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+    string_response res{http::status::switching_protocols, req.version()};
+    res.set(http::field::upgrade, "websocket");
+    res.set(http::field::connection, "Upgrade");
+    res.set(http::field::sec_websocket_accept, accept);
     return res;
 }
 

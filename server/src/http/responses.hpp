@@ -30,6 +30,10 @@ const char* to_string(engine_error error) noexcept;
 /// The response for an Engine.IO error: `{"code":N,"message":"…"}`, status 400 (403 for forbidden).
 string_response engine_error_response(engine_error error, unsigned http_version);
 
+/// The answer to a WebSocket upgrade (RFC 6455 4.2.2): 101 with Sec-WebSocket-Accept, or 400 when the
+/// request lacks what the upgrade needs, 426 (naming version 13) for another protocol version.
+string_response websocket_upgrade_response(const http::request<http::string_body>& req);
+
 /// A polling payload (a GET's answer), as text.
 string_response payload_response(std::string payload, unsigned http_version);
 

@@ -47,8 +47,10 @@ struct server_config {
     std::string redis_url;               ///< join the Redis cluster here (`redis://host:port`); empty: one node
     std::string redis_key = "socket.io"; ///< the cluster's channel prefix (the Node adapter's `key`)
     std::uint32_t redis_requests_timeout_ms = 5000; ///< how long a cluster query waits for the other nodes
-    bool redis_sharded = false;      ///< the sharded wire (SPUBLISH/SSUBSCRIBE, Redis 7; createShardedAdapter)
-    std::string jwt_secret;          ///< connecting sockets must present an HS256 token signed with this
+    bool redis_sharded = false; ///< the sharded wire (SPUBLISH/SSUBSCRIBE, Redis 7; createShardedAdapter)
+    std::string tls_cert_file;  ///< PEM certificate chain: serve HTTPS and WSS (with tls_key_file); reloaded on SIGHUP
+    std::string tls_key_file;   ///< PEM private key of tls_cert_file
+    std::string jwt_secret;     ///< connecting sockets must present an HS256 token signed with this
     std::string jwt_public_key_file; ///< … or an RS256 / ES256 token signed for this PEM public key
     std::string jwt_audience;        ///< the tokens' required `aud`
     std::string jwt_issuer;          ///< the tokens' required `iss`

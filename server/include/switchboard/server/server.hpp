@@ -40,7 +40,7 @@ public:
     /// I/O threads. Call before run().
     void allow_request(std::function<bool(const request_info&)> filter);
 
-    /// Binds, prints "listening on http://HOST:PORT" to stdout, and runs the I/O threads until
+    /// Binds, prints "listening on http://HOST:PORT" (https with TLS) to stdout, and runs the I/O threads until
     /// stop() or SIGINT/SIGTERM; then closes every session (with a close packet) and returns.
     void run();
     /// Stops a running server from any thread (graceful, as on SIGTERM).
