@@ -85,6 +85,14 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
         ("events-per-second", po::value(&config.events_per_second)->default_value(config.events_per_second),
             "events one socket may send per second (bursts of 5x); more are not delivered, the client gets an "
             "error event (or its ack carries the error), and 10 s of excess disconnect it (0: no limit)")
+        ("bytes-per-second", po::value(&config.bytes_per_second)->default_value(config.bytes_per_second),
+            "bytes of events one socket may send per second (bursts of 5x; one larger event passes on a full "
+            "bucket); over it, as --events-per-second (0: no limit)")
+        ("max-rooms-per-socket", po::value(&config.max_rooms_per_socket)->default_value(config.max_rooms_per_socket),
+            "rooms one socket may be in through socket.join(); a join past it is refused (0: no limit)")
+        ("trust-proxy", po::bool_switch(&config.trust_proxy),
+            "behind a reverse proxy: a client's address is the last one of X-Forwarded-For (for "
+            "--handshakes-per-ip, logs and socket.handshake.address)")
         ("redis", po::value(&config.redis_url)->default_value(config.redis_url),
             "join the Redis cluster at this URL (redis://host:port), as @socket.io/redis-adapter's nodes do")
         ("redis-key", po::value(&config.redis_key)->default_value(config.redis_key),

@@ -231,7 +231,7 @@ test('--events-per-second: past the burst events are not delivered, the client i
     await until(() => told.length > 0, 3000, 'the error event');
     const delivered = (await neighbour.emitWithAck('records')).filter((r) => String(r).startsWith('f'));
     assert.ok(delivered.length >= 25 && delivered.length <= 28, `${delivered.length} of 60 delivered (burst 25)`);
-    assert.deepEqual(told[0], { message: 'rate limit', limit: 5, burst: 25 });
+    assert.deepEqual(told[0], { message: 'rate limit', limit: 5, burst: 25, unit: 'events' });
     await sleep(300);
     assert.equal(told.length, 1, 'told once, not once per refused event');
     // An event that asks for an ack gets the error as its answer.
@@ -254,5 +254,93 @@ test('--events-per-second: past the burst events are not delivered, the client i
     flooder.disconnect();
     neighbour.disconnect();
     await server.stop();
+  }
+});
+
+test('--bytes-per-second: past the byte burst events are not delivered; the ack says so; a neighbour is not slowed', async () => {
+  const { io } = await import('socket.io-client');
+  const server = await startServer('fixture', ['--bytes-per-second', '10000']);
+  const connect = () => new Promise((resolve) => {
+    const s = io(server.url, { transports: ['websocket'], reconnection: false, forceNew: true });
+    s.once('connect', () => resolve(s));
+  });
+  const [heavy, neighbour] = [await connect(), await connect()];
+  try {
+    const chunk = 'y'.repeat(9000); // ~9 KB an event: the burst (50 KB) takes five of them
+    for (let i = 0; i < 8; ++i) heavy.emit('record', `b${i}${chunk}`);
+    const answer = await heavy.timeout(5000).emitWithAck('echo', chunk);
+    assert.deepEqual(answer, { message: 'rate limit', limit: 10000, burst: 50000, unit: 'bytes' });
+    const delivered = (await neighbour.emitWithAck('records')).filter((r) => String(r).startsWith('b'));
+    assert.equal(delivered.length, 5, `${delivered.length} of 8 delivered (burst 50 KB)`);
+    // Small events still pass once the bucket refills; the neighbour never waited.
+    assert.equal(await neighbour.emitWithAck('echo', chunk), chunk);
+    await sleep(1100);
+    assert.equal(await heavy.timeout(5000).emitWithAck('echo', 'small'), 'small');
+  } finally {
+    heavy.disconnect();
+    neighbour.disconnect();
+    await server.stop();
+  }
+});
+
+test('--max-rooms-per-socket: joins past the cap are refused, rooms already joined cost nothing', async () => {
+  const { io } = await import('socket.io-client');
+  const server = await startServer('fixture', ['--max-rooms-per-socket', '4']);
+  const s = io(server.url, { transports: ['websocket'], reconnection: false, forceNew: true });
+  try {
+    await new Promise((r) => s.once('connect', r));
+    // The socket is in its own room: three more fit.
+    let rooms = await s.emitWithAck('join', ['a', 'b']);
+    assert.equal(rooms.length, 3);
+    rooms = await s.emitWithAck('join', ['a', 'b', 'c', 'd', 'e']);
+    assert.deepEqual(rooms.filter((r) => r !== s.id).sort(), ['a', 'b', 'c']);
+    rooms = await s.emitWithAck('leave', ['a']);
+    rooms = await s.emitWithAck('join', ['e']);
+    assert.deepEqual(rooms.filter((r) => r !== s.id).sort(), ['b', 'c', 'e']);
+  } finally {
+    s.disconnect();
+    await server.stop();
+  }
+});
+
+test('dynamic namespaces: a child whose last socket left is removed; its name can be joined again', async () => {
+  const { io } = await import('socket.io-client');
+  const server = await startServer('fixture', ['--log-level', 'debug']);
+  const connect = (nsp) => new Promise((resolve, reject) => {
+    const s = io(server.url + nsp, { transports: ['websocket'], reconnection: false, forceNew: true });
+    s.once('connect', () => resolve(s));
+    s.once('connect_error', reject);
+  });
+  try {
+    const [a, b, other] = [await connect('/dyn-1'), await connect('/dyn-1'), await connect('/dyn-2')];
+    a.disconnect();
+    await sleep(200);
+    assert.doesNotMatch(server.output(), /dynamic namespace \/dyn-1 is empty/, 'one socket is still in it');
+    b.disconnect();
+    await until(() => /dynamic namespace \/dyn-1 is empty: removed/.test(server.output()), 3000, 'the removal');
+    assert.equal(await other.emitWithAck('echo', 'still'), 'still', '/dyn-2 is not touched');
+    const again = await connect('/dyn-1');
+    assert.equal(await again.emitWithAck('echo', 'back'), 'back');
+    again.disconnect();
+    other.disconnect();
+  } finally {
+    await server.stop();
+  }
+});
+
+test('--trust-proxy: behind a proxy the client address is the last X-Forwarded-For entry, and only then', async () => {
+  const { io } = await import('socket.io-client');
+  for (const [args, expected] of [[['--trust-proxy'], '203.0.113.9'], [[], '127.0.0.1']]) {
+    const server = await startServer('fixture', args);
+    const s = io(server.url, { transports: ['polling'], reconnection: false, forceNew: true,
+      extraHeaders: { 'X-Forwarded-For': '10.9.9.9, 203.0.113.9' } });
+    try {
+      await new Promise((r) => s.once('connect', r));
+      const { address } = await s.emitWithAck('handshake');
+      assert.equal(address, expected, args.join(' '));
+    } finally {
+      s.disconnect();
+      await server.stop();
+    }
   }
 });

@@ -49,3 +49,13 @@ TEST_CASE("event budget: a clock that goes back refills nothing and breaks nothi
     for (int i = 0; i < 50; ++i) b.take(ms(1000));
     CHECK(b.take(ms(500)) != verdict::deliver);
 }
+
+TEST_CASE("byte budget: events cost their size, and one larger than the burst passes on a full bucket, then owes") {
+    sio::event_budget b(1000); // 1000 bytes/s, bursts of 5000
+    CHECK(b.take(ms(0), 3000) == verdict::deliver);
+    CHECK(b.take(ms(0), 3000) == verdict::refuse_and_tell); // 2000 left
+    CHECK(b.take(ms(0), 2000) == verdict::deliver);
+    CHECK(b.take(ms(5000), 8000) == verdict::deliver);      // full again: a big one passes, leaving -3000
+    CHECK(b.take(ms(7000), 1) == verdict::refuse_and_tell); // -1000 after 2 s
+    CHECK(b.take(ms(8001), 1) == verdict::deliver);         // back above zero
+}

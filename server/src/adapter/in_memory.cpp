@@ -51,6 +51,12 @@ public:
         socket_rooms_.erase(it);
     }
 
+    std::size_t socket_room_count(const std::string& sid) override {
+        std::lock_guard lock(mutex_);
+        const auto it = socket_rooms_.find(sid);
+        return present_.count(sid) + (it == socket_rooms_.end() ? 0 : it->second.size());
+    }
+
     std::vector<std::string> socket_rooms(const std::string& sid) override {
         std::lock_guard lock(mutex_);
         std::vector<std::string> out;

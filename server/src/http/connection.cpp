@@ -8,6 +8,10 @@
 #include "responses.hpp"
 #include "static_files.hpp"
 
+#include <optional>
+
+#include <cerrno>
+#include <sys/socket.h>
 #include <type_traits>
 
 namespace switchboard::server {
@@ -183,7 +187,7 @@ private:
                    peer(), origin);
             return fail(engine_error::forbidden);
         }
-        if (!sid && !within_handshake_rate()) return;
+        if (!sid && !within_handshake_rate(req)) return;
         if (!sid && context_.allow_request && !allowed_by_application(req)) return fail(engine_error::forbidden);
 
         if (is_upgrade) {
@@ -213,12 +217,32 @@ private:
         }
     }
 
-    /// --handshakes-per-ip: false, after answering 429, when this address opens sessions too fast.
-    bool within_handshake_rate() {
+    /// The client's address: the peer's, or behind a trusted proxy (--trust-proxy) the last address of
+    /// X-Forwarded-For, the one the proxy itself appended (those before it are the client's say).
+    std::optional<net::ip::address> client_address(const http::request<http::string_body>& req) const {
+        if (context_.config.trust_proxy) {
+            std::string_view forwarded = req["X-Forwarded-For"];
+            if (const auto comma = forwarded.rfind(','); comma != std::string_view::npos)
+                forwarded.remove_prefix(comma + 1);
+            while (!forwarded.empty() && (forwarded.front() == ' ' || forwarded.front() == '\t'))
+                forwarded.remove_prefix(1);
+            while (!forwarded.empty() && (forwarded.back() == ' ' || forwarded.back() == '\t'))
+                forwarded.remove_suffix(1);
+            beast::error_code ec;
+            const auto address = net::ip::make_address(forwarded, ec);
+            if (!ec && !forwarded.empty()) return address;
+        }
         beast::error_code ec;
         const auto remote = stream_.socket().remote_endpoint(ec);
-        if (ec || context_.handshakes.take(remote.address())) return true;
-        SB_LOG(debug, "{}: handshake refused (--handshakes-per-ip)", peer());
+        if (ec) return std::nullopt;
+        return remote.address();
+    }
+
+    /// --handshakes-per-ip: false, after answering 429, when this address opens sessions too fast.
+    bool within_handshake_rate(const http::request<http::string_body>& req) {
+        const auto address = client_address(req);
+        if (!address || context_.handshakes.take(*address)) return true;
+        SB_LOG(debug, "{}: handshake refused (--handshakes-per-ip)", address->to_string());
         string_response res{http::status::too_many_requests, 11};
         res.set(http::field::content_type, "application/json");
         res.set(http::field::retry_after, "1");
@@ -232,7 +256,8 @@ private:
     /// The application's allow_request filter, on a new session's request; what throws refuses.
     bool allowed_by_application(const http::request<http::string_body>& req) {
         request_info info;
-        info.remote_address = peer();
+        const auto address = client_address(req);
+        info.remote_address = address ? address->to_string() : std::string();
         info.url = req.target();
         for (const auto& field : req) info.headers.emplace_back(field.name_string(), field.value());
         info.query = parse_query(info.url);
@@ -247,10 +272,8 @@ private:
     // The request as a session keeps it: its headers as one block ("name\0value\0..."), which the
     // session unpacks only if someone asks (an idle connection should not hold a string per header).
     request_head request_of(const http::request<http::string_body>& req) {
-        beast::error_code ec;
-        const auto remote = stream_.socket().remote_endpoint(ec);
         request_head head;
-        if (!ec) head.remote_address = remote.address().to_string();
+        if (const auto address = client_address(req)) head.remote_address = address->to_string();
         std::size_t size = req.target().size() + 1;
         for (const auto& field : req) size += field.name_string().size() + field.value().size() + 2;
         head.block.reserve(size);
@@ -319,15 +342,24 @@ private:
 
     // While a long-poll is held nothing is read from the connection; watch it so that a client that
     // gives up (closes the connection) ends its session at once, as the reference server does.
+    // A wake-up is not proof of a close: readiness can be reported for bytes the request's read already
+    // took (the reactor is edge-triggered and several threads run it), so the socket is asked: a peek
+    // that finds the end of the stream or an error is an abort; no bytes yet, and the watch goes on.
     void watch_for_abort(std::shared_ptr<engine_session> session) {
         watching_ = true;
-        stream_.socket().async_wait(tcp::socket::wait_read, [self = this->shared_from_this(),
-                                                             session = std::move(session)](beast::error_code ec) {
-            if (ec || !self->watching_) return; // the response went out first
-            self->watching_ = false;
-            beast::error_code e;
-            if (self->stream_.socket().available(e) == 0 || e) session->on_poll_aborted();
-        });
+        stream_.socket().async_wait(
+            tcp::socket::wait_read,
+            [self = this->shared_from_this(), session = std::move(session)](beast::error_code ec) mutable {
+                if (ec || !self->watching_) return; // the response went out first
+                char byte;
+                const auto n = ::recv(self->stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+                    return self->watch_for_abort(std::move(session)); // nothing happened
+                self->watching_ = false;
+                if (n <= 0)
+                    session->on_poll_aborted(); // closed (0) or broken; bytes (a client that sends more
+                                                // while its poll is held) are read after the answer
+            });
     }
 
     void write(http::message_generator msg) {

@@ -359,15 +359,39 @@ socket socket::volatile_() const {
     return copy;
 }
 
-void socket::join(const std::string& room) const { join(std::vector<std::string>{room}); }
+bool socket::join(const std::string& room) const { return join(std::vector<std::string>{room}); }
 
-void socket::join(const std::vector<std::string>& rooms) const {
+bool socket::join(const std::vector<std::string>& rooms) const {
     // A socket that has left its namespace joins nothing: its rooms would outlive it. close() marks
     // the socket disconnected before the adapter drops its rooms, so a join racing with it is undone
     // either by close() or by the check after it.
-    if (!impl_->connected) return;
-    impl_->nsp->adapter->add_all(impl_->id, rooms);
-    if (!impl_->connected) impl_->nsp->adapter->del_all(impl_->id);
+    if (!impl_->connected) return false;
+    auto& adapter = *impl_->nsp->adapter;
+    bool all = true;
+    const std::size_t most = impl_->nsp->core.http.config().max_rooms_per_socket;
+    if (most != 0 && adapter.socket_room_count(impl_->id) + rooms.size() > most) {
+        // Near the cap (rare): rooms already joined cost nothing; new ones only while under it.
+        const auto joined = adapter.socket_rooms(impl_->id);
+        std::vector<std::string> admitted;
+        std::size_t count = joined.size();
+        for (const auto& room : rooms) {
+            const bool have = std::find(joined.begin(), joined.end(), room) != joined.end() ||
+                              std::find(admitted.begin(), admitted.end(), room) != admitted.end();
+            if (have) continue;
+            if (count >= most) {
+                all = false;
+                continue;
+            }
+            admitted.push_back(room);
+            ++count;
+        }
+        if (!all) SB_LOG(debug, "{}: a join past --max-rooms-per-socket ({}) refused", impl_->peer(), most);
+        adapter.add_all(impl_->id, admitted);
+    } else {
+        adapter.add_all(impl_->id, rooms);
+    }
+    if (!impl_->connected) adapter.del_all(impl_->id);
+    return all && impl_->connected;
 }
 
 void socket::leave(const std::string& room) const { impl_->nsp->adapter->del(impl_->id, room); }

@@ -47,9 +47,15 @@ void client::arm_connect_timeout() {
                                          });
 }
 
-void client::on_text(std::string_view text) { act(connection_.on_text(text)); }
+void client::on_text(std::string_view text) {
+    bytes_in_ += text.size();
+    act(connection_.on_text(text));
+}
 
-void client::on_binary(shared_bytes bytes) { act(connection_.on_binary(std::move(bytes))); }
+void client::on_binary(shared_bytes bytes) {
+    bytes_in_ += bytes->size();
+    act(connection_.on_binary(std::move(bytes)));
+}
 
 void client::fail(std::string_view why) {
     // Malformed or out-of-place packets end this connection, and nothing else.
@@ -60,6 +66,8 @@ void client::fail(std::string_view why) {
 }
 
 void client::act(sio::server_action&& action) {
+    if (std::holds_alternative<sio::no_action>(action)) return; // a packet's attachments still to come
+    const std::size_t bytes = std::exchange(bytes_in_, 0);
     if (auto* request = std::get_if<sio::connect_request>(&action))
         return connect(request->nsp, std::move(request->auth));
     if (auto* violation = std::get_if<sio::protocol_violation>(&action)) return fail(violation->why);
@@ -73,7 +81,7 @@ void client::act(sio::server_action&& action) {
         if (packet->value.type == sio::packet_type::ack || packet->value.type == sio::packet_type::binary_ack) {
             socket->on_ack(std::move(packet->value));
         } else {
-            socket->on_event(std::move(packet->value));
+            socket->on_event(std::move(packet->value), bytes);
         }
     }
 }
@@ -90,12 +98,14 @@ void client::connect(const std::string& nsp, boost::json::object auth) {
         connection_.refused(nsp);
         return refuse(nsp, {"too many namespaces", nullptr});
     }
-    auto ns = core_->resolve(nsp, auth, engine_->remote_address());
+    std::shared_ptr<void> joining;
+    auto ns = core_->resolve(nsp, auth, engine_->remote_address(), joining);
     if (!ns) {
         connection_.refused(nsp);
         return refuse(nsp, {"Invalid namespace", nullptr});
     }
     auto socket = std::make_shared<socket_impl>(ns, shared_from_this(), std::move(auth));
+    socket->joining = std::move(joining);
     run_middleware(std::move(socket), std::make_shared<std::vector<middleware>>(ns->middleware_chain()), 0);
 }
 

@@ -75,6 +75,9 @@ struct socket_impl : std::enable_shared_from_this<socket_impl> {
     const handshake_info& handshake() const;
     boost::json::value data;
     std::atomic<bool> connected{false};
+    /// A dynamic namespace's child is not removed while a socket is on its way in (its middleware runs):
+    /// held from resolve() until the socket is in the namespace, or gone.
+    std::shared_ptr<void> joining;
 
     // Strand only.
     // Event handlers in registration order: a flat list (a socket has a few, and a map's buckets
@@ -101,7 +104,8 @@ struct socket_impl : std::enable_shared_from_this<socket_impl> {
 
     // From the client, on the strand.
     void on_connected();
-    void on_event(sio::packet&& packet);
+    /// An EVENT; `bytes`: what its frames weighed (for --bytes-per-second).
+    void on_event(sio::packet&& packet, std::size_t bytes);
     void on_ack(sio::packet&& packet);
     /// Leaves the namespace: disconnecting handlers, rooms left, disconnect handlers.
     void close(sio::disconnect_reason reason);
@@ -121,11 +125,12 @@ private:
     void fail_pending_acks();
 
     /// Over --events-per-second: not delivered; the client hears why (false: the socket went).
-    bool within_budget(const sio::packet& packet);
+    bool within_budget(const sio::packet& packet, std::size_t bytes);
 
     boost::json::object auth_;
     std::chrono::system_clock::time_point created_;
-    std::unique_ptr<sio::event_budget> budget_; // --events-per-second (none when off: idle sockets pay nothing)
+    std::unique_ptr<sio::event_budget> budget_;      // --events-per-second (none when off: idle sockets pay nothing)
+    std::unique_ptr<sio::event_budget> byte_budget_; // --bytes-per-second (likewise)
     mutable std::once_flag handshake_once_;
     mutable std::unique_ptr<handshake_info> handshake_;
 
@@ -162,11 +167,15 @@ struct namespace_impl final : local_sockets, std::enable_shared_from_this<namesp
 
     void add(const std::shared_ptr<socket_impl>& socket);
     void remove(const socket_impl& socket);
+    bool empty();
+    /// Sockets on their way in (io_core's mutex guards it).
+    std::size_t joining = 0;
     std::vector<std::shared_ptr<socket_impl>> connected();
 
     /// What a broadcast on this namespace reaches: itself, or every child of a family.
     std::vector<std::shared_ptr<namespace_impl>> targets();
     void add_child(const std::shared_ptr<namespace_impl>& child);
+    void remove_child(const std::shared_ptr<namespace_impl>& child);
 
     // local_sockets
     void deliver(const std::string& sid, const sio::packet& packet, const std::vector<eio::frame>& frames,
@@ -232,6 +241,7 @@ private:
     sio::server_connection connection_;                 // the protocol: decoding, which namespaces, the connect timeout
     std::vector<std::shared_ptr<socket_impl>> sockets_; // a few at most: a flat list
     std::uint64_t connect_timer_ = 0;                   // until the first connect
+    std::size_t bytes_in_ = 0;                          // the frames of the packet being received
     bool closed_ = false;
 };
 
@@ -250,9 +260,11 @@ struct io_core : std::enable_shared_from_this<io_core> {
     /// A new dynamic family.
     std::shared_ptr<namespace_impl> add_family(std::function<bool(const std::string&, const boost::json::object&)> p);
     /// The namespace a client may connect to: an existing one, or a new child of the first family
-    /// that accepts the name; null when none does.
+    /// that accepts the name; null when none does. The ticket holds a child while the socket joins.
     std::shared_ptr<namespace_impl> resolve(const std::string& name, const boost::json::object& auth,
-                                            std::string_view peer);
+                                            std::string_view peer, std::shared_ptr<void>& joining);
+    /// A dynamic child with no socket, none joining, goes (cleanup_empty_child_namespaces).
+    void remove_if_empty(const std::shared_ptr<namespace_impl>& ns);
 
     void on_engine(const std::shared_ptr<switchboard::server::engine_socket>& engine);
     /// io::server is going away: every namespace lets go of its handlers.

@@ -57,8 +57,16 @@ void namespace_impl::add(const std::shared_ptr<socket_impl>& socket) {
 
 void namespace_impl::remove(const socket_impl& socket) {
     run_guarded(socket.peer(), "the adapter (del_all)", [&] { adapter->del_all(socket.id); });
+    {
+        std::lock_guard lock(sockets_mutex_);
+        sockets_.erase(std::string_view(socket.id));
+    }
+    if (family) core.remove_if_empty(shared_from_this());
+}
+
+bool namespace_impl::empty() {
     std::lock_guard lock(sockets_mutex_);
-    sockets_.erase(std::string_view(socket.id));
+    return sockets_.empty();
 }
 
 std::vector<std::shared_ptr<socket_impl>> namespace_impl::connected() {
@@ -79,6 +87,11 @@ std::vector<std::shared_ptr<namespace_impl>> namespace_impl::targets() {
 void namespace_impl::add_child(const std::shared_ptr<namespace_impl>& child) {
     std::lock_guard lock(children_mutex_);
     children_.push_back(child);
+}
+
+void namespace_impl::remove_child(const std::shared_ptr<namespace_impl>& child) {
+    std::lock_guard lock(children_mutex_);
+    std::erase(children_, child);
 }
 
 std::shared_ptr<socket_impl> namespace_impl::lookup(const std::string& sid) {
@@ -216,11 +229,24 @@ io_core::add_family(std::function<bool(const std::string&, const boost::json::ob
 }
 
 std::shared_ptr<namespace_impl> io_core::resolve(const std::string& name, const boost::json::object& auth,
-                                                 std::string_view peer) {
+                                                 std::string_view peer, std::shared_ptr<void>& joining) {
+    // The ticket: released when the socket is in (or gone), it lets an empty child be removed.
+    const auto ticket = [&](const std::shared_ptr<namespace_impl>& ns) {
+        if (!ns->family) return ns;
+        ++ns->joining; // under mutex_
+        joining = std::shared_ptr<void>(nullptr, [core = shared_from_this(), ns](void*) {
+            {
+                std::lock_guard lock(core->mutex_);
+                --ns->joining;
+            }
+            core->remove_if_empty(ns);
+        });
+        return ns;
+    };
     std::vector<std::shared_ptr<namespace_impl>> families;
     {
         std::lock_guard lock(mutex_);
-        if (const auto it = namespaces_.find(name); it != namespaces_.end()) return it->second;
+        if (const auto it = namespaces_.find(name); it != namespaces_.end()) return ticket(it->second);
         families = families_;
     }
     // The predicates are the application's code: run them without holding the registry.
@@ -230,12 +256,25 @@ std::shared_ptr<namespace_impl> io_core::resolve(const std::string& name, const 
             return nullptr; // refused
         if (!accepted) continue;
         std::lock_guard lock(mutex_);
-        if (const auto it = namespaces_.find(name); it != namespaces_.end()) return it->second; // raced
+        if (const auto it = namespaces_.find(name); it != namespaces_.end()) return ticket(it->second); // raced
         auto child = create(name, family);
         family->add_child(child);
-        return child;
+        return ticket(child);
     }
     return nullptr;
+}
+
+void io_core::remove_if_empty(const std::shared_ptr<namespace_impl>& ns) {
+    if (!options.cleanup_empty_child_namespaces || !ns->family) return;
+    {
+        std::lock_guard lock(mutex_);
+        if (ns->joining != 0 || !ns->empty()) return;
+        const auto it = namespaces_.find(ns->name);
+        if (it == namespaces_.end() || it->second != ns) return; // gone already
+        namespaces_.erase(it);
+        ns->family->remove_child(ns);
+    }
+    SB_LOG(debug, "dynamic namespace {} is empty: removed", ns->name);
 }
 
 void io_core::clear() {

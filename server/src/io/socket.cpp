@@ -61,20 +61,36 @@ socket_impl::socket_impl(std::shared_ptr<namespace_impl> nsp_, std::shared_ptr<c
       created_(std::chrono::system_clock::now()) {
     if (const auto rate = nsp->core.http.config().events_per_second; rate != 0)
         budget_ = std::make_unique<sio::event_budget>(static_cast<double>(rate));
+    if (const auto rate = nsp->core.http.config().bytes_per_second; rate != 0)
+        byte_budget_ = std::make_unique<sio::event_budget>(static_cast<double>(rate));
 }
 
-bool socket_impl::within_budget(const sio::packet& packet) {
-    if (!budget_) return true;
+// --events-per-second and --bytes-per-second: an event over either is not delivered.
+bool socket_impl::within_budget(const sio::packet& packet, std::size_t bytes) {
+    if (!budget_ && !byte_budget_) return true;
     const auto now =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch());
-    const auto verdict = budget_->take(now);
+    auto verdict = sio::event_budget::verdict::deliver;
+    const sio::event_budget* over = nullptr;
+    std::string_view unit;
+    if (budget_) {
+        verdict = budget_->take(now);
+        over = budget_.get();
+        unit = "events";
+    }
+    if (verdict == sio::event_budget::verdict::deliver && byte_budget_) {
+        verdict = byte_budget_->take(now, static_cast<double>(bytes));
+        over = byte_budget_.get();
+        unit = "bytes";
+    }
     if (verdict == sio::event_budget::verdict::deliver) return true;
     if (verdict == sio::event_budget::verdict::disconnect) {
-        SB_LOG(warn, "{}: over --events-per-second ({}) for 10 s: disconnected", peer(), budget_->rate());
+        SB_LOG(warn, "{}: over --{}-per-second ({}) for 10 s: disconnected", peer(), unit, over->rate());
         disconnect(true);
         return false;
     }
-    const boost::json::object why{{"message", "rate limit"}, {"limit", budget_->rate()}, {"burst", budget_->burst()}};
+    const boost::json::object why{
+        {"message", "rate limit"}, {"limit", over->rate()}, {"burst", over->burst()}, {"unit", unit}};
     if (packet.id) { // the event asked for an ack: the ack carries the error
         sio::packet ack;
         ack.type = sio::packet_type::ack;
@@ -197,6 +213,7 @@ void socket_impl::call_outgoing(std::string_view name, const arguments& args) {
 void socket_impl::on_connected() {
     connected = true;
     nsp->add(shared_from_this());
+    joining.reset(); // in: the namespace counts it now
     sio::packet connect;
     connect.type = sio::packet_type::connect;
     connect.nsp = nsp->name;
@@ -204,10 +221,10 @@ void socket_impl::on_connected() {
     send_packet(connect, false);
 }
 
-void socket_impl::on_event(sio::packet&& packet) {
+void socket_impl::on_event(sio::packet&& packet, std::size_t bytes) {
     auto* data = packet.data.if_array(); // the decoder checked: an array led by a string or a number
     if (!data || data->empty()) return;
-    if (!within_budget(packet)) return;
+    if (!within_budget(packet, bytes)) return;
     event ev;
     ev.name = event_name(data->front());
     data->erase(data->begin()); // the arguments move to the handler: no copy of them

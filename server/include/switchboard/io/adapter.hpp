@@ -109,6 +109,8 @@ public:
     virtual void del_all(const std::string& sid) = 0;
     /// The rooms `sid` is in.
     virtual std::vector<std::string> socket_rooms(const std::string& sid) = 0;
+    /// How many (socket.join's cap asks on every join: an adapter with an index answers in O(1)).
+    virtual std::size_t socket_room_count(const std::string& sid) { return socket_rooms(sid).size(); }
     /// The ids of the sockets in any of `rooms` (all sockets when empty), on this node.
     virtual std::vector<std::string> sockets(const std::vector<std::string>& rooms) = 0;
     /// Every room that has a member on this node.

@@ -259,8 +259,10 @@ public:
     /// A handle whose emits are dropped when the transport cannot take them now.
     socket volatile_() const;
 
-    void join(const std::string& room) const;
-    void join(const std::vector<std::string>& rooms) const;
+    /// Joins rooms; false when the socket has left its namespace, or when --max-rooms-per-socket
+    /// (`server_config::max_rooms_per_socket`) refused some of them (those already joined stay).
+    bool join(const std::string& room) const;
+    bool join(const std::vector<std::string>& rooms) const;
     void leave(const std::string& room) const;
     std::vector<std::string> rooms() const;
 
@@ -395,6 +397,9 @@ private:
 struct server_options {
     /// Makes each namespace's adapter; the in-memory adapter when empty.
     adapter_factory adapter;
+    /// A dynamic namespace's child whose last socket left is removed (Socket.IO's
+    /// cleanupEmptyChildNamespaces): names a client invents cost nothing once it is gone.
+    bool cleanup_empty_child_namespaces = true;
 };
 
 /// Socket.IO on an HTTP server's Engine.IO endpoint (its config's `path`). Keep it alive while

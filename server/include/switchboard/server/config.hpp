@@ -41,6 +41,9 @@ struct server_config {
     std::uint32_t handshakes_per_ip = 0;          ///< new Engine.IO sessions per second from one address (0: no limit)
     std::uint32_t max_namespaces = 100;           ///< namespaces one connection may join (0: no limit)
     std::uint32_t events_per_second = 0;          ///< events one socket may send (burst 5x; 0: no limit)
+    std::uint32_t bytes_per_second = 0;           ///< bytes of events one socket may send (burst 5x; 0: no limit)
+    std::uint32_t max_rooms_per_socket = 1000;    ///< rooms socket.join() lets one socket be in (0: no limit)
+    bool trust_proxy = false;                     ///< a client's address is the last of X-Forwarded-For
     log_level log = log_level::info;              ///< what is logged
     log_format log_style = log_format::text;      ///< how
     std::string db_path;                          ///< the application's database (the chat's history)

@@ -417,6 +417,7 @@ public:
         node_->rooms_changed(rooms);
     }
     std::vector<std::string> socket_rooms(const std::string& sid) override { return local().socket_rooms(sid); }
+    std::size_t socket_room_count(const std::string& sid) override { return local().socket_room_count(sid); }
     std::vector<std::string> sockets(const std::vector<std::string>& rooms) override { return local().sockets(rooms); }
     std::vector<std::string> all_rooms() override { return local().all_rooms(); }
     bool has_room(const std::string& room) override { return local().has_room(room); }

@@ -3,7 +3,9 @@
 /// A client's events against a rate, sans-I/O: a token bucket (`rate` per second, a burst of 5x the
 /// rate) that says, for each event at the caller's clock, whether to deliver it, refuse it (and whether
 /// to tell the client now: at most once a second), or disconnect the client, whose excess has lasted
-/// `patience` (refusals no more than a second apart all along).
+/// `patience` (refusals no more than a second apart all along). An event may cost more than one token
+/// (its bytes, for a byte rate); one that costs more than the burst passes when the bucket is full,
+/// and the bucket owes the difference.
 ///
 /// ```cpp
 /// sio::event_budget budget(50);                    // 50 events/s, bursts of 250
@@ -32,14 +34,14 @@ public:
     double rate() const noexcept { return rate_; }
     double burst() const noexcept { return rate_ * 5; }
 
-    verdict take(duration now) {
+    verdict take(duration now, double cost = 1) {
         const auto t = now.count();
         if (last_ms_ >= 0 && t > last_ms_)
             tokens_ =
                 static_cast<float>(std::min(burst(), tokens_ + rate_ * static_cast<double>(t - last_ms_) / 1000.0));
         last_ms_ = std::max(last_ms_, t);
-        if (tokens_ >= 1) {
-            tokens_ -= 1;
+        if (tokens_ >= cost || tokens_ >= static_cast<float>(burst())) {
+            tokens_ = static_cast<float>(tokens_ - cost);
             if (excess_since_ >= 0 && t - last_refusal_ > 1000) excess_since_ = -1; // the excess paused
             return verdict::deliver;
         }
