@@ -1,5 +1,7 @@
 #include "chat.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <deque>
@@ -167,18 +169,23 @@ private:
             return answer(e, refuse("a room name is 1 to 32 letters, digits, '-' or '_'"));
         if (me.nickname.empty()) return answer(e, refuse("say hello with a nickname first"));
         const std::string name(*room);
+        // Joining a room again answers as the first time, but tells nobody: membership did not change.
+        const bool fresh = !me.rooms.count(name);
+        if (fresh && me.rooms.size() >= limits_.max_rooms)
+            return answer(e, refuse(fmt::format("too many rooms (at most {})", limits_.max_rooms)));
+        if (fresh && !socket.join(room_key(name))) return answer(e, refuse("too many rooms"));
         me.rooms.insert(name);
-        socket.join(room_key(name));
         json::array history;
         for (const auto& m : store_.page(name, 0, static_cast<int>(limits_.history_page)))
             history.push_back(to_json(m));
-        socket.to(room_key(name))
-            .emit("notification", json::object{{"kind", "joined"}, {"room", name}, {"nickname", me.nickname}});
+        if (fresh)
+            socket.to(room_key(name))
+                .emit("notification", json::object{{"kind", "joined"}, {"room", name}, {"nickname", me.nickname}});
         io_.in(room_key(name))
-            .fetch_sockets([self = shared_from_this(), name, history = std::move(history),
+            .fetch_sockets([self = shared_from_this(), name, fresh, history = std::move(history),
                             ack = e.ack](std::error_code, std::vector<io::remote_socket> found) mutable {
                 auto members = nicknames(found);
-                self->announce_presence(name, members);
+                if (fresh) self->announce_presence(name, members);
                 answer(ack, ok({{"room", name}, {"history", std::move(history)}, {"members", std::move(members)}}));
             });
     }
@@ -297,6 +304,7 @@ private:
                    m.text[end] != ':' && m.text[end] != '!' && m.text[end] != '?')
                 ++end;
             if (end > at + 1) mentioned.insert(nickname_key(m.text.substr(at + 1, end - at - 1)));
+            if (mentioned.size() == limits_.max_mentions) break; // a message cannot page the whole server
         }
         // Whoever holds a mentioned nickname, on any node; nobody, if nobody does.
         for (const auto& key : mentioned)

@@ -16,6 +16,8 @@ struct chat_limits {
     std::size_t max_room = 32;                   ///< characters
     std::size_t max_text = 2000;                 ///< characters
     std::size_t history_page = 50;               ///< messages sent on join and per history request
+    std::size_t max_rooms = 50;                  ///< rooms one user may be in
+    std::size_t max_mentions = 10;               ///< distinct nicknames one message notifies
     std::size_t rate_messages = 10;              ///< at most this many messages …
     std::chrono::milliseconds rate_window{5000}; ///< … per window, per user
 };

@@ -101,6 +101,43 @@ test('private messages reach only their target; unknown targets are refused', as
   closeAll();
 });
 
+test('joining a room again tells nobody; a user is in at most 50 rooms', async () => {
+  const amy = await user('amy');
+  const ben = await user('ben');
+  await amy.emitWithAck('join', { room: 'again' });
+  const both = new Promise((r) => amy.on('presence', (p) => { if (p.members.length === 2) r(); }));
+  await ben.emitWithAck('join', { room: 'again' });
+  await both;
+  let heard = 0;
+  amy.on('presence', () => heard++);
+  amy.on('notification', () => heard++);
+  const again = await ben.emitWithAck('join', { room: 'again' });
+  assert.deepEqual([again.ok, again.members.sort()], [true, ['amy', 'ben']]);
+  await ben.emitWithAck('rooms');
+  await amy.emitWithAck('rooms'); // round trips: a presence or notification would have come by now
+  assert.equal(heard, 0, 'nothing re-announced');
+  for (let i = 0; i < 49; ++i) assert.equal((await amy.emitWithAck('join', { room: `r${i}` })).ok, true);
+  assert.deepEqual(await amy.emitWithAck('join', { room: 'one-more' }), { ok: false, error: 'too many rooms (at most 50)' });
+  assert.equal((await amy.emitWithAck('join', { room: 'r3' })).ok, true, 'a room she is in still answers');
+  closeAll();
+});
+
+test('mentions: one notification per mentioned user however often named, at most 10 users per message', async () => {
+  const names = Array.from({ length: 12 }, (_, i) => `m${i}x`);
+  const users = [];
+  for (const n of names) users.push(await user(n));
+  const counts = names.map(() => 0);
+  users.forEach((u, i) => u.on('notification', (n) => { if (n.kind === 'mention') counts[i]++; }));
+  const author = await user('talker');
+  await author.emitWithAck('join', { room: 'mentions' });
+  const text = names.map((n) => `@${n} @${n}`).join(' ');
+  assert.equal((await author.emitWithAck('message', { room: 'mentions', text })).ok, true);
+  await until(() => counts.reduce((a, b) => a + b) >= 10, 3000, 'the mentions');
+  await Promise.all(users.map((u) => u.emitWithAck('rooms')));
+  assert.deepEqual(counts, [...Array(10).fill(1), 0, 0]);
+  closeAll();
+});
+
 test('at most 10 messages per 5 seconds; the excess is refused with a clear error, nothing else lost', async () => {
   const s = await user('fast');
   await s.emitWithAck('join', { room: 'rate' });
