@@ -85,6 +85,11 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
         ("events-per-second", po::value(&config.events_per_second)->default_value(config.events_per_second),
             "events one socket may send per second (bursts of 5x); more are not delivered, the client gets an "
             "error event (or its ack carries the error), and 10 s of excess disconnect it (0: no limit)")
+        ("refuse-when-full", po::bool_switch(&config.refuse_when_full),
+            "an emit that would take a socket's unsent bytes past --max-queue is refused (io::errc::queue_full) "
+            "instead of closing the session")
+        ("high-water", po::value(&config.high_water_bytes)->default_value(config.high_water_bytes),
+            "unsent bytes past which an emit reports io::errc::over_high_water; `drain` fires at half (0: off)")
         ("bytes-per-second", po::value(&config.bytes_per_second)->default_value(config.bytes_per_second),
             "bytes of events one socket may send per second (bursts of 5x; one larger event passes on a full "
             "bucket); over it, as --events-per-second (0: no limit)")

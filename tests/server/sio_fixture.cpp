@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <regex>
 #include <stdexcept>
@@ -198,6 +199,39 @@ void serve_commands(const io::nsp& nsp, io::socket& socket) {
     socket.on("records", [](io::event& e) {
         std::lock_guard lock(records_mutex);
         if (e.ack) e.ack(records);
+    });
+    // flood: [count, bytes, policy ("refuse" | "disconnect" | "")] -> the server emits `count` "blob"
+    // events of `bytes` to this socket at once, and records what the emits returned; once the queue
+    // drains it records "drained" and emits "drained" with the bytes then buffered.
+    socket.on("flood", [socket](io::event& e) {
+        const auto count = e.arg<std::int64_t>(0).value_or(0);
+        const auto bytes = static_cast<std::size_t>(e.arg<std::int64_t>(1).value_or(0));
+        const auto policy = e.arg<std::string>(2).value_or("");
+        const auto target = socket.when_full(policy == "refuse"       ? io::overflow::refuse
+                                             : policy == "disconnect" ? io::overflow::disconnect
+                                                                      : io::overflow::server_default);
+        const std::string blob(bytes, 'z');
+        std::map<std::string, int> results;
+        for (std::int64_t i = 0; i < count; ++i) {
+            const auto ec = target.emit("blob", i, blob);
+            ++results[!ec                               ? "ok"
+                      : ec == io::errc::over_high_water ? "high"
+                      : ec == io::errc::queue_full      ? "full"
+                                                        : ec.message()];
+        }
+        json::object summary{{"flood", true}, {"buffered", socket.buffered_amount()}};
+        for (const auto& [k, v] : results) summary[k] = v;
+        {
+            std::lock_guard lock(records_mutex);
+            records.push_back(summary);
+        }
+        socket.on_drain([socket] {
+            {
+                std::lock_guard lock(records_mutex);
+                records.push_back(json::object{{"drained", socket.buffered_amount()}});
+            }
+            socket.emit("drained", socket.buffered_amount());
+        });
     });
     // disconnect-me: [close] -> the server disconnects this socket (or the whole connection).
     socket.on("disconnect-me", [socket](io::event& e) {

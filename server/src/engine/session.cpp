@@ -63,6 +63,8 @@ void engine_session::start() {
 void engine_session::send(std::vector<eio::frame> frames, bool droppable) {
     on_strand([self = shared_from_this(), frames = std::move(frames), droppable]() mutable {
         self->machine_.send(std::move(frames), droppable);
+        // Now, not at the end of the step: a handler that emits in a loop sees its queue grow.
+        self->buffered_.store(self->machine_.closed() ? 0 : self->machine_.unsent_bytes(), std::memory_order_relaxed);
         self->run_effects();
     });
 }
@@ -193,6 +195,16 @@ void engine_session::apply(eio::session_released&) {
 
 void engine_session::settle() {
     if (ws_ && machine_.has_output()) write_soon();
+    // Backpressure: the unsent bytes for emitters to see, and `drain` once they fall back.
+    const auto unsent = machine_.closed() ? 0 : machine_.unsent_bytes();
+    buffered_.store(unsent, std::memory_order_relaxed);
+    const auto high = endpoint_.config().high_water_bytes;
+    if (high != 0 && unsent >= high) {
+        over_high_water_ = true;
+    } else if (over_high_water_ && unsent <= high / 2) {
+        over_high_water_ = false;
+        if (on_drain) guarded("a drain handler", [&] { on_drain(); });
+    }
     const auto deadline = machine_.next_deadline();
     if (deadline == armed_for_ || heartbeat_slot_ == no_slot) return;
     armed_for_ = deadline;

@@ -47,6 +47,7 @@ public:
     void execute(std::function<void()> task) override;
     std::uint64_t post_after(std::chrono::milliseconds delay, std::function<void()> task) override;
     void cancel_timer(std::uint64_t timer_id) override;
+    std::size_t buffered_amount() const noexcept override { return buffered_.load(std::memory_order_relaxed); }
 
     /// The current transport (readable from any thread).
     eio::transport_kind transport() const noexcept { return transport_.load(); }
@@ -121,6 +122,8 @@ private:
     mutable std::unique_ptr<request_info> request_; // from then on
     mutable std::once_flag request_once_;
     std::atomic<eio::transport_kind> transport_;
+    std::atomic<std::size_t> buffered_{0}; // the machine's unsent bytes, for buffered_amount()
+    bool over_high_water_ = false;         // strand: a drain is due when the bytes fall to the low-water mark
 
     bool running_effects_ = false;
     bool corked_ = false;       // WebSocket: handling what one read brought; its replies go out in one write

@@ -24,6 +24,8 @@ public:
         switch (static_cast<errc>(code)) {
         case errc::timeout: return "operation has timed out";
         case errc::disconnected: return "socket is disconnected";
+        case errc::queue_full: return "the socket's queue is full: not sent";
+        case errc::over_high_water: return "sent; the socket's queue is past its high-water mark";
         }
         return "unknown error";
     }
@@ -340,11 +342,24 @@ const socket& socket::on_disconnect(disconnect_handler handler) const {
 }
 
 std::error_code socket::emit_args(std::string_view name, arguments args) const {
-    return impl_->emit(name, std::move(args), nullptr, timeout_, volatile_flag_);
+    return impl_->emit(name, std::move(args), nullptr, timeout_, volatile_flag_, overflow_);
 }
 
 std::error_code socket::emit_args(std::string_view name, arguments args, ack_callback callback) const {
-    return impl_->emit(name, std::move(args), std::move(callback), timeout_, volatile_flag_);
+    return impl_->emit(name, std::move(args), std::move(callback), timeout_, volatile_flag_, overflow_);
+}
+
+socket socket::when_full(overflow policy) const {
+    auto copy = *this;
+    copy.overflow_ = policy;
+    return copy;
+}
+
+std::size_t socket::buffered_amount() const noexcept { return impl_->owner->engine().buffered_amount(); }
+
+const socket& socket::on_drain(std::function<void()> handler) const {
+    impl_->drain_handlers.push_back(std::move(handler));
+    return *this;
 }
 
 socket socket::timeout(std::chrono::milliseconds ms) const {

@@ -27,6 +27,7 @@ void client::start() {
     engine_->on_text = [raw](std::string_view text) { raw->shared_from_this()->on_text(text); };
     engine_->on_binary = [raw](shared_bytes bytes) { raw->shared_from_this()->on_binary(std::move(bytes)); };
     engine_->on_close = [self](eio::close_reason reason) { self->on_close(reason); };
+    engine_->on_drain = [raw] { raw->shared_from_this()->on_drain(); };
     // A session that joins no namespace in time is closed (the reference server's connectTimeout).
     arm_connect_timeout();
 }
@@ -45,6 +46,21 @@ void client::arm_connect_timeout() {
                                                  c->arm_connect_timeout(); // early
                                              }
                                          });
+}
+
+// The connection's queue drained: every socket on it hears it (they share the queue).
+void client::on_drain() {
+    const auto sockets = sockets_; // a handler may disconnect its socket
+    for (const auto& socket : sockets) {
+        const auto handlers = socket->drain_handlers;
+        for (const auto& handler : handlers) {
+            if (!socket->connected) break;
+            if (!run_guarded(socket->peer(), "a drain handler", [&] { handler(); })) {
+                socket->on_handler_failure();
+                break;
+            }
+        }
+    }
 }
 
 void client::on_text(std::string_view text) {

@@ -88,19 +88,25 @@ struct socket_impl : std::enable_shared_from_this<socket_impl> {
     std::atomic<bool> has_outgoing_listeners{false}; // read by broadcasts from any thread
     std::vector<disconnect_handler> disconnecting_handlers;
     std::vector<disconnect_handler> disconnect_handlers;
+    std::vector<std::function<void()>> drain_handlers;
 
     /// Encodes and queues a packet on the connection (any thread).
     void send_packet(const sio::packet& packet, bool droppable);
     void send_frames(std::vector<eio::frame> frames, bool droppable);
+    /// Whether `frames` fit under --max-queue on this socket's connection now.
+    bool fits(const std::vector<eio::frame>& frames) const;
 
     /// Registers `callback` for an ack id of this socket; with a timeout, the callback gets
     /// errc::timeout if no answer came by then, and errc::disconnected if the socket closes first.
     std::uint64_t register_ack(ack_callback callback, std::optional<std::chrono::milliseconds> timeout);
+    /// Forgets a registered ack whose packet was not sent (its callback is not called).
+    void cancel_ack(std::uint64_t id);
     /// As register_ack, under the id `wanted` when given (nothing when this socket waits on it already).
     std::optional<std::uint64_t> register_ack_at(std::optional<std::uint64_t> wanted, ack_callback callback,
                                                  std::optional<std::chrono::milliseconds> timeout);
     std::error_code emit(std::string_view name, arguments args, ack_callback callback,
-                         std::optional<std::chrono::milliseconds> timeout, bool droppable);
+                         std::optional<std::chrono::milliseconds> timeout, bool droppable,
+                         overflow policy = overflow::server_default);
 
     // From the client, on the strand.
     void on_connected();
@@ -230,6 +236,7 @@ private:
     std::shared_ptr<socket_impl> find(const std::string& nsp) const;
     void arm_connect_timeout();
     void on_close(eio::close_reason reason);
+    void on_drain();
     void connect(const std::string& nsp, boost::json::object auth);
     void run_middleware(std::shared_ptr<socket_impl> socket, std::shared_ptr<std::vector<middleware>> chain,
                         std::size_t index);

@@ -104,6 +104,7 @@ void namespace_impl::deliver(const std::string& sid, const sio::packet& packet, 
                              bool droppable) {
     auto socket = lookup(sid);
     if (!socket) return;
+    if (core.http.config().refuse_when_full && !socket->fits(frames)) return; // this recipient misses it
     socket->notify_outgoing(packet); // as the reference adapter does, for every recipient
     socket->send_frames(frames, droppable);
 }

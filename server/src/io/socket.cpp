@@ -133,6 +133,12 @@ void socket_impl::send_frames(std::vector<eio::frame> frames, bool droppable) {
     if (connected) owner->engine().send(std::move(frames), droppable);
 }
 
+bool socket_impl::fits(const std::vector<eio::frame>& frames) const {
+    std::size_t size = owner->engine().buffered_amount();
+    for (const auto& f : frames) size += f.bytes->size();
+    return size <= nsp->core.http.config().max_queue_bytes;
+}
+
 std::uint64_t socket_impl::register_ack(ack_callback callback, std::optional<std::chrono::milliseconds> timeout) {
     return *register_ack_at(std::nullopt, std::move(callback), timeout);
 }
@@ -174,7 +180,7 @@ std::optional<std::uint64_t> socket_impl::register_ack_at(std::optional<std::uin
 }
 
 std::error_code socket_impl::emit(std::string_view name, arguments args, ack_callback callback,
-                                  std::optional<std::chrono::milliseconds> timeout, bool droppable) {
+                                  std::optional<std::chrono::milliseconds> timeout, bool droppable, overflow policy) {
     auto made = make_event_packet(nsp->name, name, std::move(args));
     if (!made) return made.error();
     auto& packet = *made;
@@ -187,9 +193,27 @@ std::error_code socket_impl::emit(std::string_view name, arguments args, ack_cal
             });
         return make_error_code(errc::disconnected);
     }
-    notify_outgoing(packet);
+    // Backpressure: the queue as of the session's last step, plus this packet. (Emits from other
+    // threads may be on their way: the bound is a bound on what is refused, not a promise.)
+    const auto& cfg = nsp->core.http.config();
+    const bool refuse = policy == overflow::refuse || (policy == overflow::server_default && cfg.refuse_when_full);
+    const std::size_t before = owner->engine().buffered_amount();
+    if (refuse && !droppable) {
+        if (before >= cfg.max_queue_bytes) return make_error_code(errc::queue_full); // before encoding anything
+    }
     if (callback) packet.id = register_ack(std::move(callback), timeout);
-    send_packet(packet, droppable);
+    auto frames = sio::encode_frames(packet);
+    if (!frames) return {}; // validated above; nothing else can fail
+    std::size_t size = 0;
+    for (const auto& f : *frames) size += f.bytes->size();
+    if (refuse && !droppable && before + size > cfg.max_queue_bytes) {
+        if (packet.id) cancel_ack(*packet.id);
+        return make_error_code(errc::queue_full);
+    }
+    notify_outgoing(packet);
+    send_frames(std::move(*frames), droppable);
+    if (cfg.high_water_bytes != 0 && before + size >= cfg.high_water_bytes && !droppable)
+        return make_error_code(errc::over_high_water);
     return {};
 }
 
@@ -243,6 +267,17 @@ void socket_impl::on_event(sio::packet&& packet, std::size_t bytes) {
         if (!run_guarded(peer(), "the handler of an event", [&] { handler(ev); })) return on_handler_failure();
         if (!connected) return;
     }
+}
+
+void socket_impl::cancel_ack(std::uint64_t id) {
+    std::uint64_t timer = 0;
+    {
+        std::lock_guard lock(acks_mutex_);
+        auto waiting = acks_.take(id);
+        if (!waiting) return;
+        timer = waiting->timer;
+    }
+    if (timer != 0) owner->engine().cancel_timer(timer);
 }
 
 void socket_impl::on_ack(sio::packet&& packet) {

@@ -61,8 +61,16 @@ class ack_state;
 
 /// Errors an ack callback can receive.
 enum class errc {
-    timeout = 1,  ///< no answer within the timeout
-    disconnected, ///< the socket disconnected before it could be sent to
+    timeout = 1,     ///< no answer within the timeout
+    disconnected,    ///< the socket disconnected before it could be sent to
+    queue_full,      ///< not sent: the socket's unsent bytes would pass --max-queue (overflow::refuse)
+    over_high_water, ///< sent, but the unsent bytes are past the high-water mark: wait for on_drain
+};
+/// What an emit does when the socket's unsent bytes would pass --max-queue.
+enum class overflow {
+    server_default, ///< --refuse-when-full decides
+    disconnect,     ///< the session is closed (transport error): a consumer that slow holds memory
+    refuse,         ///< the emit is refused (errc::queue_full); the socket stays
 };
 const std::error_category& io_category() noexcept;
 inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), io_category()}; }
@@ -258,6 +266,13 @@ public:
     socket timeout(std::chrono::milliseconds ms) const;
     /// A handle whose emits are dropped when the transport cannot take them now.
     socket volatile_() const;
+    /// A handle whose emits follow `policy` when the queue is full.
+    socket when_full(overflow policy) const;
+    /// Bytes queued for this socket's connection and not yet written (all its namespaces').
+    std::size_t buffered_amount() const noexcept;
+    /// Called (on the socket's strand) when the connection's unsent bytes, having passed the
+    /// high-water mark, fall to half of it: the moment to resume emitting.
+    const socket& on_drain(std::function<void()> handler) const;
 
     /// Joins rooms; false when the socket has left its namespace, or when --max-rooms-per-socket
     /// (`server_config::max_rooms_per_socket`) refused some of them (those already joined stay).
@@ -281,6 +296,7 @@ private:
     std::shared_ptr<detail::socket_impl> impl_;
     std::optional<std::chrono::milliseconds> timeout_;
     bool volatile_flag_ = false;
+    overflow overflow_ = overflow::server_default;
 };
 
 /// A socket that fetch_sockets found, on this node or another (Socket.IO's RemoteSocket): what it was

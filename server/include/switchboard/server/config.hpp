@@ -32,7 +32,9 @@ struct server_config {
     std::string static_dir;                       ///< served at `/`; empty: nothing is served
     std::string client_dir;                       ///< the WASM client, served at `/switchboard/`; empty: none
     unsigned threads = 1;                         ///< I/O threads
-    std::uint64_t max_queue_bytes = 8u << 20;     ///< a session whose unsent data exceeds this is closed
+    std::uint64_t max_queue_bytes = 8u << 20;     ///< a session whose unsent data exceeds this is closed …
+    bool refuse_when_full = false;                ///< … or, set, the emit that would exceed it is refused
+    std::uint64_t high_water_bytes = 1u << 20;    ///< emits report a queue past this; drain at half (0: off)
     std::uint32_t max_attachments = 10;           ///< binary attachments one Socket.IO packet may announce
     std::uint32_t write_timeout_ms = 30000;       ///< a peer that takes no bytes this long while data waits is closed
     std::uint32_t request_timeout_ms = 30000;     ///< an HTTP request (headers and body) must arrive within this

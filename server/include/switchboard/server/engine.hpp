@@ -55,6 +55,8 @@ public:
     virtual std::uint64_t post_after(std::chrono::milliseconds delay, std::function<void()> task) = 0;
     /// Cancels a post_after() timer (from any thread); nothing happens if it already ran.
     virtual void cancel_timer(std::uint64_t timer_id) = 0;
+    /// Bytes queued and not yet written to the peer (any thread; as of the session's last step).
+    virtual std::size_t buffered_amount() const noexcept { return 0; }
 
     /// Callbacks, set by the connection handler before it returns; they run on the session's strand,
     /// one at a time, in the order of the session's events. An exception thrown by one of them, or by
@@ -62,6 +64,8 @@ public:
     std::function<void(std::string_view text)> on_text; ///< a text message
     std::function<void(shared_bytes bytes)> on_binary;  ///< a binary message
     std::function<void(eio::close_reason)> on_close;    ///< the session ended (called once)
+    /// The unsent bytes passed the high-water mark and have fallen to the low-water mark (half of it).
+    std::function<void()> on_drain;
 };
 
 using engine_handler = std::function<void(const std::shared_ptr<engine_socket>&)>;
