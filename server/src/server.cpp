@@ -72,7 +72,7 @@ void server::impl::accept() {
         }
         // Out of descriptors (or memory): retrying at once would spin; wait for connections to end.
         SB_LOG(warn, "accept failed ({}); retrying in 100 ms", ec.message());
-        auto pause = std::make_shared<net::steady_timer>(ioc, std::chrono::milliseconds(100));
+        auto pause = std::make_shared<net::steady_timer>(acceptor->get_executor(), std::chrono::milliseconds(100));
         pause->async_wait([this, pause](beast::error_code wait_ec) {
             if (!wait_ec && acceptor->is_open()) accept();
         });
@@ -121,7 +121,12 @@ void server::impl::refuse(strand_socket socket, std::string peer, std::string_vi
 void server::impl::shutdown() {
     if (stopping.exchange(true)) return;
     beast::error_code ignored;
-    if (acceptor) acceptor->close(ignored);
+    // The acceptor is not thread-safe: it is closed on its strand, where its handlers run.
+    if (acceptor)
+        net::dispatch(acceptor->get_executor(), [this] {
+            beast::error_code e;
+            acceptor->close(e);
+        });
     signals.cancel(ignored);
     reload_signal.cancel(ignored);
     for (auto& endpoint : endpoints)
@@ -173,7 +178,7 @@ void server::run() {
         s.watch_reload();
     }
     const auto address = net::ip::make_address(s.config.host);
-    s.acceptor.emplace(s.ioc);
+    s.acceptor.emplace(net::make_strand(s.ioc)); // its handlers and shutdown's close, one at a time
     const tcp::endpoint where(address, s.config.port);
     s.acceptor->open(where.protocol());
     s.acceptor->set_option(net::socket_base::reuse_address(true));

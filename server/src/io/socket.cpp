@@ -326,6 +326,7 @@ void socket_impl::close(sio::disconnect_reason why) {
     has_outgoing_listeners = false;
     disconnecting_handlers.clear();
     disconnect_handlers.clear();
+    drain_handlers.clear();
     fail_pending_acks();
     call_all(*this, "a disconnect listener", on_disconnect, reason);
 }

@@ -8,10 +8,7 @@
 
 namespace switchboard::server {
 
-namespace {
-
-// The reason OpenSSL gives for the last failure (its queue emptied, so the next failure starts clean).
-std::string openssl_reason() {
+std::string openssl_errors() {
     std::string reason;
     while (const unsigned long code = ERR_get_error()) {
         char text[256];
@@ -21,6 +18,8 @@ std::string openssl_reason() {
     }
     return reason.empty() ? "unknown OpenSSL error" : reason;
 }
+
+namespace {
 
 std::string describe(SSL_CTX* ctx) {
     X509* cert = SSL_CTX_get0_certificate(ctx);
@@ -46,7 +45,7 @@ std::shared_ptr<tls_context> tls_context::load(const std::string& cert_file, con
     ERR_clear_error();
     SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
     if (!ctx) {
-        error = openssl_reason();
+        error = openssl_errors();
         return nullptr;
     }
     std::shared_ptr<tls_context> context(new tls_context(ctx));
@@ -57,11 +56,11 @@ std::shared_ptr<tls_context> tls_context::load(const std::string& cert_file, con
                      SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     if (SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1) {
-        error = fmt::format("certificate {}: {}", cert_file, openssl_reason());
+        error = fmt::format("certificate {}: {}", cert_file, openssl_errors());
         return nullptr;
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
-        error = fmt::format("private key {}: {}", key_file, openssl_reason());
+        error = fmt::format("private key {}: {}", key_file, openssl_errors());
         return nullptr;
     }
     if (SSL_CTX_check_private_key(ctx) != 1) {

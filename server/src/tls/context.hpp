@@ -10,6 +10,9 @@ struct ssl_ctx_st; // OpenSSL's SSL_CTX, kept out of the headers that include th
 
 namespace switchboard::server {
 
+/// What OpenSSL's error queue says about the last failure (the queue is emptied), for the log.
+std::string openssl_errors();
+
 class tls_context {
 public:
     /// Loads the PEM certificate chain and private key; nothing, with the reason in `error`, when the

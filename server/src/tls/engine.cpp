@@ -104,14 +104,7 @@ tls_engine::status tls_engine::fail(int ret) {
     case SSL_ERROR_ZERO_RETURN: return status::closed;
     default: break;
     }
-    std::string reason;
-    while (const unsigned long code = ERR_get_error()) {
-        char text[256];
-        ERR_error_string_n(code, text, sizeof text);
-        if (!reason.empty()) reason += "; ";
-        reason += text;
-    }
-    error_ = reason.empty() ? "the TLS connection failed" : reason;
+    error_ = openssl_errors();
     return status::failed;
 }
 
