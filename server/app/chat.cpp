@@ -1,4 +1,5 @@
 #include "chat.hpp"
+#include "nickname.hpp"
 
 #include <fmt/format.h>
 
@@ -23,12 +24,6 @@ std::int64_t now_ms() {
 /// Characters, not bytes (UTF-8 continuation bytes do not count).
 std::size_t characters(std::string_view s) {
     return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
-}
-
-std::string lowercase(std::string s) {
-    for (auto& c : s)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return s;
 }
 
 json::object ok(json::object fields = {}) {
@@ -73,18 +68,6 @@ bool valid_room(std::string_view room, std::size_t max) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
     });
 }
-
-bool valid_nickname(std::string_view nick, std::size_t max) {
-    const auto n = characters(nick);
-    if (n == 0 || n > max) return false;
-    if (nick.front() == ' ' || nick.back() == ' ') return false;
-    return std::none_of(nick.begin(), nick.end(),
-                        [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == '@'; });
-}
-
-/// Socket.IO room of a user: private messages and mentions go there, and its members tell whether a
-/// nickname is taken, on whichever node its owner is.
-std::string nickname_key(std::string_view nickname) { return "@" + lowercase(std::string(nickname)); }
 
 /// What this node keeps of one of its users (their handlers' state; the socket's strand only).
 struct local_user {
@@ -140,10 +123,13 @@ private:
     /// socket holds it: if so, both step back (safe under a race: at worst both are refused).
     void hello(const io::socket& socket, const std::shared_ptr<local_user>& me, const io::event& e) {
         const auto* nick = string_field(e, "nickname");
-        if (!nick || !valid_nickname(*nick, limits_.max_nickname))
-            return answer(e, refuse("a nickname is 1 to 32 characters, without '@' or control characters"));
+        if (!nick) return answer(e, refuse("which nickname?"));
+        std::string why;
+        const auto normal = normalize_nickname(*nick, limits_.max_nickname, why);
+        if (!normal) return answer(e, refuse(why));
         if (!me->nickname.empty() || me->claiming) return answer(e, refuse("you already have a nickname"));
-        const std::string nickname(*nick);
+        const std::string nickname = *normal;
+        // The room "@key" holds the nickname: one look-alike or case variant of another is the same key.
         const auto key = nickname_key(nickname);
         me->claiming = true;
         socket.data() = json::object{{"nickname", nickname}};

@@ -45,6 +45,26 @@ test('nicknames: validated and unique among connected users', async () => {
   closeAll();
 });
 
+test('nicknames: NFKC-normalised, no invisible or bidi characters, case variants and look-alikes are one', async () => {
+  const s = await user();
+  assert.deepEqual(await s.emitWithAck('hello', { nickname: 'ｂｏｂｂｙ' }), { ok: true, nickname: 'bobby' }); // fullwidth
+  const other = await user();
+  for (const bad of ['al\u200Bice', 'abc\u202Edef', '\u2066x', 'x\u00ADy', 'two  spaces', 'tab\tin']) {
+    const r = await other.emitWithAck('hello', { nickname: bad });
+    assert.equal(r.ok, false, JSON.stringify(bad));
+    assert.match(r.error, /nickname/);
+  }
+  for (const lookalike of ['BOBBY', 'Bobby', 'b\u043Ebby' /* a Cyrillic о */, 'b\u03BFbby' /* a Greek ο */]) {
+    assert.deepEqual(await other.emitWithAck('hello', { nickname: lookalike }), { ok: false, error: 'that nickname is taken' }, lookalike);
+  }
+  // A private message to a look-alike reaches the holder.
+  assert.equal((await other.emitWithAck('hello', { nickname: 'carla' })).ok, true);
+  const got = new Promise((r) => s.once('private', r));
+  assert.equal((await other.emitWithAck('private', { to: 'B\u041EBBY' /* a Cyrillic О */, text: 'hi' })).ok, true);
+  assert.equal((await got).text, 'hi');
+  closeAll();
+});
+
 test('rooms: join gives history and members; messages are acked with their id and reach the room', async () => {
   const alice = await user('alice');
   const bob = await user('bob');
