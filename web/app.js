@@ -143,8 +143,21 @@ async function join(name) {
   $('older').hidden = reply.history.length < 50; // there may be more before these
 }
 
+// The token of the first hello proves, on a reconnect or a reload of this tab, that the nickname
+// the server keeps for a moment after a disconnect is ours.
+const savedToken = {
+  get() { try { return sessionStorage.getItem('switchboard-token') ?? undefined; } catch { return undefined; } },
+  set(token) { try { sessionStorage.setItem('switchboard-token', token); } catch { /* storage off: this page only */ } },
+};
 async function hello(nickname) {
-  return socket.timeout(5000).emitWithAck('hello', { nickname }).catch((e) => ({ ok: false, error: e.message }));
+  const token = state.token ?? savedToken.get();
+  const reply = await socket.timeout(5000).emitWithAck('hello', token ? { nickname, token } : { nickname })
+    .catch((e) => ({ ok: false, error: e.message }));
+  if (reply.ok) {
+    state.token = reply.token;
+    savedToken.set(reply.token);
+  }
+  return reply;
 }
 
 async function send(text) {

@@ -1,6 +1,10 @@
 #include "chat.hpp"
 #include "nickname.hpp"
 
+#include "../src/util/random_id.hpp" // the server's id generator (OS randomness): the tokens must be unguessable
+
+#include <switchboard/sio/event_budget.hpp>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -8,7 +12,9 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
+#include <unordered_map>
 
 namespace switchboard::chat {
 
@@ -69,12 +75,29 @@ bool valid_room(std::string_view room, std::size_t max) {
     });
 }
 
-/// What this node keeps of one of its users (their handlers' state; the socket's strand only).
+std::chrono::milliseconds steady_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch());
+}
+
+/// A user as this node remembers them across reconnects (by nickname key; the chat's mutex guards it):
+/// their rate, and for a grace period after they leave, their nickname, which a reconnect reclaims
+/// with the token its hello got.
+struct user_record {
+    explicit user_record(double rate) : budget(rate) {}
+    sio::event_budget budget;        // every chat event
+    std::deque<std::int64_t> recent; // message send times within the rate window
+    std::string token;               // proves that a reconnect is the same user
+    std::int64_t reserved_until = 0; // steady ms; 0 while connected
+};
+
+/// What this node keeps of one of its connections (their handlers' state; the socket's strand only).
 struct local_user {
-    std::string nickname;            // empty until hello succeeds
-    bool claiming = false;           // a hello is being checked across the cluster
-    std::deque<std::int64_t> recent; // send times within the rate window
-    std::set<std::string> rooms;     // what on_disconnect must announce (rooms are left by then)
+    explicit local_user(double rate) : budget(rate) {}
+    std::string nickname;                // empty until hello succeeds
+    bool claiming = false;               // a hello is being checked across the cluster
+    std::set<std::string> rooms;         // what on_disconnect must announce (rooms are left by then)
+    sio::event_budget budget;            // before hello: the connection's own
+    std::shared_ptr<user_record> record; // after hello: the user's, kept across reconnects
 };
 
 /// The nicknames of the sockets `found`, sorted, each once.
@@ -99,19 +122,71 @@ public:
 
     void on_connection(io::socket& socket) {
         auto self = this;
-        auto me = std::make_shared<local_user>();
-        socket.on("hello", [self, socket, me](io::event& e) { self->hello(socket, me, e); });
-        socket.on("join", [self, socket, me](io::event& e) { self->join(socket, *me, e); });
-        socket.on("leave", [self, socket, me](io::event& e) { answer(e, self->leave(socket, *me, e)); });
-        socket.on("message", [self, socket, me](io::event& e) { answer(e, self->message(socket, *me, e)); });
-        socket.on("private", [self, socket, me](io::event& e) { self->private_message(socket, *me, e); });
-        socket.on("history", [self](io::event& e) { answer(e, self->history(e)); });
-        socket.on("rooms", [self](io::event& e) { self->room_list(e); });
-        socket.on("typing", [self, socket, me](io::event& e) { self->typing(socket, *me, e); });
+        auto me = std::make_shared<local_user>(limits_.events_per_second);
+        // Every chat event spends from the user's bucket first; over it, an acked event is refused
+        // and typing is dropped.
+        const auto guarded = [self, me](auto handler) {
+            return [self, me, handler](io::event& e) {
+                if (self->within_rate(*me)) return handler(e);
+                answer(e, refuse("slow down: too many requests"));
+            };
+        };
+        socket.on("hello", guarded([self, socket, me](io::event& e) { self->hello(socket, me, e); }));
+        socket.on("join", guarded([self, socket, me](io::event& e) { self->join(socket, *me, e); }));
+        socket.on("leave", guarded([self, socket, me](io::event& e) { answer(e, self->leave(socket, *me, e)); }));
+        socket.on("message", guarded([self, socket, me](io::event& e) { answer(e, self->message(socket, *me, e)); }));
+        socket.on("private", guarded([self, socket, me](io::event& e) { self->private_message(socket, *me, e); }));
+        socket.on("history", guarded([self](io::event& e) { answer(e, self->history(e)); }));
+        socket.on("rooms", guarded([self](io::event& e) { self->room_list(e); }));
+        socket.on("typing", guarded([self, socket, me](io::event& e) { self->typing(socket, *me, e); }));
         socket.on_disconnect([self, me](std::string_view) { self->gone(*me); });
     }
 
 private:
+    bool within_rate(local_user& me) {
+        if (!me.record) return me.budget.take(steady_ms()) == sio::event_budget::verdict::deliver;
+        std::lock_guard lock(users_mutex_);
+        return me.record->budget.take(steady_ms()) == sio::event_budget::verdict::deliver;
+    }
+
+    /// The nickname's grace period: refused when its owner left moments ago and this is not them.
+    std::optional<std::string> reserved(const std::string& key, const std::string* token) {
+        std::lock_guard lock(users_mutex_);
+        const auto it = users_.find(key);
+        if (it == users_.end()) return std::nullopt;
+        const auto& r = *it->second;
+        const auto now = steady_ms().count();
+        if (r.reserved_until == 0 || now >= r.reserved_until || (token && *token == r.token)) return std::nullopt;
+        return fmt::format("that nickname is kept for its owner for {} more seconds",
+                           (r.reserved_until - now + 999) / 1000);
+    }
+
+    /// The user's record, on a successful hello: theirs again when it is a reconnect (or the grace
+    /// period is over), a new one otherwise.
+    std::shared_ptr<user_record> claim(const std::string& key, const std::string* token) {
+        std::lock_guard lock(users_mutex_);
+        auto& slot = users_[key];
+        const auto now = steady_ms().count();
+        const bool theirs = slot && token && *token == slot->token;
+        const bool lapsed = slot && slot->reserved_until != 0 && now >= slot->reserved_until;
+        if (!slot || (!theirs && lapsed)) {
+            slot = std::make_shared<user_record>(limits_.events_per_second);
+            slot->token = switchboard::server::random_id();
+        }
+        slot->reserved_until = 0;
+        return slot;
+    }
+
+    void release(const local_user& me) {
+        std::lock_guard lock(users_mutex_);
+        const auto now = steady_ms().count();
+        me.record->reserved_until = now + limits_.nickname_grace.count();
+        if (++releases_ % 256 != 0) return; // now and then, forget users whose grace is over
+        std::erase_if(users_, [now](const auto& entry) {
+            return entry.second->reserved_until != 0 && now >= entry.second->reserved_until;
+        });
+    }
+
     static void answer(const io::event& e, json::object reply) {
         if (e.ack) e.ack(std::move(reply));
     }
@@ -131,12 +206,15 @@ private:
         const std::string nickname = *normal;
         // The room "@key" holds the nickname: one look-alike or case variant of another is the same key.
         const auto key = nickname_key(nickname);
+        const auto* given = string_field(e, "token");
+        std::optional<std::string> token = given ? std::optional<std::string>(*given) : std::nullopt;
+        if (auto why = reserved(key, token ? &*token : nullptr)) return answer(e, refuse(*why));
         me->claiming = true;
         socket.data() = json::object{{"nickname", nickname}};
         socket.join(key);
         // socket.to(): the answer comes back on this socket's strand, where `me` lives.
-        socket.to(key).fetch_socket_ids([socket, me, nickname, key, ack = e.ack](std::error_code ec,
-                                                                                 std::vector<std::string> ids) {
+        socket.to(key).fetch_socket_ids([self = shared_from_this(), socket, me, nickname, key, token,
+                                         ack = e.ack](std::error_code ec, std::vector<std::string> ids) {
             me->claiming = false;
             std::erase(ids, socket.id());
             if (ec || !ids.empty()) {
@@ -145,7 +223,8 @@ private:
                 return answer(ack, refuse(ec ? "the other nodes did not answer: try again" : "that nickname is taken"));
             }
             me->nickname = nickname;
-            answer(ack, ok({{"nickname", nickname}}));
+            me->record = self->claim(key, token ? &*token : nullptr);
+            answer(ack, ok({{"nickname", nickname}, {"token", me->record->token}}));
         });
     }
 
@@ -198,9 +277,13 @@ private:
         const auto ts = now_ms();
         if (me.nickname.empty()) return refuse("say hello with a nickname first");
         if (!me.rooms.count(name)) return refuse("join the room first");
-        while (!me.recent.empty() && ts - me.recent.front() >= limits_.rate_window.count()) me.recent.pop_front();
-        if (me.recent.size() >= limits_.rate_messages) return refuse("too many messages: at most 10 per 5 seconds");
-        me.recent.push_back(ts);
+        {
+            std::lock_guard lock(users_mutex_);
+            auto& recent = me.record->recent;
+            while (!recent.empty() && ts - recent.front() >= limits_.rate_window.count()) recent.pop_front();
+            if (recent.size() >= limits_.rate_messages) return refuse("too many messages: at most 10 per 5 seconds");
+            recent.push_back(ts);
+        }
         // Stored before anyone hears of it: an acknowledged message survives a crash.
         const auto stored = store_.append(name, me.nickname, std::string(*text), ts);
         if (!stored) return refuse("the message could not be stored");
@@ -275,6 +358,7 @@ private:
 
     void gone(const local_user& me) {
         if (me.nickname.empty()) return;
+        release(me);
         for (const auto& room : me.rooms) {
             io_.to(room_key(room))
                 .emit("notification", json::object{{"kind", "left"}, {"room", room}, {"nickname", me.nickname}});
@@ -311,6 +395,9 @@ private:
     const io::nsp io_; // the main namespace (a handle: callbacks that outlive the server stay safe)
     chat_store& store_;
     chat_limits limits_;
+    std::mutex users_mutex_;
+    std::unordered_map<std::string, std::shared_ptr<user_record>> users_; // by nickname key
+    std::uint64_t releases_ = 0;
 };
 
 chat_service::chat_service(io::server& io, chat_store& store, chat_limits limits)

@@ -12,14 +12,16 @@
 namespace switchboard::chat {
 
 struct chat_limits {
-    std::size_t max_nickname = 32;               ///< characters
-    std::size_t max_room = 32;                   ///< characters
-    std::size_t max_text = 2000;                 ///< characters
-    std::size_t history_page = 50;               ///< messages sent on join and per history request
-    std::size_t max_rooms = 50;                  ///< rooms one user may be in
-    std::size_t max_mentions = 10;               ///< distinct nicknames one message notifies
-    std::size_t rate_messages = 10;              ///< at most this many messages …
-    std::chrono::milliseconds rate_window{5000}; ///< … per window, per user
+    std::size_t max_nickname = 32;                   ///< characters
+    std::size_t max_room = 32;                       ///< characters
+    std::size_t max_text = 2000;                     ///< characters
+    std::size_t history_page = 50;                   ///< messages sent on join and per history request
+    std::size_t max_rooms = 50;                      ///< rooms one user may be in
+    std::size_t max_mentions = 10;                   ///< distinct nicknames one message notifies
+    std::size_t rate_messages = 10;                  ///< at most this many messages …
+    std::chrono::milliseconds rate_window{5000};     ///< … per window, per user
+    double events_per_second = 20;                   ///< every chat event of a user (bursts of 5x), across reconnects
+    std::chrono::milliseconds nickname_grace{30000}; ///< a nickname stays its owner's this long after a disconnect
 };
 
 /// The chat on the main namespace of `io`, storing messages in `store`. Create it after `io` (so it

@@ -27,7 +27,11 @@ async function user(nickname, url = server.url) {
   const s = io(url, { forceNew: true, transports: ['websocket'], reconnection: false });
   sockets.push(s);
   await new Promise((r) => s.once('connect', r));
-  if (nickname) assert.deepEqual(await s.emitWithAck('hello', { nickname }), { ok: true, nickname });
+  if (nickname) {
+    const reply = await s.emitWithAck('hello', { nickname });
+    assert.deepEqual([reply.ok, reply.nickname], [true, nickname]);
+    s.token = reply.token;
+  }
   return s;
 }
 const closeAll = () => { for (const s of sockets.splice(0)) s.disconnect(); };
@@ -47,7 +51,8 @@ test('nicknames: validated and unique among connected users', async () => {
 
 test('nicknames: NFKC-normalised, no invisible or bidi characters, case variants and look-alikes are one', async () => {
   const s = await user();
-  assert.deepEqual(await s.emitWithAck('hello', { nickname: 'ｂｏｂｂｙ' }), { ok: true, nickname: 'bobby' }); // fullwidth
+  const fullwidth = await s.emitWithAck('hello', { nickname: 'ｂｏｂｂｙ' });
+  assert.deepEqual([fullwidth.ok, fullwidth.nickname], [true, 'bobby']);
   const other = await user();
   for (const bad of ['al\u200Bice', 'abc\u202Edef', '\u2066x', 'x\u00ADy', 'two  spaces', 'tab\tin']) {
     const r = await other.emitWithAck('hello', { nickname: bad });
@@ -155,6 +160,36 @@ test('mentions: one notification per mentioned user however often named, at most
   await until(() => counts.reduce((a, b) => a + b) >= 10, 3000, 'the mentions');
   await Promise.all(users.map((u) => u.emitWithAck('rooms')));
   assert.deepEqual(counts, [...Array(10).fill(1), 0, 0]);
+  closeAll();
+});
+
+test('a nickname is kept for its owner a moment after a disconnect; the hello token reclaims it', async () => {
+  const owner = await user('keeper');
+  assert.match(owner.token, /^[A-Za-z0-9_-]{20}$/);
+  owner.disconnect();
+  await new Promise((r) => setTimeout(r, 100));
+  const other = await user();
+  const taken = await other.emitWithAck('hello', { nickname: 'Keeper' });
+  assert.equal(taken.ok, false);
+  assert.match(taken.error, /kept for its owner for \d+ more seconds/);
+  assert.equal((await other.emitWithAck('hello', { nickname: 'keeper', token: 'a guess' })).ok, false);
+  const back = await user();
+  const reclaimed = await back.emitWithAck('hello', { nickname: 'keeper', token: owner.token });
+  assert.deepEqual([reclaimed.ok, reclaimed.token], [true, owner.token]);
+  closeAll();
+});
+
+test('one bucket over every chat event of a user, kept across a reconnect', async () => {
+  const busy = await user('busy');
+  const replies = await Promise.all(Array.from({ length: 130 }, () => busy.emitWithAck('rooms')));
+  const slowed = replies.filter((r) => r.error === 'slow down: too many requests').length;
+  assert.ok(slowed >= 25 && slowed <= 32, `${slowed} of 130 refused (burst 100)`);
+  busy.disconnect();
+  const again = await user();
+  assert.equal((await again.emitWithAck('hello', { nickname: 'busy', token: busy.token })).ok, true);
+  const after = await Promise.all(Array.from({ length: 20 }, () => again.emitWithAck('rooms')));
+  const stillSlowed = after.filter((r) => r.error === 'slow down: too many requests').length;
+  assert.ok(stillSlowed >= 10, `${stillSlowed} of 20 refused after the reconnect: the bucket came along`);
   closeAll();
 });
 
