@@ -1,5 +1,6 @@
 #include "chat.hpp"
 #include "nickname.hpp"
+#include "store_worker.hpp"
 
 #include "../src/util/random_id.hpp" // the server's id generator (OS randomness): the tokens must be unguessable
 
@@ -118,7 +119,8 @@ json::array nicknames(const std::vector<io::remote_socket>& found) {
 /// the Socket.IO room "#<room>", and the history is the shared store.
 class chat_service::impl : public std::enable_shared_from_this<impl> {
 public:
-    impl(io::server& io, chat_store& store, chat_limits limits) : io_(io.main()), store_(store), limits_(limits) {}
+    impl(io::server& io, chat_store& store, chat_limits limits, store_worker& worker)
+        : io_(io.main()), store_(store), limits_(limits), worker_(worker) {}
 
     void on_connection(io::socket& socket) {
         auto self = this;
@@ -134,9 +136,9 @@ public:
         socket.on("hello", guarded([self, socket, me](io::event& e) { self->hello(socket, me, e); }));
         socket.on("join", guarded([self, socket, me](io::event& e) { self->join(socket, *me, e); }));
         socket.on("leave", guarded([self, socket, me](io::event& e) { answer(e, self->leave(socket, *me, e)); }));
-        socket.on("message", guarded([self, socket, me](io::event& e) { answer(e, self->message(socket, *me, e)); }));
+        socket.on("message", guarded([self, socket, me](io::event& e) { self->message(*me, e); }));
         socket.on("private", guarded([self, socket, me](io::event& e) { self->private_message(socket, *me, e); }));
-        socket.on("history", guarded([self](io::event& e) { answer(e, self->history(e)); }));
+        socket.on("history", guarded([self](io::event& e) { self->history(e); }));
         socket.on("rooms", guarded([self](io::event& e) { self->room_list(e); }));
         socket.on("typing", guarded([self, socket, me](io::event& e) { self->typing(socket, *me, e); }));
         socket.on_disconnect([self, me](std::string_view) { self->gone(*me); });
@@ -240,19 +242,22 @@ private:
             return answer(e, refuse(fmt::format("too many rooms (at most {})", limits_.max_rooms)));
         if (fresh && !socket.join(room_key(name))) return answer(e, refuse("too many rooms"));
         me.rooms.insert(name);
-        json::array history;
-        for (const auto& m : store_.page(name, 0, static_cast<int>(limits_.history_page)))
-            history.push_back(to_json(m));
         if (fresh)
             socket.to(room_key(name))
                 .emit("notification", json::object{{"kind", "joined"}, {"room", name}, {"nickname", me.nickname}});
-        io_.in(room_key(name))
-            .fetch_sockets([self = shared_from_this(), name, fresh, history = std::move(history),
-                            ack = e.ack](std::error_code, std::vector<io::remote_socket> found) mutable {
-                auto members = nicknames(found);
-                if (fresh) self->announce_presence(name, members);
-                answer(ack, ok({{"room", name}, {"history", std::move(history)}, {"members", std::move(members)}}));
-            });
+        // The history from the store's thread; then the members, from every node.
+        worker_.post([self = shared_from_this(), name, fresh, ack = e.ack] {
+            json::array history;
+            for (const auto& m : self->store_.page(name, 0, static_cast<int>(self->limits_.history_page)))
+                history.push_back(to_json(m));
+            self->io_.in(room_key(name))
+                .fetch_sockets([self, name, fresh, history = std::move(history),
+                                ack](std::error_code, std::vector<io::remote_socket> found) mutable {
+                    auto members = nicknames(found);
+                    if (fresh) self->announce_presence(name, members);
+                    answer(ack, ok({{"room", name}, {"history", std::move(history)}, {"members", std::move(members)}}));
+                });
+        });
     }
 
     json::object leave(const io::socket& socket, local_user& me, const io::event& e) {
@@ -267,7 +272,22 @@ private:
         return ok({{"room", name}});
     }
 
-    json::object message(const io::socket&, local_user& me, const io::event& e) {
+    void message(local_user& me, const io::event& e) {
+        if (auto refused = check_message(me, e)) return answer(e, std::move(*refused));
+        // Stored before anyone hears of it (an acknowledged message survives a crash), on the store's
+        // thread: in the order the messages came, and never on a connection's.
+        worker_.post([self = shared_from_this(), room = std::string(*string_field(e, "room")), author = me.nickname,
+                      text = std::string(*string_field(e, "text")), ts = now_ms(), ack = e.ack] {
+            const auto stored = self->store_.append(room, author, text, ts);
+            if (!stored) return answer(ack, refuse("the message could not be stored"));
+            self->io_.to(room_key(room)).emit("message", to_json(*stored));
+            self->notify_mentions(*stored);
+            answer(ack, ok({{"id", stored->id}, {"ts", stored->ts}}));
+        });
+    }
+
+    /// Why a message is refused (on the connection's strand: its rooms and rate), or nothing.
+    std::optional<json::object> check_message(local_user& me, const io::event& e) {
         const auto* room = string_field(e, "room");
         const auto* text = string_field(e, "text");
         if (!room || !text) return refuse("a message needs a room and a text");
@@ -284,12 +304,7 @@ private:
             if (recent.size() >= limits_.rate_messages) return refuse("too many messages: at most 10 per 5 seconds");
             recent.push_back(ts);
         }
-        // Stored before anyone hears of it: an acknowledged message survives a crash.
-        const auto stored = store_.append(name, me.nickname, std::string(*text), ts);
-        if (!stored) return refuse("the message could not be stored");
-        io_.to(room_key(name)).emit("message", to_json(*stored));
-        notify_mentions(*stored);
-        return ok({{"id", stored->id}, {"ts", stored->ts}});
+        return std::nullopt;
     }
 
     void private_message(const io::socket& socket, local_user& me, const io::event& e) {
@@ -314,19 +329,21 @@ private:
         });
     }
 
-    json::object history(const io::event& e) {
+    void history(const io::event& e) {
         const auto* room = string_field(e, "room");
-        if (!room || !valid_room(*room, limits_.max_room)) return refuse("which room?");
+        if (!room || !valid_room(*room, limits_.max_room)) return answer(e, refuse("which room?"));
         std::int64_t before = 0; // 0: the newest page
         if (const auto* b = field(e, "before"); b && !b->is_null()) {
             const auto id = whole_number(*b);
-            if (!id || *id < 0) return refuse("'before' is the id of a message");
+            if (!id || *id < 0) return answer(e, refuse("'before' is the id of a message"));
             before = *id;
         }
-        json::array messages;
-        for (const auto& m : store_.page(std::string(*room), before, static_cast<int>(limits_.history_page)))
-            messages.push_back(to_json(m));
-        return ok({{"room", *room}, {"messages", std::move(messages)}});
+        worker_.post([self = shared_from_this(), room = std::string(*room), before, ack = e.ack] {
+            json::array messages;
+            for (const auto& m : self->store_.page(room, before, static_cast<int>(self->limits_.history_page)))
+                messages.push_back(to_json(m));
+            answer(ack, ok({{"room", room}, {"messages", std::move(messages)}}));
+        });
     }
 
     /// Every chat room with its number of members, over every node.
@@ -395,13 +412,15 @@ private:
     const io::nsp io_; // the main namespace (a handle: callbacks that outlive the server stay safe)
     chat_store& store_;
     chat_limits limits_;
+    store_worker& worker_; // the store's thread (owned by chat_service, which outlives its tasks' use of it)
     std::mutex users_mutex_;
     std::unordered_map<std::string, std::shared_ptr<user_record>> users_; // by nickname key
     std::uint64_t releases_ = 0;
 };
 
 chat_service::chat_service(io::server& io, chat_store& store, chat_limits limits)
-    : impl_(std::make_shared<impl>(io, store, limits)) {
+    : impl_(nullptr), worker_(std::make_unique<store_worker>()) {
+    impl_ = std::make_shared<impl>(io, store, limits, *worker_);
     io.on_connection([a = impl_.get()](io::socket& socket) { a->on_connection(socket); });
 }
 

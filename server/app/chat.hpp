@@ -26,6 +26,8 @@ struct chat_limits {
 
 /// The chat on the main namespace of `io`, storing messages in `store`. Create it after `io` (so it
 /// goes first) and keep it while the server runs; `io` and `store` must outlive it.
+class store_worker;
+
 class chat_service {
 public:
     chat_service(io::server& io, chat_store& store, chat_limits limits = {});
@@ -36,7 +38,8 @@ public:
     class impl;
 
 private:
-    std::shared_ptr<impl> impl_; // shared with the cluster queries still under way
+    std::shared_ptr<impl> impl_;           // shared with the cluster queries still under way
+    std::unique_ptr<store_worker> worker_; // destroyed first: its queued tasks finish while impl_ lives
 };
 
 } // namespace switchboard::chat

@@ -1,0 +1,64 @@
+#pragma once
+// The chat's store work off the I/O threads (private to app/): one thread runs the reads and writes of
+// the history in the order they were asked for (SQLite writes one at a time anyway), so that a slow
+// disk or a busy Redis never holds a connection's strand. Answers go back through acks and emits,
+// which any thread may call.
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+namespace switchboard::chat {
+
+class store_worker {
+public:
+    store_worker() : thread_([this] { run(); }) {}
+    /// Finishes what is queued, then stops.
+    ~store_worker() {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        wake_.notify_one();
+        thread_.join();
+    }
+    store_worker(const store_worker&) = delete;
+    store_worker& operator=(const store_worker&) = delete;
+
+    void post(std::function<void()> task) {
+        {
+            std::lock_guard lock(mutex_);
+            tasks_.push_back(std::move(task));
+        }
+        wake_.notify_one();
+    }
+
+private:
+    void run() {
+        for (;;) {
+            std::function<void()> task;
+            {
+                std::unique_lock lock(mutex_);
+                wake_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+                if (tasks_.empty()) return; // stopping, and nothing left
+                task = std::move(tasks_.front());
+                tasks_.pop_front();
+            }
+            try {
+                task();
+            } catch (...) {
+                // A task answers its own failures; whatever escapes must not end the worker.
+            }
+        }
+    }
+
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<std::function<void()>> tasks_;
+    bool stopping_ = false;
+    std::thread thread_; // last: it starts once the rest is ready
+};
+
+} // namespace switchboard::chat
