@@ -184,6 +184,22 @@ export class Manager extends Emitter {
 
   /** Closes the connection (every socket disconnects). */
   close() { this._call((c) => c.close()); }
+
+  /** Bytes emitted and not yet sent (the WebSocket's bufferedAmount, or polling's pending POST). */
+  get bufferedAmount() { return this._connection ? this._connection.bufferedAmount() : 0; }
+
+  // After an emit leaves bytes waiting, 'drain' (on the manager and every socket) once they are sent.
+  // Browsers have no drain event for a WebSocket: its bufferedAmount is watched while it is not zero.
+  _watchDrain() {
+    if (this._drainTimer || this.bufferedAmount === 0) return;
+    const check = () => {
+      if (this.bufferedAmount > 0) { this._drainTimer = setTimeout(check, 10); return; }
+      this._drainTimer = undefined;
+      this._emitLocal('drain');
+      for (const socket of this.nsps.values()) socket._emitLocal('drain');
+    };
+    this._drainTimer = setTimeout(check, 10);
+  }
 }
 
 /** One namespace over a Manager (socket.io-client's Socket). */
@@ -251,9 +267,13 @@ export class Socket extends Emitter {
       const id = c.emit(this.nsp, data, attachments, Boolean(ack), ack && timeout !== undefined ? timeout : -1,
         Boolean(flags.volatile));
       if (ack && id >= 0) this._acks.set(id, ack);
+      this.io._watchDrain();
     });
     return this;
   }
+
+  /** Bytes this socket's connection has not sent yet (every namespace shares the connection). */
+  get bufferedAmount() { return this.io.bufferedAmount; }
 
   emitWithAck(event, ...args) {
     const withTimeout = this._flags.timeout !== undefined || this.io.opts.ackTimeout !== undefined;

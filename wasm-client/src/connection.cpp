@@ -157,6 +157,19 @@ public:
         run();
     }
 
+    /// Bytes handed to the transport and not sent yet: the WebSocket's bufferedAmount, or the polling
+    /// frames waiting for a POST and those of the POST in flight.
+    double buffered_amount() const {
+        std::size_t n = post_bytes_;
+        for (const auto& f : outbox_) n += f.bytes->size();
+        if (kind_ == transport_kind::websocket && socket_) {
+            unsigned long long queued = 0;
+            if (emscripten_websocket_get_buffered_amount(socket_, &queued) == EMSCRIPTEN_RESULT_SUCCESS)
+                n += static_cast<std::size_t>(queued);
+        }
+        return static_cast<double>(n);
+    }
+
     /// A fetch() finished.
     void on_http_done(int id, bool ok, std::string_view text) {
         if (id == get_id_) {
@@ -164,6 +177,7 @@ public:
             on_poll_response(ok, text);
         } else if (id == post_id_) {
             post_id_ = 0;
+            post_bytes_ = 0;
             if (!ok) {
                 if (polling_active_) transport_failed(sio::disconnect_reason::transport_error);
             } else {
@@ -276,6 +290,7 @@ private:
         upgrading_ = false;
         get_id_ = 0;
         post_id_ = 0;
+        post_bytes_ = 0;
         outbox_.clear();
     }
 
@@ -392,7 +407,9 @@ private:
     }
     void flush_post() {
         if (!polling_active_ || post_id_ || outbox_.empty() || upgrading_ || !handshaken_) return;
-        post_id_ = http(true, url(transport_kind::polling), eio::encode_payload(outbox_));
+        auto payload = eio::encode_payload(outbox_);
+        post_bytes_ = payload.size();
+        post_id_ = http(true, url(transport_kind::polling), std::move(payload));
         outbox_.clear();
     }
     void on_poll_response(bool ok, std::string_view text) {
@@ -465,6 +482,7 @@ private:
     int get_id_ = 0;
     int post_id_ = 0;
     std::vector<eio::frame> outbox_; // polling: frames for the next POST
+    std::size_t post_bytes_ = 0;     // polling: the payload of the POST in flight
     long timer_ = 0;
     client::duration armed_for_{}; // when the armed timer fires
 };
@@ -486,5 +504,6 @@ EMSCRIPTEN_BINDINGS(switchboard_client) {
         .function("disconnectSocket", &connection::disconnect_socket)
         .function("emit", &connection::emit)
         .function("ack", &connection::ack)
-        .function("close", &connection::close);
+        .function("close", &connection::close)
+        .function("bufferedAmount", &connection::buffered_amount);
 }
