@@ -4,6 +4,7 @@
 
 #include "../src/util/random_id.hpp" // the server's id generator (OS randomness): the tokens must be unguessable
 
+#include <switchboard/server/server.hpp>
 #include <switchboard/sio/event_budget.hpp>
 
 #include <fmt/format.h>
@@ -120,7 +121,7 @@ json::array nicknames(const std::vector<io::remote_socket>& found) {
 class chat_service::impl : public std::enable_shared_from_this<impl> {
 public:
     impl(io::server& io, chat_store& store, chat_limits limits, store_worker& worker)
-        : io_(io.main()), store_(store), limits_(limits), worker_(worker) {}
+        : io_(io.main()), http_(io.http()), store_(store), limits_(limits), worker_(worker) {}
 
     void on_connection(io::socket& socket) {
         auto self = this;
@@ -254,7 +255,7 @@ private:
                 .fetch_sockets([self, name, fresh, history = std::move(history),
                                 ack](std::error_code, std::vector<io::remote_socket> found) mutable {
                     auto members = nicknames(found);
-                    if (fresh) self->announce_presence(name, members);
+                    if (fresh) self->publish_presence(name);
                     answer(ack, ok({{"room", name}, {"history", std::move(history)}, {"members", std::move(members)}}));
                 });
         });
@@ -399,17 +400,40 @@ private:
                              json::object{{"kind", "mention"}, {"room", m.room}, {"from", m.author}, {"text", m.text}});
     }
 
+    /// A room's members changed: its presence goes out once per presence_delay however many joined or
+    /// left meanwhile (a crowd arriving would otherwise send each member a list per arrival).
     void publish_presence(const std::string& room) {
-        io_.in(room_key(room))
-            .fetch_sockets([self = shared_from_this(), room](std::error_code, std::vector<io::remote_socket> found) {
-                self->announce_presence(room, nicknames(found));
-            });
+        {
+            std::lock_guard lock(presence_mutex_);
+            presence_due_.insert(room);
+            if (presence_armed_) return;
+            presence_armed_ = true;
+        }
+        http_.post_after(limits_.presence_delay, [self = shared_from_this()] { self->flush_presence(); });
+    }
+    void flush_presence() {
+        std::set<std::string> due;
+        {
+            std::lock_guard lock(presence_mutex_);
+            due.swap(presence_due_);
+            presence_armed_ = false;
+        }
+        for (const auto& room : due)
+            io_.in(room_key(room))
+                .fetch_sockets(
+                    [self = shared_from_this(), room](std::error_code, std::vector<io::remote_socket> found) {
+                        self->announce_presence(room, nicknames(found));
+                    });
     }
     void announce_presence(const std::string& room, const json::array& members) {
         io_.to(room_key(room)).emit("presence", json::object{{"room", room}, {"members", members}});
     }
 
-    const io::nsp io_; // the main namespace (a handle: callbacks that outlive the server stay safe)
+    const io::nsp io_;                  // the main namespace (a handle: callbacks that outlive the server stay safe)
+    switchboard::server::server& http_; // timers
+    std::mutex presence_mutex_;
+    std::set<std::string> presence_due_; // rooms whose members changed since the last presence
+    bool presence_armed_ = false;
     chat_store& store_;
     chat_limits limits_;
     store_worker& worker_; // the store's thread (owned by chat_service, which outlives its tasks' use of it)

@@ -22,6 +22,7 @@ struct chat_limits {
     std::chrono::milliseconds rate_window{5000};     ///< … per window, per user
     double events_per_second = 20;                   ///< every chat event of a user (bursts of 5x), across reconnects
     std::chrono::milliseconds nickname_grace{30000}; ///< a nickname stays its owner's this long after a disconnect
+    std::chrono::milliseconds presence_delay{200};   ///< a room's presence goes out at most this often
 };
 
 /// The chat on the main namespace of `io`, storing messages in `store`. Create it after `io` (so it

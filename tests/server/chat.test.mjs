@@ -147,6 +147,20 @@ test('joining a room again tells nobody; a user is in at most 50 rooms', async (
   closeAll();
 });
 
+test('presence: a crowd arriving at once is announced in a few lists, not one per arrival', async () => {
+  const host = await user('host');
+  await host.emitWithAck('join', { room: 'crowd' });
+  const lists = [];
+  host.on('presence', (p) => { if (p.room === 'crowd') lists.push(p.members); });
+  const crowd = [];
+  for (let i = 0; i < 20; i++) crowd.push(await user(`guest${i}`));
+  await Promise.all(crowd.map((g) => g.emitWithAck('join', { room: 'crowd' })));
+  await until(() => lists.at(-1)?.length === 21, 5000, 'the whole crowd in one list');
+  await new Promise((r) => setTimeout(r, 400));
+  assert.ok(lists.length <= 5, `${lists.length} presence lists for 20 arrivals`);
+  closeAll();
+});
+
 test('mentions: one notification per mentioned user however often named, at most 10 users per message', async () => {
   const names = Array.from({ length: 12 }, (_, i) => `m${i}x`);
   const users = [];

@@ -559,4 +559,6 @@ nsp server::of(std::function<bool(const std::string& name, const boost::json::ob
 
 nsp server::main() const { return main_; }
 
+switchboard::server::server& server::http() const noexcept { return core_->http; }
+
 } // namespace switchboard::io

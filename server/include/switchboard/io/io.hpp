@@ -440,6 +440,8 @@ public:
     const nsp& on_connection(connection_handler handler) const { return main_.on_connection(std::move(handler)); }
     /// Everyone in the main namespace.
     broadcast_operator all() const { return main_.all(); }
+    /// The HTTP server it runs on (its configuration, its timers: post_after).
+    switchboard::server::server& http() const noexcept;
 
 private:
     std::shared_ptr<detail::io_core> core_;
