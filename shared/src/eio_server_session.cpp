@@ -52,6 +52,7 @@ void server_session::send(std::vector<frame> frames, bool droppable) {
         if (!writable) return;
     }
     for (auto& f : frames) enqueue(std::move(f));
+    make_room();
     if (unsent_bytes() > options_.max_queue_bytes) {
         // A consumer this slow would hold unbounded memory: the session ends instead.
         finish(duration{}, close_reason::transport_error,
@@ -59,6 +60,39 @@ void server_session::send(std::vector<frame> frames, bool droppable) {
         return;
     }
     if (transport_ == transport_kind::polling) flush_poll();
+}
+
+// Over the bound: the oldest replaceable units still queued go, each whole (its text frame and the
+// binary attachments after it). Frames the transport has taken are out of reach.
+std::size_t server_session::make_room() {
+    std::size_t dropped = 0;
+    while (unsent_bytes() > options_.max_queue_bytes) {
+        const auto first =
+            std::find_if(output_.begin(), output_.end(), [](const frame& f) { return f.replaceable && !f.binary; });
+        if (first == output_.end()) break;
+        auto last = std::next(first);
+        while (last != output_.end() && last->replaceable && last->binary) ++last;
+        for (auto it = first; it != last; ++it) queued_bytes_ -= it->bytes->size();
+        output_.erase(first, last);
+        ++dropped;
+    }
+    return dropped;
+}
+
+std::size_t server_session::send_replaceable(std::vector<frame> frames) {
+    if (closed_ || frames.empty()) return 0;
+    for (auto& f : frames) {
+        f.replaceable = true;
+        enqueue(std::move(f));
+    }
+    const auto dropped = make_room();
+    if (unsent_bytes() > options_.max_queue_bytes) {
+        finish(duration{}, close_reason::transport_error,
+               "more than " + std::to_string(options_.max_queue_bytes) + " bytes waiting to be sent");
+        return dropped;
+    }
+    if (transport_ == transport_kind::polling) flush_poll();
+    return dropped;
 }
 
 void server_session::output_taken() noexcept {

@@ -76,8 +76,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         case 8: s.on_probe_closed(now); break;
         case 9: s.on_timer(now + milliseconds(in.byte() * 10)); break; // late by up to 2.5 s
         case 10: {
-            const bool droppable = in.byte() % 2 == 0;
-            s.send({eio::make_text_frame(eio::packet_type::message, in.bytes())}, droppable);
+            const auto kind = in.byte() % 3; // reliable, volatile, replaceable (with an attachment)
+            if (kind == 2) {
+                s.send_replaceable({eio::make_text_frame(eio::packet_type::message, in.bytes()),
+                                    eio::make_binary_frame(make_shared_bytes(in.bytes()))});
+            } else {
+                s.send({eio::make_text_frame(eio::packet_type::message, in.bytes())}, kind == 1);
+            }
             break;
         }
         case 11: s.close(now); break;

@@ -94,3 +94,29 @@ test('--refuse-when-full makes refuse the server default; disconnect closes the 
     await server.stop();
   }
 });
+
+test('drop-oldest: the queue keeps the latest emits and drops the oldest not yet written; the session stays', async () => {
+  const server = await startServer('fixture', ['--max-queue', '4000000', '--high-water', '1000000']);
+  const client = await rawClient(server);
+  try {
+    client.ws.send(`42["flood",${COUNT},${SIZE},"drop-oldest"]`);
+    client.ws._socket.pause();
+    const summary = await observe(server, (r) => r?.flood);
+    assert.equal(summary.full ?? 0, 0, 'nothing refused');
+    assert.ok(summary.buffered <= 4000000, `the queue stayed bounded: ${summary.buffered}`);
+    client.ws._socket.resume();
+    await until(() => client.frames.some((f) => f.startsWith('42["drained"')), 15000, 'the drained event');
+    const blobs = client.frames.filter((f) => f.startsWith('42["blob"')).map((f) => Number(/^42\["blob",(\d+)/.exec(f)[1]));
+    assert.ok(blobs.length < COUNT, `some were dropped: ${blobs.length} of ${COUNT} arrived`);
+    assert.equal(blobs.at(-1), COUNT - 1, 'the latest arrived');
+    assert.deepEqual(blobs, [...blobs].sort((a, b) => a - b), 'in order');
+    // What went: older ones (what the socket had taken before it filled may have arrived); what stayed:
+    // an unbroken run of the latest.
+    const dropped = [...Array(COUNT).keys()].filter((i) => !blobs.includes(i));
+    assert.ok(Math.max(...dropped) < COUNT - 2, `the latest kept, the oldest dropped: ${blobs.join(',')}`);
+    assert.equal(client.ws.readyState, WebSocket.OPEN, 'the session stays');
+  } finally {
+    client.ws.terminate();
+    await server.stop();
+  }
+});

@@ -200,16 +200,17 @@ void serve_commands(const io::nsp& nsp, io::socket& socket) {
         std::lock_guard lock(records_mutex);
         if (e.ack) e.ack(records);
     });
-    // flood: [count, bytes, policy ("refuse" | "disconnect" | "")] -> the server emits `count` "blob"
+    // flood: [count, bytes, policy ("refuse" | "disconnect" | "drop-oldest" | "")] -> the server emits `count` "blob"
     // events of `bytes` to this socket at once, and records what the emits returned; once the queue
     // drains it records "drained" and emits "drained" with the bytes then buffered.
     socket.on("flood", [socket](io::event& e) {
         const auto count = e.arg<std::int64_t>(0).value_or(0);
         const auto bytes = static_cast<std::size_t>(e.arg<std::int64_t>(1).value_or(0));
         const auto policy = e.arg<std::string>(2).value_or("");
-        const auto target = socket.when_full(policy == "refuse"       ? io::overflow::refuse
-                                             : policy == "disconnect" ? io::overflow::disconnect
-                                                                      : io::overflow::server_default);
+        const auto target = socket.when_full(policy == "refuse"        ? io::overflow::refuse
+                                             : policy == "disconnect"  ? io::overflow::disconnect
+                                             : policy == "drop-oldest" ? io::overflow::drop_oldest
+                                                                       : io::overflow::server_default);
         const std::string blob(bytes, 'z');
         std::map<std::string, int> results;
         for (std::int64_t i = 0; i < count; ++i) {

@@ -437,3 +437,42 @@ TEST_CASE("more unsent bytes than the limit end the session", "[eio][server_sess
     CHECK(t.s.closed());
     CHECK(t.effects() == strings{"close_transport:abort", "released", "closed:transport error"});
 }
+
+TEST_CASE("replaceable units: past max_queue_bytes the oldest queued go, whole, and the latest stay",
+          "[eio][server_session]") {
+    session_under_test t(transport_kind::websocket);
+    t.output(); // the open packet is out
+    t.effects();
+    t.s.on_write_waiting(milliseconds(1), false); // the peer stops reading: output stays queued
+    const auto unit = [](std::string text, bool attachment) {
+        std::vector<eio::frame> frames{eio::make_text_frame(eio::packet_type::message, text)};
+        if (attachment) frames.push_back(eio::make_binary_frame(make_shared_bytes(std::string(10, 'b'))));
+        return frames;
+    };
+    t.send("reliable-1");                                                // 11 bytes, never dropped
+    CHECK(t.s.send_replaceable(unit(std::string(30, '1'), true)) == 0);  // 31 + 10
+    CHECK(t.s.send_replaceable(unit(std::string(30, '2'), false)) == 0); // 31: 83 in all
+    CHECK(t.s.send_replaceable(unit(std::string(30, '3'), true)) == 1);  // 124 > 100: unit 1 (and its attachment) goes
+    CHECK(t.s.unsent_bytes() == 83);
+    CHECK_FALSE(t.s.closed());
+    const auto out = t.output();
+    REQUIRE(out.size() == 4);
+    CHECK(out[0] == "4reliable-1");
+    CHECK(out[1] == "4" + std::string(30, '2'));
+    CHECK(out[2] == "4" + std::string(30, '3'));
+    CHECK(out[3] == std::string(10, 'b'));
+}
+
+TEST_CASE("replaceable units make room for reliable ones, and reliable output alone past the bound closes",
+          "[eio][server_session]") {
+    session_under_test t(transport_kind::websocket);
+    t.output();
+    t.effects();
+    t.s.on_write_waiting(milliseconds(1), false);
+    t.s.send_replaceable({eio::make_text_frame(eio::packet_type::message, std::string(50, 'r'))});
+    t.send(std::string(60, 'x')); // 61 + 51 > 100: the replaceable unit goes
+    CHECK_FALSE(t.s.closed());
+    CHECK(t.s.unsent_bytes() == 61);
+    t.send(std::string(60, 'y')); // 122 of reliable output: too slow a consumer
+    CHECK(t.s.closed());
+}

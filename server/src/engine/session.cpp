@@ -69,6 +69,16 @@ void engine_session::send(std::vector<eio::frame> frames, bool droppable) {
     });
 }
 
+void engine_session::send_replaceable(std::vector<eio::frame> frames) {
+    on_strand([self = shared_from_this(), frames = std::move(frames)]() mutable {
+        if (const auto dropped = self->machine_.send_replaceable(std::move(frames)))
+            SB_LOG(trace, "{} session {}: {} older replaceable packet(s) dropped (queue full)", self->remote_address_,
+                   self->id(), dropped);
+        self->buffered_.store(self->machine_.closed() ? 0 : self->machine_.unsent_bytes(), std::memory_order_relaxed);
+        self->run_effects();
+    });
+}
+
 void engine_session::close() {
     on_strand([self = shared_from_this()] {
         self->machine_.close(now());

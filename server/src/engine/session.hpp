@@ -41,6 +41,7 @@ public:
     const request_info& request() const noexcept override;
     const std::string& remote_address() const noexcept override { return remote_address_; }
     void send(std::vector<eio::frame> frames, bool droppable = false) override;
+    void send_replaceable(std::vector<eio::frame> frames) override;
     void close() override;
     void post(std::function<void()> task) override;
     void dispatch(std::function<void()> task) override;

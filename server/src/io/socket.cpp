@@ -211,7 +211,11 @@ std::error_code socket_impl::emit(std::string_view name, arguments args, ack_cal
         return make_error_code(errc::queue_full);
     }
     notify_outgoing(packet);
-    send_frames(std::move(*frames), droppable);
+    if (policy == overflow::drop_oldest && !droppable) {
+        if (connected) owner->engine().send_replaceable(std::move(*frames));
+    } else {
+        send_frames(std::move(*frames), droppable);
+    }
     if (cfg.high_water_bytes != 0 && before + size >= cfg.high_water_bytes && !droppable)
         return make_error_code(errc::over_high_water);
     return {};

@@ -71,6 +71,8 @@ enum class overflow {
     server_default, ///< --refuse-when-full decides
     disconnect,     ///< the session is closed (transport error): a consumer that slow holds memory
     refuse,         ///< the emit is refused (errc::queue_full); the socket stays
+    drop_oldest,    ///< the emit is queued as replaceable: when the queue is full, the oldest such emits
+                    ///< not yet written are dropped to make room (latest wins: positions, progress)
 };
 const std::error_category& io_category() noexcept;
 inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), io_category()}; }

@@ -40,6 +40,9 @@ public:
     /// Callable from any thread. A `droppable` send is dropped when the transport cannot take it at
     /// once (Socket.IO's `volatile`). A session whose queue exceeds max_queue_bytes is closed.
     virtual void send(std::vector<eio::frame> frames, bool droppable = false) = 0;
+    /// Queues frames as one unit that may be dropped later: when the queue passes max_queue_bytes, the
+    /// oldest such units still queued go first (latest wins). By default, a volatile send.
+    virtual void send_replaceable(std::vector<eio::frame> frames) { send(std::move(frames), true); }
     /// Closes the session (reason `forced close`): queued frames are sent first, then a close packet.
     virtual void close() = 0;
 

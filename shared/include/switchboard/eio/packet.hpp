@@ -53,6 +53,7 @@ struct packet {
 struct frame {
     shared_bytes bytes;
     bool binary = false;
+    bool replaceable = false; ///< queued "latest wins": the oldest such units go first when the queue is full
 };
 
 /// A text frame: the type digit followed by `data`.

@@ -103,8 +103,13 @@ public:
     // --- the layer above ---------------------------------------------------------------------------
 
     /// Queues frames, in order, as one unit. A `droppable` unit is dropped unless the transport can
-    /// take it at once (Socket.IO's volatile). More than max_queue_bytes unsent closes the session.
+    /// take it at once (Socket.IO's volatile). More than max_queue_bytes unsent drops queued
+    /// replaceable units (oldest first), then, if that is not enough, closes the session.
     void send(std::vector<frame> frames, bool droppable = false);
+    /// Queues a unit that may be dropped later: while more than max_queue_bytes are unsent, the oldest
+    /// such units still queued are dropped (latest wins: positions, progress), this one included if
+    /// need be; only then does the session close as send() would. Returns the units dropped.
+    std::size_t send_replaceable(std::vector<frame> frames);
     /// Ends the session gracefully (`forced close`): what is queued is sent first, then a close packet.
     void close(duration now);
 
@@ -175,6 +180,7 @@ private:
     enum class probe_state : std::uint8_t { none, probing, upgrading };
 
     void on_packet(duration now, packet&& p);
+    std::size_t make_room(); // drops the oldest replaceable units while over max_queue_bytes
     void enqueue(frame&& f);
     void flush_poll();
     void answer_held_poll(std::string payload);
