@@ -444,6 +444,7 @@ private:
 
 chat_service::chat_service(io::server& io, chat_store& store, chat_limits limits)
     : impl_(nullptr), worker_(std::make_unique<store_worker>()) {
+    prepare_nicknames(); // before the server's threads run the handlers
     impl_ = std::make_shared<impl>(io, store, limits, *worker_);
     io.on_connection([a = impl_.get()](io::socket& socket) { a->on_connection(socket); });
 }

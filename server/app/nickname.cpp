@@ -12,9 +12,12 @@ namespace switchboard::chat {
 namespace {
 
 const icu::Normalizer2* nfkc() {
-    UErrorCode status = U_ZERO_ERROR;
-    const auto* n = icu::Normalizer2::getNFKCInstance(status);
-    return U_SUCCESS(status) ? n : nullptr;
+    static const icu::Normalizer2* const instance = [] {
+        UErrorCode status = U_ZERO_ERROR;
+        const auto* n = icu::Normalizer2::getNFKCInstance(status);
+        return U_SUCCESS(status) ? n : nullptr;
+    }();
+    return instance;
 }
 
 // One checker for the process: ICU's checks on a configured checker are safe from several threads.
@@ -56,6 +59,12 @@ bool forbidden(UChar32 c) {
 }
 
 } // namespace
+
+void prepare_nicknames() {
+    std::string why;
+    (void)normalize_nickname("warm-up", 32, why);
+    (void)nickname_key("warm-up");
+}
 
 std::optional<std::string> normalize_nickname(std::string_view raw, std::size_t max_characters, std::string& why) {
     const auto form = normalized(raw);

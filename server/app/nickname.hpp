@@ -10,6 +10,10 @@
 
 namespace switchboard::chat {
 
+/// Loads ICU's data (normalisation, confusables) now: call it before the threads that use the functions
+/// below start, so that ICU's lazy, once-only initialisation is behind them.
+void prepare_nicknames();
+
 /// `raw` normalised for display, or nothing with the reason in `why` (for the client).
 std::optional<std::string> normalize_nickname(std::string_view raw, std::size_t max_characters, std::string& why);
 

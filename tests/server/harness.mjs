@@ -63,7 +63,9 @@ export async function startServer(name, args = [], env = {}, { port: fixedPort =
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
       const status = await exited;
       if (db.SWITCHBOARD_DB) for (const suffix of ['', '-wal', '-shm']) rmSync(db.SWITCHBOARD_DB + suffix, { force: true });
-      if (sanitizerReport.test(output)) throw new Error(`${name}: sanitizer report\n${output.slice(-6000)}`);
+      // The report itself, not the log lines after it.
+      const report = output.search(sanitizerReport);
+      if (report >= 0) throw new Error(`${name}: sanitizer report\n${output.slice(report, report + 8000)}`);
       return status;
     },
   };
