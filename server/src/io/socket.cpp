@@ -133,10 +133,16 @@ void socket_impl::send_frames(std::vector<eio::frame> frames, bool droppable) {
     if (connected) owner->engine().send(std::move(frames), droppable);
 }
 
-bool socket_impl::fits(const std::vector<eio::frame>& frames) const {
-    std::size_t size = owner->engine().buffered_amount();
+namespace {
+std::size_t bytes_of(const std::vector<eio::frame>& frames) {
+    std::size_t size = 0;
     for (const auto& f : frames) size += f.bytes->size();
-    return size <= nsp->core.http.config().max_queue_bytes;
+    return size;
+}
+} // namespace
+
+bool socket_impl::fits(const std::vector<eio::frame>& frames) const {
+    return owner->engine().buffered_amount() + bytes_of(frames) <= nsp->core.http.config().max_queue_bytes;
 }
 
 std::uint64_t socket_impl::register_ack(ack_callback callback, std::optional<std::chrono::milliseconds> timeout) {
@@ -198,14 +204,12 @@ std::error_code socket_impl::emit(std::string_view name, arguments args, ack_cal
     const auto& cfg = nsp->core.http.config();
     const bool refuse = policy == overflow::refuse || (policy == overflow::server_default && cfg.refuse_when_full);
     const std::size_t before = owner->engine().buffered_amount();
-    if (refuse && !droppable) {
-        if (before >= cfg.max_queue_bytes) return make_error_code(errc::queue_full); // before encoding anything
-    }
+    if (refuse && !droppable && before >= cfg.max_queue_bytes)
+        return make_error_code(errc::queue_full); // full already: nothing to encode
     if (callback) packet.id = register_ack(std::move(callback), timeout);
     auto frames = sio::encode_frames(packet);
     if (!frames) return {}; // validated above; nothing else can fail
-    std::size_t size = 0;
-    for (const auto& f : *frames) size += f.bytes->size();
+    const std::size_t size = bytes_of(*frames);
     if (refuse && !droppable && before + size > cfg.max_queue_bytes) {
         if (packet.id) cancel_ack(*packet.id);
         return make_error_code(errc::queue_full);
