@@ -68,7 +68,8 @@ after(async () => {
 
 test('the server announces https and answers an Engine.IO handshake over TLS', async () => {
   assert.match(server.url, /^https:/);
-  assert.match(server.output(), /TLS certificate loaded: \/CN=first/);
+  // The log goes to stderr, which may come after stdout's "listening on" line.
+  await until(() => /TLS certificate loaded: \/CN=first/.test(server.output()), 5000, 'the certificate in the log');
   const socket = client({ transports: ['polling'] });
   await connected(socket);
   assert.equal(socket.io.engine.transport.name, 'polling');
