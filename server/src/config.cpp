@@ -39,6 +39,7 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
     std::string transports = "polling,websocket";
     std::string level = std::string(to_string(config.log));
     std::string format = config.log_style == log_format::json ? "json" : "text";
+    bool no_metrics = !config.metrics;
     po::options_description options("Options (each also as environment variable SWITCHBOARD_<NAME>, e.g. "
                                     "SWITCHBOARD_PING_INTERVAL)");
     // clang-format off
@@ -119,6 +120,10 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
             "the tokens' required issuer (iss)")
         ("redis-sharded", po::bool_switch(&config.redis_sharded),
             "sharded pub/sub (Redis 7 SPUBLISH/SSUBSCRIBE), as the Node adapter's createShardedAdapter")
+        ("no-metrics", po::bool_switch(&no_metrics), "serve no /metrics, /healthz and /readyz")
+        ("metrics-port", po::value(&config.metrics_port)->default_value(config.metrics_port),
+            "serve /metrics, /healthz and /readyz on this port (plain HTTP, same --host) instead of the main one "
+            "(0: the main port)")
         ("log-level", po::value(&level)->default_value(level), "off, error, warn, info, debug or trace")
         ("log-format", po::value(&format)->default_value(format), "text or json (one object per line)");
     // clang-format on
@@ -146,6 +151,7 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
         return cli_action::exit_failure;
     }
 
+    if (no_metrics) config.metrics = false;
     config.allow_polling = config.allow_websocket = false;
     std::stringstream list(transports);
     for (std::string t; std::getline(list, t, ',');) {

@@ -3,12 +3,17 @@
 
 #include "engine/session.hpp"
 #include "http/connection.hpp"
+#include "metrics/exposition.hpp"
+#include "metrics/probes.hpp"
 #include "tls/context.hpp"
 #include "util/log.hpp"
 
 #include <fmt/format.h>
 
 #include <sys/resource.h>
+#include <unistd.h>
+
+#include <fstream>
 
 #include <iostream>
 #include <mutex>
@@ -42,7 +47,29 @@ struct server::impl {
     net::signal_set reload_signal{ioc};     // SIGHUP
     std::atomic<bool> stopping{false};
 
+    // /metrics, /healthz, /readyz: on the main listener, or on their own (--metrics-port).
+    std::mutex probes_mutex; // guards the collectors and checks (added before run(), read per request)
+    std::vector<std::function<void(std::string&)>> collectors;
+    std::vector<std::function<std::string()>> readiness_checks;
+    const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+    probe_handlers probes{[this] { return scrape(); }, [this] { return unready(); }};
+    std::optional<tcp::acceptor> probe_acceptor;
+    server_config probe_config = without_files(config);
+    admission probe_admitted{64, 0}; // a scraper or two, a load balancer's checks
+    rate_per_address probe_rate{0};
+    std::function<bool(const request_info&)> probe_filter;
+    std::vector<std::unique_ptr<engine_endpoint>> probe_endpoints; // none: the probes only
+    http_context probe_http{probe_config, ioc, probe_endpoints, probe_filter, probe_rate, &probes};
+
+    static server_config without_files(server_config c) {
+        c.static_dir.clear();
+        c.client_dir.clear();
+        return c;
+    }
+    std::string scrape();
+    std::string unready();
     void accept();
+    void accept_probes();
     void load_tls(bool reloading);
     void watch_reload();
     std::shared_ptr<const tls_context> current_tls() {
@@ -79,6 +106,73 @@ void server::impl::accept() {
     });
 }
 
+void server::impl::accept_probes() {
+    probe_acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec, strand_socket socket) {
+        if (ec == net::error::operation_aborted || !probe_acceptor->is_open()) return;
+        if (!ec) {
+            const auto remote = socket.remote_endpoint(ec);
+            std::string_view why;
+            if (auto ticket = ec ? std::nullopt : probe_admitted.admit(remote.address(), why))
+                serve_http(std::move(socket), probe_http, std::move(*ticket));
+        }
+        accept_probes();
+    });
+}
+
+std::string server::impl::scrape() {
+    std::string out;
+    out.reserve(8192);
+    std::size_t polling = 0, websocket = 0, queued = 0;
+    for (auto& endpoint : endpoints)
+        for (const auto& session : endpoint->all()) {
+            (session->transport() == eio::transport_kind::websocket ? websocket : polling) += 1;
+            queued += session->buffered_amount();
+        }
+    metrics::family(out, "switchboard_connections", "gauge", "Engine.IO sessions open, by transport");
+    metrics::sample(out, "switchboard_connections", {{"transport", "polling"}}, std::uint64_t{polling});
+    metrics::sample(out, "switchboard_connections", {{"transport", "websocket"}}, std::uint64_t{websocket});
+    metrics::family(out, "switchboard_queued_bytes", "gauge", "Bytes queued for the sessions and not yet written");
+    metrics::sample(out, "switchboard_queued_bytes", {}, std::uint64_t{queued});
+    metrics::render(out, metrics::sum());
+    {
+        std::lock_guard lock(probes_mutex);
+        for (const auto& collect : collectors) {
+            try {
+                collect(out);
+            } catch (...) {
+                SB_LOG(warn, "a metrics collector threw ({})", describe_current_exception());
+            }
+        }
+    }
+    // The process: what its memory and age are (RSS from /proc, in pages).
+    long pages = 0;
+    if (std::ifstream statm("/proc/self/statm"); statm >> pages >> pages) {
+        metrics::family(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes");
+        metrics::sample(out, "process_resident_memory_bytes", {},
+                        static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)));
+    }
+    metrics::family(out, "switchboard_uptime_seconds", "gauge", "Seconds since the server was made");
+    metrics::sample(out, "switchboard_uptime_seconds", {},
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    return out;
+}
+
+std::string server::impl::unready() {
+    if (stopping) return "shutting down";
+    if (!acceptor || bound_port == 0) return "not listening yet";
+    std::lock_guard lock(probes_mutex);
+    for (const auto& check : readiness_checks) {
+        std::string why;
+        try {
+            why = check();
+        } catch (...) {
+            why = std::string("a readiness check threw: ") + describe_current_exception();
+        }
+        if (!why.empty()) return why;
+    }
+    return {};
+}
+
 // --tls-cert / --tls-key into a context for new connections. At start a failure stops the server; on
 // SIGHUP it is logged and the certificate in use stays (a half-written file must not take TLS down).
 void server::impl::load_tls(bool reloading) {
@@ -105,6 +199,7 @@ void server::impl::watch_reload() {
 // Over a connection limit: a fixed 503 and the connection closed, nothing read (cheap, and the client
 // learns why: its transport reports the error, and it may retry later).
 void server::impl::refuse(strand_socket socket, std::string peer, std::string_view why) {
+    metrics::add(metrics::counter::refused_connections);
     const auto n = ++refused;
     if ((n & (n - 1)) == 0) // 1, 2, 4, 8, …: a line per doubling, not per connection
         SB_LOG(warn, "{}: connection refused ({} reached; {} refused so far)", peer, why, n);
@@ -126,6 +221,11 @@ void server::impl::shutdown() {
         net::dispatch(acceptor->get_executor(), [this] {
             beast::error_code e;
             acceptor->close(e);
+        });
+    if (probe_acceptor)
+        net::dispatch(probe_acceptor->get_executor(), [this] {
+            beast::error_code e;
+            probe_acceptor->close(e);
         });
     signals.cancel(ignored);
     reload_signal.cancel(ignored);
@@ -158,6 +258,16 @@ void server::allow_request(std::function<bool(const request_info&)> filter) {
     impl_->allow_request = std::move(filter);
 }
 
+void server::add_metrics(std::function<void(std::string& out)> collect) {
+    std::lock_guard lock(impl_->probes_mutex);
+    impl_->collectors.push_back(std::move(collect));
+}
+
+void server::add_readiness_check(std::function<std::string()> check) {
+    std::lock_guard lock(impl_->probes_mutex);
+    impl_->readiness_checks.push_back(std::move(check));
+}
+
 void server::engine(std::string path, engine_handler handler) {
     if (path.empty() || path.front() != '/') path = "/" + path;
     if (path.back() != '/') path.push_back('/');
@@ -184,9 +294,22 @@ void server::run() {
     s.acceptor->set_option(net::socket_base::reuse_address(true));
     s.acceptor->bind(where);
     s.acceptor->listen(net::socket_base::max_listen_connections);
+    if (s.config.metrics && s.config.metrics_port != 0) {
+        s.probe_acceptor.emplace(net::make_strand(s.ioc));
+        const tcp::endpoint probe_at(address, s.config.metrics_port);
+        s.probe_acceptor->open(probe_at.protocol());
+        s.probe_acceptor->set_option(net::socket_base::reuse_address(true));
+        s.probe_acceptor->bind(probe_at);
+        s.probe_acceptor->listen();
+    } else if (s.config.metrics) {
+        s.http.probes = &s.probes;
+    }
     s.bound_port = s.acceptor->local_endpoint().port();
     const std::string_view scheme = s.tls ? "https" : "http";
     std::cout << fmt::format("listening on {}://{}:{}", scheme, s.config.host, s.bound_port.load()) << std::endl;
+    if (s.probe_acceptor)
+        SB_LOG(info, "/metrics, /healthz and /readyz on http://{}:{}", s.config.host,
+               s.probe_acceptor->local_endpoint().port());
     const auto& c = s.config;
     std::string paths;
     for (const auto& e : s.endpoints) paths += (paths.empty() ? "" : ", ") + e->path();
@@ -205,6 +328,7 @@ void server::run() {
         if (!ec) s.shutdown();
     });
     s.accept();
+    if (s.probe_acceptor) s.accept_probes();
 
     // Handlers guard the application's code themselves; this is the last line: whatever still escapes
     // a handler is logged and the thread goes back to serving everyone else.

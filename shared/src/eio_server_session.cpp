@@ -44,22 +44,25 @@ void server_session::clear_output() {
     queued_bytes_ = 0;
 }
 
-void server_session::send(std::vector<frame> frames, bool droppable) {
-    if (closed_) return;
+server_session::send_outcome server_session::send(std::vector<frame> frames, bool droppable) {
+    send_outcome outcome;
+    if (closed_) return outcome;
     if (droppable) {
         const bool writable = transport_ == transport_kind::websocket ? !write_waiting_ && output_.empty()
                                                                       : poll_held_ && probe_ != probe_state::upgrading;
-        if (!writable) return;
+        if (!writable) return outcome;
     }
     for (auto& f : frames) enqueue(std::move(f));
-    make_room();
+    outcome.queued = true;
+    outcome.replaced = make_room();
     if (unsent_bytes() > options_.max_queue_bytes) {
         // A consumer this slow would hold unbounded memory: the session ends instead.
         finish(duration{}, close_reason::transport_error,
                "more than " + std::to_string(options_.max_queue_bytes) + " bytes waiting to be sent");
-        return;
+        return outcome;
     }
     if (transport_ == transport_kind::polling) flush_poll();
+    return outcome;
 }
 
 // Over the bound: the oldest replaceable units still queued go, each whole (its text frame and the

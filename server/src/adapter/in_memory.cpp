@@ -77,6 +77,11 @@ public:
         return targets(options);
     }
 
+    std::size_t room_count() override {
+        std::lock_guard lock(mutex_);
+        return rooms_.size();
+    }
+
     std::vector<std::string> all_rooms() override {
         std::lock_guard lock(mutex_);
         std::vector<std::string> out(present_.begin(), present_.end()); // each socket's own room

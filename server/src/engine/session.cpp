@@ -1,12 +1,21 @@
 #include "session.hpp"
 
 #include "../http/query.hpp"
+#include "../metrics/counters.hpp"
 #include "../util/log.hpp"
 #include "../util/random_id.hpp"
 
 #include <algorithm>
 
 namespace switchboard::server {
+
+namespace {
+std::size_t frame_bytes(const std::vector<eio::frame>& frames) noexcept {
+    std::size_t n = 0;
+    for (const auto& f : frames) n += f.bytes ? f.bytes->size() : 0;
+    return n;
+}
+} // namespace
 
 std::atomic<std::size_t> engine_session::live_{0};
 
@@ -62,7 +71,18 @@ void engine_session::start() {
 
 void engine_session::send(std::vector<eio::frame> frames, bool droppable) {
     on_strand([self = shared_from_this(), frames = std::move(frames), droppable]() mutable {
-        self->machine_.send(std::move(frames), droppable);
+        const bool was_closed = self->machine_.closed();
+        const auto count = frames.size();
+        const auto bytes = frame_bytes(frames);
+        const auto outcome = self->machine_.send(std::move(frames), droppable);
+        if (outcome.queued) {
+            metrics::add(metrics::counter::packets_out, count);
+            metrics::add(metrics::counter::bytes_out, bytes);
+        } else if (!was_closed) {
+            metrics::add(metrics::counter::dropped_volatile);
+        }
+        if (outcome.replaced) metrics::add(metrics::counter::dropped_replaced, outcome.replaced);
+        if (!was_closed && self->machine_.closed()) metrics::add(metrics::counter::refused_queue);
         // Now, not at the end of the step: a handler that emits in a loop sees its queue grow.
         self->buffered_.store(self->machine_.closed() ? 0 : self->machine_.unsent_bytes(), std::memory_order_relaxed);
         self->run_effects();
@@ -71,7 +91,15 @@ void engine_session::send(std::vector<eio::frame> frames, bool droppable) {
 
 void engine_session::send_replaceable(std::vector<eio::frame> frames) {
     on_strand([self = shared_from_this(), frames = std::move(frames)]() mutable {
-        if (const auto dropped = self->machine_.send_replaceable(std::move(frames)))
+        const bool was_closed = self->machine_.closed();
+        if (!was_closed) {
+            metrics::add(metrics::counter::packets_out, frames.size());
+            metrics::add(metrics::counter::bytes_out, frame_bytes(frames));
+        }
+        const auto dropped = self->machine_.send_replaceable(std::move(frames));
+        if (!was_closed && self->machine_.closed()) metrics::add(metrics::counter::refused_queue);
+        if (dropped) metrics::add(metrics::counter::dropped_replaced, dropped);
+        if (dropped)
             SB_LOG(trace, "{} session {}: {} older replaceable packet(s) dropped (queue full)", self->remote_address_,
                    self->id(), dropped);
         self->buffered_.store(self->machine_.closed() ? 0 : self->machine_.unsent_bytes(), std::memory_order_relaxed);
@@ -137,10 +165,14 @@ void engine_session::run_effects() {
 }
 
 void engine_session::apply(eio::deliver_text& e) {
+    metrics::add(metrics::counter::packets_in);
+    metrics::add(metrics::counter::bytes_in, e.text.size() + 1); // as sent: the type digit, then the text
     if (!machine_.closed() && on_text) guarded("a message handler", [&] { on_text(e.text); });
 }
 
 void engine_session::apply(eio::deliver_binary& e) {
+    metrics::add(metrics::counter::packets_in);
+    metrics::add(metrics::counter::bytes_in, e.bytes ? e.bytes->size() : 0);
     if (!machine_.closed() && on_binary) guarded("a message handler", [&] { on_binary(std::move(e.bytes)); });
 }
 

@@ -1,5 +1,6 @@
 #include "websocket.hpp"
 
+#include "../metrics/counters.hpp"
 #include "../tls/stream.hpp"
 #include "../util/log.hpp"
 
@@ -215,6 +216,7 @@ void websocket_transport::on_readable(beast::error_code ec) {
             }
             if (code && !closing_) {
                 close_code_ = code;
+                if (code == ws::close_code::too_big) metrics::add(metrics::counter::refused_payload);
                 l->on_ws_closed(*this,
                                 code == ws::close_code::invalid_payload ? eio::close_reason::parse_error
                                                                         : eio::close_reason::transport_error,

@@ -1,6 +1,8 @@
 #include "connection.hpp"
 
 #include "../engine/session.hpp"
+#include "../metrics/counters.hpp"
+#include "../metrics/probes.hpp"
 #include "../tls/stream.hpp"
 #include "../util/log.hpp"
 #include "cors.hpp"
@@ -96,6 +98,7 @@ private:
             }
             SB_LOG(warn, "{} {} {}: body over --max-payload ({} bytes) (413)", peer(), req.method_string(),
                    req.target(), context_.config.max_payload);
+            metrics::add(metrics::counter::refused_payload);
             string_response res{http::status::payload_too_large, req.version()};
             res.set(http::field::connection, "close");
             add_cors(res, req[http::field::origin], context_.config.cors_origins);
@@ -114,7 +117,9 @@ private:
             return;
         }
         auto req = parser_->release();
-        if (auto* endpoint = context_.endpoint_for(path_of(req.target()))) {
+        if (context_.probes && probe_handlers::serves(path_of(req.target()))) {
+            write(probe_response(*context_.probes, path_of(req.target()), req));
+        } else if (auto* endpoint = context_.endpoint_for(path_of(req.target()))) {
             handle_engine(*endpoint, std::move(req));
         } else if (is_client_path(req.target()) && !context_.config.client_dir.empty()) {
             write(serve_static(context_.config.client_dir, req, client_mount));
@@ -185,6 +190,7 @@ private:
         if (is_upgrade && !origin_allowed(origin, req[http::field::host], cfg.cors_origins)) {
             SB_LOG(warn, "{}: WebSocket upgrade from origin '{}' refused (not this server's, not in --cors-origin)",
                    peer(), origin);
+            metrics::add(metrics::counter::refused_origin);
             return fail(engine_error::forbidden);
         }
         if (!sid && !within_handshake_rate(req)) return;
@@ -243,6 +249,7 @@ private:
         const auto address = client_address(req);
         if (!address || context_.handshakes.take(*address)) return true;
         SB_LOG(debug, "{}: handshake refused (--handshakes-per-ip)", address->to_string());
+        metrics::add(metrics::counter::refused_handshakes);
         string_response res{http::status::too_many_requests, 11};
         res.set(http::field::content_type, "application/json");
         res.set(http::field::retry_after, "1");

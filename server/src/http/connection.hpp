@@ -15,6 +15,8 @@
 
 namespace switchboard::server {
 
+struct probe_handlers;
+
 /// What a connection needs of its server.
 struct http_context {
     const server_config& config;
@@ -22,7 +24,8 @@ struct http_context {
     std::vector<std::unique_ptr<engine_endpoint>>& endpoints;
     /// The application's filter of new sessions (server::allow_request); empty: all are admitted.
     std::function<bool(const request_info&)>& allow_request;
-    rate_per_address& handshakes; ///< --handshakes-per-ip
+    rate_per_address& handshakes;           ///< --handshakes-per-ip
+    const probe_handlers* probes = nullptr; ///< /metrics, /healthz, /readyz on this listener (null: not here)
 
     /// The Engine.IO endpoint serving `path` (with or without its trailing slash), or null.
     engine_endpoint* endpoint_for(std::string_view path) const {

@@ -1,5 +1,7 @@
 #include "responses.hpp"
 
+#include "../metrics/probes.hpp"
+
 #include <switchboard/base64.hpp>
 
 #include <fmt/format.h>
@@ -25,6 +27,35 @@ string_response engine_error_response(engine_error error, unsigned http_version)
     res.set(http::field::content_type, "application/json");
     res.body() = fmt::format(R"({{"code":{},"message":"{}"}})", static_cast<int>(error), to_string(error));
     res.prepare_payload();
+    return res;
+}
+
+string_response probe_response(const probe_handlers& p, std::string_view path,
+                               const http::request<http::string_body>& req) {
+    string_response res{http::status::ok, req.version()};
+    res.set(http::field::cache_control, "no-store");
+    res.keep_alive(req.keep_alive());
+    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+        res.result(http::status::method_not_allowed);
+        res.set(http::field::allow, "GET, HEAD");
+    } else if (path == "/metrics") {
+        res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+        res.body() = p.metrics();
+    } else if (path == "/healthz") {
+        res.set(http::field::content_type, "text/plain; charset=utf-8");
+        res.body() = "ok\n";
+    } else {
+        res.set(http::field::content_type, "text/plain; charset=utf-8");
+        auto why = p.unready();
+        if (why.empty()) {
+            res.body() = "ready\n";
+        } else {
+            res.result(http::status::service_unavailable);
+            res.body() = "not ready: " + why + "\n";
+        }
+    }
+    res.prepare_payload();
+    if (req.method() == http::verb::head) res.body().clear(); // the length stays that of the GET's body
     return res;
 }
 

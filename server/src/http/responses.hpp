@@ -34,6 +34,12 @@ string_response engine_error_response(engine_error error, unsigned http_version)
 /// request lacks what the upgrade needs, 426 (naming version 13) for another protocol version.
 string_response websocket_upgrade_response(const http::request<http::string_body>& req);
 
+struct probe_handlers;
+/// /metrics (text format 0.0.4), /healthz (200 while the process serves) or /readyz (200, or 503 with
+/// the reason): GET and HEAD; other methods get 405.
+string_response probe_response(const probe_handlers& p, std::string_view path,
+                               const http::request<http::string_body>& req);
+
 /// A polling payload (a GET's answer), as text.
 string_response payload_response(std::string payload, unsigned http_version);
 

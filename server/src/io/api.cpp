@@ -400,7 +400,10 @@ bool socket::join(const std::vector<std::string>& rooms) const {
             admitted.push_back(room);
             ++count;
         }
-        if (!all) SB_LOG(debug, "{}: a join past --max-rooms-per-socket ({}) refused", impl_->peer(), most);
+        if (!all) {
+            SB_LOG(debug, "{}: a join past --max-rooms-per-socket ({}) refused", impl_->peer(), most);
+            metrics::add(metrics::counter::refused_rooms);
+        }
         adapter.add_all(impl_->id, admitted);
     } else {
         adapter.add_all(impl_->id, rooms);
@@ -544,6 +547,13 @@ server::server(switchboard::server::server& http, server_options options)
     : core_(std::make_shared<detail::io_core>(http, with_configured_adapter(http, std::move(options)))),
       main_(core_->get("/")) {
     core_->server_middleware = configured_middleware(http.config());
+    http.add_metrics([weak = std::weak_ptr<detail::io_core>(core_)](std::string& out) {
+        if (auto core = weak.lock()) core->write_metrics(out);
+    });
+    http.add_readiness_check([weak = std::weak_ptr<detail::io_core>(core_)]() -> std::string {
+        auto core = weak.lock();
+        return core ? core->unready() : std::string{};
+    });
     http.engine(http.config().path, [core = core_](const std::shared_ptr<switchboard::server::engine_socket>& engine) {
         core->on_engine(engine);
     });

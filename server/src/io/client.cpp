@@ -112,6 +112,7 @@ void client::connect(const std::string& nsp, boost::json::object auth) {
     const auto most = core_->http.config().max_namespaces;
     if (most != 0 && sockets_.size() >= most) {
         connection_.refused(nsp);
+        metrics::add(metrics::counter::refused_namespaces);
         return refuse(nsp, {"too many namespaces", nullptr});
     }
     std::shared_ptr<void> joining;
@@ -122,11 +123,12 @@ void client::connect(const std::string& nsp, boost::json::object auth) {
     }
     auto socket = std::make_shared<socket_impl>(ns, shared_from_this(), std::move(auth));
     socket->joining = std::move(joining);
-    run_middleware(std::move(socket), std::make_shared<std::vector<middleware>>(ns->middleware_chain()), 0);
+    run_middleware(std::move(socket), std::make_shared<std::vector<middleware>>(ns->middleware_chain()), 0,
+                   std::chrono::steady_clock::now());
 }
 
 void client::run_middleware(std::shared_ptr<socket_impl> socket, std::shared_ptr<std::vector<middleware>> chain,
-                            std::size_t index) {
+                            std::size_t index, std::chrono::steady_clock::time_point started) {
     const auto& nsp = socket->nsp->name;
     if (index == chain->size()) {
         connection_.connected(nsp);
@@ -136,6 +138,7 @@ void client::run_middleware(std::shared_ptr<socket_impl> socket, std::shared_ptr
             connect_timer_ = 0;
         }
         socket->on_connected();
+        metrics::observe(metrics::histogram::handshake, std::chrono::steady_clock::now() - started);
         io::socket handle(socket);
         for (auto& handler : socket->nsp->connection_handlers()) {
             if (!socket->connected) break;
@@ -145,17 +148,18 @@ void client::run_middleware(std::shared_ptr<socket_impl> socket, std::shared_ptr
         return;
     }
     auto called = std::make_shared<std::atomic<bool>>(false);
-    next_fn next = [weak = weak_from_this(), socket, chain, index, called](std::optional<connect_error> error) {
+    next_fn next = [weak = weak_from_this(), socket, chain, index, called,
+                    started](std::optional<connect_error> error) {
         if (called->exchange(true)) return; // next() counts once
         auto self = weak.lock();
         if (!self) return;
         // The middleware may answer from any thread, now or later: continue on the session's strand.
-        self->engine_->post([self, socket, chain, index, error = std::move(error)] {
+        self->engine_->post([self, socket, chain, index, started, error = std::move(error)] {
             if (error) {
                 self->connection_.refused(socket->nsp->name);
                 self->refuse(socket->nsp->name, *error);
             } else {
-                self->run_middleware(socket, chain, index + 1);
+                self->run_middleware(socket, chain, index + 1, started);
             }
         });
     };

@@ -24,6 +24,7 @@
 #include <switchboard/sio/packet.hpp>
 #include <switchboard/sio/server_connection.hpp>
 
+#include "../metrics/counters.hpp"
 #include "../util/log.hpp"
 
 #include <atomic>
@@ -31,6 +32,10 @@
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
+
+namespace switchboard::io {
+namespace metrics = switchboard::server::metrics;
+}
 
 namespace switchboard::io::detail {
 
@@ -177,6 +182,7 @@ struct namespace_impl final : local_sockets, std::enable_shared_from_this<namesp
     /// Sockets on their way in (io_core's mutex guards it).
     std::size_t joining = 0;
     std::vector<std::shared_ptr<socket_impl>> connected();
+    std::size_t socket_count();
 
     /// What a broadcast on this namespace reaches: itself, or every child of a family.
     std::vector<std::shared_ptr<namespace_impl>> targets();
@@ -239,7 +245,7 @@ private:
     void on_drain();
     void connect(const std::string& nsp, boost::json::object auth);
     void run_middleware(std::shared_ptr<socket_impl> socket, std::shared_ptr<std::vector<middleware>> chain,
-                        std::size_t index);
+                        std::size_t index, std::chrono::steady_clock::time_point started);
     void refuse(const std::string& nsp, const connect_error& error);
     void fail(std::string_view why); // a protocol error: logged, and the connection ends
 
@@ -272,6 +278,12 @@ struct io_core : std::enable_shared_from_this<io_core> {
                                             std::string_view peer, std::shared_ptr<void>& joining);
     /// A dynamic child with no socket, none joining, goes (cleanup_empty_child_namespaces).
     void remove_if_empty(const std::shared_ptr<namespace_impl>& ns);
+
+    /// Every namespace (dynamic children included; families are not namespaces).
+    std::vector<std::shared_ptr<namespace_impl>> namespaces();
+    /// /metrics: sockets and rooms per namespace. /readyz: whether every adapter reaches its cluster.
+    void write_metrics(std::string& out);
+    std::string unready();
 
     void on_engine(const std::shared_ptr<switchboard::server::engine_socket>& engine);
     /// io::server is going away: every namespace lets go of its handlers.

@@ -1,6 +1,10 @@
 // Namespaces: their middleware and handlers, their connected sockets, and the registry of them.
 #include "core.hpp"
 
+#include "../metrics/exposition.hpp"
+
+#include <algorithm>
+
 namespace switchboard::io::detail {
 
 namespace_impl::namespace_impl(io_core& core_, std::string name_, std::shared_ptr<namespace_impl> family_)
@@ -67,6 +71,11 @@ void namespace_impl::remove(const socket_impl& socket) {
 bool namespace_impl::empty() {
     std::lock_guard lock(sockets_mutex_);
     return sockets_.empty();
+}
+
+std::size_t namespace_impl::socket_count() {
+    std::lock_guard lock(sockets_mutex_);
+    return sockets_.size();
 }
 
 std::vector<std::shared_ptr<socket_impl>> namespace_impl::connected() {
@@ -284,6 +293,37 @@ void io_core::clear() {
     for (auto& family : families_) family->clear();
     namespaces_.clear();
     families_.clear();
+}
+
+std::vector<std::shared_ptr<namespace_impl>> io_core::namespaces() {
+    std::vector<std::shared_ptr<namespace_impl>> out;
+    {
+        std::lock_guard lock(mutex_);
+        out.reserve(namespaces_.size());
+        for (const auto& [name, ns] : namespaces_) out.push_back(ns);
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a->name < b->name; });
+    return out;
+}
+
+void io_core::write_metrics(std::string& out) {
+    const auto list = namespaces();
+    metrics::family(out, "switchboard_sockets", "gauge", "Socket.IO sockets connected to this node, by namespace");
+    for (const auto& ns : list)
+        metrics::sample(out, "switchboard_sockets", {{"namespace", ns->name}}, std::uint64_t{ns->socket_count()});
+    metrics::family(out, "switchboard_rooms", "gauge",
+                    "Rooms with a member on this node, by namespace (the sockets' own rooms not counted)");
+    for (const auto& ns : list)
+        if (ns->adapter)
+            metrics::sample(out, "switchboard_rooms", {{"namespace", ns->name}},
+                            std::uint64_t{ns->adapter->room_count()});
+}
+
+std::string io_core::unready() {
+    for (const auto& ns : namespaces())
+        if (ns->adapter && !ns->adapter->connected())
+            return "namespace " + ns->name + ": the cluster adapter cannot reach the other nodes";
+    return {};
 }
 
 void io_core::on_engine(const std::shared_ptr<switchboard::server::engine_socket>& engine) {

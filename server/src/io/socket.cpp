@@ -84,6 +84,7 @@ bool socket_impl::within_budget(const sio::packet& packet, std::size_t bytes) {
         unit = "bytes";
     }
     if (verdict == sio::event_budget::verdict::deliver) return true;
+    metrics::add(unit == "events" ? metrics::counter::refused_events : metrics::counter::refused_bytes);
     if (verdict == sio::event_budget::verdict::disconnect) {
         SB_LOG(warn, "{}: over --{}-per-second ({}) for 10 s: disconnected", peer(), unit, over->rate());
         disconnect(true);
@@ -175,6 +176,7 @@ std::optional<std::uint64_t> socket_impl::register_ack_at(std::optional<std::uin
                 if (!waiting) return; // answered meanwhile
                 cb = std::move(waiting->callback);
             }
+            metrics::add(metrics::counter::ack_timeouts);
             if (!run_guarded(self->peer(), "an ack callback (timeout)",
                              [&] { cb(make_error_code(errc::timeout), {}); }))
                 self->on_handler_failure();
@@ -204,13 +206,16 @@ std::error_code socket_impl::emit(std::string_view name, arguments args, ack_cal
     const auto& cfg = nsp->core.http.config();
     const bool refuse = policy == overflow::refuse || (policy == overflow::server_default && cfg.refuse_when_full);
     const std::size_t before = owner->engine().buffered_amount();
-    if (refuse && !droppable && before >= cfg.max_queue_bytes)
+    if (refuse && !droppable && before >= cfg.max_queue_bytes) {
+        metrics::add(metrics::counter::refused_queue);
         return make_error_code(errc::queue_full); // full already: nothing to encode
+    }
     if (callback) packet.id = register_ack(std::move(callback), timeout);
     auto frames = sio::encode_frames(packet);
     if (!frames) return {}; // validated above; nothing else can fail
     const std::size_t size = bytes_of(*frames);
     if (refuse && !droppable && before + size > cfg.max_queue_bytes) {
+        metrics::add(metrics::counter::refused_queue);
         if (packet.id) cancel_ack(*packet.id);
         return make_error_code(errc::queue_full);
     }

@@ -118,6 +118,11 @@ public:
     /// Whether `room` has a member on this node (a socket id is a room).
     virtual bool has_room(const std::string& room) { return !sockets({room}).empty(); }
 
+    /// How many rooms have a member on this node, the sockets' own rooms not counted (for /metrics).
+    virtual std::size_t room_count() { return all_rooms().size(); }
+    /// Whether the rest of the cluster can be reached now (/readyz); always, for a single process.
+    virtual bool connected() const { return true; }
+
     /// This node's id in the cluster (as other nodes name it); empty for a single process.
     virtual std::string node_id() const { return {}; }
 

@@ -49,6 +49,8 @@ struct server_config {
     log_level log = log_level::info;              ///< what is logged
     log_format log_style = log_format::text;      ///< how
     std::string db_path;                          ///< the application's database (the chat's history)
+    bool metrics = true;                          ///< serve /metrics, /healthz and /readyz …
+    std::uint16_t metrics_port = 0;               ///< … on this port of `host` instead of the main one (0: main)
     std::string redis_url;               ///< join the Redis cluster here (`redis://host:port`); empty: one node
     std::string redis_key = "socket.io"; ///< the cluster's channel prefix (the Node adapter's `key`)
     std::uint32_t redis_requests_timeout_ms = 5000; ///< how long a cluster query waits for the other nodes

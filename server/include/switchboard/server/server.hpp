@@ -40,6 +40,13 @@ public:
     /// I/O threads. Call before run().
     void allow_request(std::function<bool(const request_info&)> filter);
 
+    /// Adds samples to every /metrics scrape: `collect` appends Prometheus text-format lines (its
+    /// families' `# HELP` and `# TYPE` lines included) to `out`. Called on an I/O thread per scrape.
+    void add_metrics(std::function<void(std::string& out)> collect);
+    /// A condition of /readyz: `check` returns why the server is not ready (e.g. "redis unreachable"),
+    /// or an empty string. Called on an I/O thread per request.
+    void add_readiness_check(std::function<std::string()> check);
+
     /// Binds, prints "listening on http://HOST:PORT" (https with TLS) to stdout, and runs the I/O threads until
     /// stop() or SIGINT/SIGTERM; then closes every session (with a close packet) and returns.
     void run();

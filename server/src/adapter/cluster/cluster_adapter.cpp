@@ -1,5 +1,6 @@
 #include "cluster_adapter.hpp"
 
+#include "../../metrics/counters.hpp"
 #include "../../util/log.hpp"
 #include "../../util/random_id.hpp"
 #include "describe.hpp"
@@ -89,6 +90,7 @@ private:
         std::function<void(const response&)> on_answer;
         query_done done;
         std::function<void()> cancel_timer;
+        std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     };
     struct pending_acks {
         std::function<void(std::size_t)> on_client_count;
@@ -286,6 +288,7 @@ void cluster_node::finish(const std::string& request_id, std::error_code ec) {
     if (node.empty()) return;
     auto& q = node.mapped();
     if (q.cancel_timer) q.cancel_timer();
+    metrics::observe(metrics::histogram::adapter_request, std::chrono::steady_clock::now() - q.started);
     io::cluster_answers answers;
     answers.asked = q.expected;
     answers.answered = q.received;
@@ -420,6 +423,8 @@ public:
     std::size_t socket_room_count(const std::string& sid) override { return local().socket_room_count(sid); }
     std::vector<std::string> sockets(const std::vector<std::string>& rooms) override { return local().sockets(rooms); }
     std::vector<std::string> all_rooms() override { return local().all_rooms(); }
+    std::size_t room_count() override { return local().room_count(); }
+    bool connected() const override { return node_->wire().connected(); }
     bool has_room(const std::string& room) override { return local().has_room(room); }
     void server_count(std::function<void(std::size_t)> done) override { node_->server_count(std::move(done)); }
     std::string node_id() const override { return node_->uid(); }

@@ -31,6 +31,8 @@ public:
     virtual void post(std::function<void()> task) = 0;
     /// Runs `task` on the strand after `delay`; the returned function cancels it (on the strand).
     virtual std::function<void()> after(std::chrono::milliseconds delay, std::function<void()> task) = 0;
+    /// Whether the other nodes can be reached now (any thread).
+    virtual bool connected() const = 0;
     /// How many nodes serve `nsp`, this one included; nothing when the transport cannot tell now.
     virtual void count_nodes(const std::string& nsp, std::function<void(std::optional<std::size_t>)> done) = 0;
 

@@ -8,6 +8,7 @@
 
 #include <switchboard/result.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -49,7 +50,8 @@ public:
     void start();
     /// Ends the connection for good; pending handlers get no reply.
     void close();
-    bool connected() const noexcept { return connected_; }
+    /// Any thread (for /readyz); the state is the strand's.
+    bool connected() const noexcept { return connected_.load(std::memory_order_relaxed); }
     const strand_type& strand() const noexcept { return strand_; }
 
     /// Sends a command (binary-safe arguments). False, and `done` is not called, when not connected.
@@ -80,7 +82,7 @@ private:
     std::optional<tcp::socket> socket_; // hiredis's descriptor, watched (hiredis owns and closes it)
     bool want_read_ = false, reading_ = false;
     bool want_write_ = false, writing_ = false;
-    bool connected_ = false;
+    std::atomic<bool> connected_{false};
     bool closed_ = false;
     std::chrono::milliseconds backoff_{100};
     std::optional<strand_timer> retry_;

@@ -8,6 +8,7 @@
 #include "address.hpp"
 #include "connection.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -40,7 +41,8 @@ public:
     /// Connects (and keeps reconnecting, 100 ms doubling to 5 s, until close()).
     void start();
     void close();
-    bool connected() const noexcept { return connected_; }
+    /// Any thread (for /readyz); the state is the strand's.
+    bool connected() const noexcept { return connected_.load(std::memory_order_relaxed); }
 
     /// Sends a (un)subscription. False, and nothing is sent, when not connected: the `connected`
     /// event is where a (re)connection subscribes again.
@@ -61,7 +63,7 @@ private:
     std::vector<char> buffer_;
     std::deque<std::string> out_;
     bool writing_ = false;
-    bool connected_ = false;
+    std::atomic<bool> connected_{false};
     bool closed_ = false;
     std::uint64_t generation_ = 0; // a connection's handlers see a newer one and stop
     std::chrono::milliseconds backoff_{100};

@@ -1,5 +1,6 @@
 #include "transport.hpp"
 
+#include "../../metrics/counters.hpp"
 #include "../../util/log.hpp"
 
 namespace switchboard::server::redis {
@@ -57,10 +58,12 @@ std::function<void()> pubsub_transport::after(std::chrono::milliseconds delay, s
 
 void pubsub_transport::publish(std::string_view command, std::string channel, std::string bytes) {
     if (bytes.empty()) return;
-    net::post(strand_, [this, command, channel = std::move(channel), bytes = std::move(bytes)] {
+    const auto started = std::chrono::steady_clock::now();
+    net::post(strand_, [this, command, channel = std::move(channel), bytes = std::move(bytes), started] {
         // Refused (Redis is known to be away), or lost with the connection before Redis took it.
-        const bool sent = commands_->command({command, channel, bytes}, [this](std::optional<reply> r) {
-            if (!r) unpublished();
+        const bool sent = commands_->command({command, channel, bytes}, [this, started](std::optional<reply> r) {
+            if (!r) return unpublished();
+            metrics::observe(metrics::histogram::adapter_publish, std::chrono::steady_clock::now() - started);
         });
         if (!sent) unpublished();
     });

@@ -21,6 +21,7 @@ class pubsub_transport : public cluster::transport {
 public:
     void post(std::function<void()> task) override { net::post(strand_, std::move(task)); }
     std::function<void()> after(std::chrono::milliseconds delay, std::function<void()> task) override;
+    bool connected() const override { return commands_->connected() && subscriber_->connected(); }
 
 protected:
     explicit pubsub_transport(const address& at);

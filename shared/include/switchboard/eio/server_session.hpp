@@ -105,7 +105,13 @@ public:
     /// Queues frames, in order, as one unit. A `droppable` unit is dropped unless the transport can
     /// take it at once (Socket.IO's volatile). More than max_queue_bytes unsent drops queued
     /// replaceable units (oldest first), then, if that is not enough, closes the session.
-    void send(std::vector<frame> frames, bool droppable = false);
+    /// Returns what became of it: queued (false: dropped as volatile, or the session is closed) and how
+    /// many replaceable units it pushed out.
+    struct send_outcome {
+        bool queued = false;
+        std::size_t replaced = 0;
+    };
+    send_outcome send(std::vector<frame> frames, bool droppable = false);
     /// Queues a unit that may be dropped later: while more than max_queue_bytes are unsent, the oldest
     /// such units still queued are dropped (latest wins: positions, progress), this one included if
     /// need be; only then does the session close as send() would. Returns the units dropped.
