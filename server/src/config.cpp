@@ -120,6 +120,12 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
             "the tokens' required issuer (iss)")
         ("redis-sharded", po::bool_switch(&config.redis_sharded),
             "sharded pub/sub (Redis 7 SPUBLISH/SSUBSCRIBE), as the Node adapter's createShardedAdapter")
+        ("recovery-window", po::value(&config.recovery_window_ms)->default_value(config.recovery_window_ms),
+            "connection state recovery: ms a disconnected client has to come back with its id, rooms, data and "
+            "the events it missed (0: off; Socket.IO's default is 120000)")
+        ("recovery-db", po::value(&config.recovery_db)->default_value(config.recovery_db),
+            "the SQLite file recovery keeps sessions and missed events in, so that it survives a restart or "
+            "a crash (empty: memory only)")
         ("no-metrics", po::bool_switch(&no_metrics), "serve no /metrics, /healthz and /readyz")
         ("metrics-port", po::value(&config.metrics_port)->default_value(config.metrics_port),
             "serve /metrics, /healthz and /readyz on this port (plain HTTP, same --host) instead of the main one "
@@ -194,6 +200,10 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
         err << program
             << ": --ping-interval, --ping-timeout, --max-payload, --threads, --write-timeout and --request-timeout "
                "must be positive\n";
+        return cli_action::exit_failure;
+    }
+    if (config.recovery_window_ms != 0 && !config.redis_url.empty()) {
+        err << program << ": --recovery-window with --redis needs the Redis recovery store, which is not done yet\n";
         return cli_action::exit_failure;
     }
     if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {

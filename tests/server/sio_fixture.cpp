@@ -272,6 +272,10 @@ int main(int argc, char** argv) {
 
     auto main_nsp = io.main();
     io.on_connection([main_nsp](io::socket& s) { on_connection(main_nsp, s); });
+    // With --recovery-window: a session whose client did not come back is announced to "observers".
+    io.on_session_expired([main_nsp](const io::expired_session& s) {
+        main_nsp.to("observers").emit("expired", s.id, s.nsp, to_array(s.rooms));
+    });
 
     auto admin = io.of("/admin");
     admin.use([](io::socket& s, io::next_fn next) {

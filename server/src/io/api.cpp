@@ -157,6 +157,10 @@ std::error_code broadcast_operator::emit_args(std::string_view name, arguments a
     for (const auto& ns : targets) {
         auto packet = detail::make_event_packet(ns->name, name, targets.size() > 1 ? args : std::move(args));
         if (!packet) return packet.error();
+        if (ns->core.recovery && !options_.volatile_) { // kept for recovery, its offset last
+            std::uint64_t offset = 0;
+            if (auto kept = ns->store(*packet, options_, offset); !kept) return kept.error();
+        }
         ns->adapter->broadcast(*packet, options_);
     }
     return {};
@@ -294,6 +298,8 @@ const std::string& socket::id() const noexcept { return impl_->id; }
 const std::string& socket::nsp_name() const noexcept { return impl_->nsp->name; }
 const handshake_info& socket::handshake() const { return impl_->handshake(); }
 bool socket::connected() const noexcept { return impl_->connected; }
+
+bool socket::recovered() const noexcept { return impl_->recovery && impl_->recovery->recovered; }
 boost::json::value& socket::data() const noexcept { return impl_->data; }
 
 const socket& socket::on(std::string event, event_handler handler) const {
@@ -409,10 +415,14 @@ bool socket::join(const std::vector<std::string>& rooms) const {
         adapter.add_all(impl_->id, rooms);
     }
     if (!impl_->connected) adapter.del_all(impl_->id);
+    impl_->rooms_changed();
     return all && impl_->connected;
 }
 
-void socket::leave(const std::string& room) const { impl_->nsp->adapter->del(impl_->id, room); }
+void socket::leave(const std::string& room) const {
+    impl_->nsp->adapter->del(impl_->id, room);
+    impl_->rooms_changed();
+}
 
 std::vector<std::string> socket::rooms() const { return impl_->nsp->adapter->socket_rooms(impl_->id); }
 
@@ -516,6 +526,10 @@ server_options with_configured_adapter(const switchboard::server::server& http, 
         if (const auto at = switchboard::server::redis::parse_url(cfg.redis_url))
             options.adapter = switchboard::server::redis::make_adapter_factory(
                 *at, cfg.redis_key, std::chrono::milliseconds(cfg.redis_requests_timeout_ms), cfg.redis_sharded);
+    if (options.recovery.window.count() == 0 && cfg.recovery_window_ms != 0) {
+        options.recovery.window = std::chrono::milliseconds(cfg.recovery_window_ms);
+        options.recovery.database = cfg.recovery_db;
+    }
     return options;
 }
 
@@ -547,6 +561,7 @@ server::server(switchboard::server::server& http, server_options options)
     : core_(std::make_shared<detail::io_core>(http, with_configured_adapter(http, std::move(options)))),
       main_(core_->get("/")) {
     core_->server_middleware = configured_middleware(http.config());
+    core_->start_recovery();
     http.add_metrics([weak = std::weak_ptr<detail::io_core>(core_)](std::string& out) {
         if (auto core = weak.lock()) core->write_metrics(out);
     });
@@ -570,5 +585,9 @@ nsp server::of(std::function<bool(const std::string& name, const boost::json::ob
 nsp server::main() const { return main_; }
 
 switchboard::server::server& server::http() const noexcept { return core_->http; }
+
+void server::on_session_expired(std::function<void(const expired_session&)> handler) {
+    core_->add_expiry_handler(std::move(handler));
+}
 
 } // namespace switchboard::io

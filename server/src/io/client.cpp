@@ -1,6 +1,8 @@
 // The Socket.IO side of one Engine.IO session: decoding, namespace connection, packet routing.
 #include "core.hpp"
 
+#include "../util/random_id.hpp"
+
 #include <algorithm>
 
 namespace switchboard::io::detail {
@@ -121,7 +123,9 @@ void client::connect(const std::string& nsp, boost::json::object auth) {
         connection_.refused(nsp);
         return refuse(nsp, {"Invalid namespace", nullptr});
     }
+    if (core_->recovery && try_recover(ns, auth, joining)) return;
     auto socket = std::make_shared<socket_impl>(ns, shared_from_this(), std::move(auth));
+    if (core_->recovery) socket->recovery = std::make_unique<recovery_state>(switchboard::server::random_id());
     socket->joining = std::move(joining);
     run_middleware(std::move(socket), std::make_shared<std::vector<middleware>>(ns->middleware_chain()), 0,
                    std::chrono::steady_clock::now());
@@ -129,24 +133,7 @@ void client::connect(const std::string& nsp, boost::json::object auth) {
 
 void client::run_middleware(std::shared_ptr<socket_impl> socket, std::shared_ptr<std::vector<middleware>> chain,
                             std::size_t index, std::chrono::steady_clock::time_point started) {
-    const auto& nsp = socket->nsp->name;
-    if (index == chain->size()) {
-        connection_.connected(nsp);
-        sockets_.push_back(socket);
-        if (connect_timer_ != 0) { // connected in time (as the reference server, the timer goes)
-            engine_->cancel_timer(connect_timer_);
-            connect_timer_ = 0;
-        }
-        socket->on_connected();
-        metrics::observe(metrics::histogram::handshake, std::chrono::steady_clock::now() - started);
-        io::socket handle(socket);
-        for (auto& handler : socket->nsp->connection_handlers()) {
-            if (!socket->connected) break;
-            if (!run_guarded(socket->peer(), "a connection handler", [&] { handler(handle); }))
-                return socket->on_handler_failure();
-        }
-        return;
-    }
+    if (index == chain->size()) return admit(socket, started);
     auto called = std::make_shared<std::atomic<bool>>(false);
     next_fn next = [weak = weak_from_this(), socket, chain, index, called,
                     started](std::optional<connect_error> error) {
@@ -167,6 +154,59 @@ void client::run_middleware(std::shared_ptr<socket_impl> socket, std::shared_ptr
     auto& fn = (*chain)[index];
     if (!run_guarded(socket->peer(), "a middleware", [&] { fn(handle, next); }))
         next(connect_error{"server error", nullptr}); // refused, unless it had answered before it threw
+}
+
+void client::admit(const std::shared_ptr<socket_impl>& socket, std::chrono::steady_clock::time_point started) {
+    connection_.connected(socket->nsp->name);
+    sockets_.push_back(socket);
+    if (connect_timer_ != 0) { // connected in time (as the reference server, the timer goes)
+        engine_->cancel_timer(connect_timer_);
+        connect_timer_ = 0;
+    }
+    socket->on_connected();
+    metrics::observe(metrics::histogram::handshake, std::chrono::steady_clock::now() - started);
+    io::socket handle(socket);
+    for (auto& handler : socket->nsp->connection_handlers()) {
+        if (!socket->connected) break;
+        if (!run_guarded(socket->peer(), "a connection handler", [&] { handler(handle); }))
+            return socket->on_handler_failure();
+    }
+}
+
+// The client presents `pid` and `offset` in its CONNECT auth (socket.io-client does, once it had a
+// `pid`). If recovery still has that session, the socket comes back with its id, rooms and data; the
+// events it missed are queued first (the client buffers them until the CONNECT answer that follows),
+// and it skips the middleware, as Socket.IO's skipMiddlewares.
+bool client::try_recover(const std::shared_ptr<namespace_impl>& ns, const boost::json::object& auth,
+                         std::shared_ptr<void>& joining) {
+    const auto* pid = auth.if_contains("pid");
+    const auto* offset = auth.if_contains("offset");
+    if (!pid || !offset || !pid->is_string() || !offset->is_string()) return false;
+    const auto started = std::chrono::steady_clock::now();
+    std::shared_ptr<socket_impl> socket;
+    const auto restored = core_->recovery->recover(
+        std::string(pid->get_string()), offset->get_string(), ns->name, [&](const csr::buffer::recovered& r) {
+            // Under the buffer's lock: a broadcast stored before this moment is among the missed (and
+            // skipped live, see namespace_impl::deliver); one stored after reaches the socket live.
+            socket = std::make_shared<socket_impl>(ns, shared_from_this(), auth, r.state.sid);
+            socket->recovery = std::make_unique<recovery_state>(r.state.pid);
+            socket->recovery->recovered = true;
+            socket->recovery->replayed_through = r.replayed_through;
+            socket->recovery->sent(r.last_offset);
+            socket->data = r.state.data;
+            socket->connected = true; // in its namespace and rooms now, so that nothing passes it by
+            ns->add(socket);
+            for (const auto& frames : r.missed) socket->send_frames(frames, false);
+            run_guarded(engine_->remote_address(), "the adapter (add_all)",
+                        [&] { ns->adapter->add_all(r.state.sid, r.state.rooms); });
+        });
+    if (!restored) return false;
+    socket->joining = std::move(joining);
+    SB_LOG(debug, "{}: socket {} of {} recovered ({} missed packet(s) replayed)", engine_->remote_address(), socket->id,
+           ns->name, restored->missed.size());
+    admit(socket, started);
+    if (socket->connected) core_->recovery->connected(socket->recovery_snapshot()); // its new life, for the journal
+    return true;
 }
 
 void client::refuse(const std::string& nsp, const connect_error& error) {

@@ -25,6 +25,8 @@
 #include <switchboard/sio/server_connection.hpp>
 
 #include "../metrics/counters.hpp"
+#include "../recovery/buffer.hpp"
+#include "../recovery/sqlite_journal.hpp"
 #include "../util/log.hpp"
 
 #include <atomic>
@@ -35,7 +37,8 @@
 
 namespace switchboard::io {
 namespace metrics = switchboard::server::metrics;
-}
+namespace csr = switchboard::server::recovery; // connection state recovery
+} // namespace switchboard::io
 
 namespace switchboard::io::detail {
 
@@ -69,8 +72,26 @@ bool run_guarded(std::string_view peer, std::string_view what, F&& f) noexcept {
     }
 }
 
+/// A socket's part in connection state recovery (only when it is on: idle sockets pay a pointer).
+struct recovery_state {
+    explicit recovery_state(std::string pid_) : pid(std::move(pid_)) {}
+    const std::string pid;                     ///< its private session id (the CONNECT answer's `pid`)
+    std::atomic<std::uint64_t> last_offset{0}; ///< the newest stored packet queued to it (any thread)
+    std::uint64_t replayed_through = 0;        ///< a recovery replayed everything up to here: skip it live
+    bool recovered = false;
+
+    /// Another stored packet was queued (any thread): keeps the newest.
+    void sent(std::uint64_t offset) noexcept {
+        auto seen = last_offset.load(std::memory_order_relaxed);
+        while (seen < offset && !last_offset.compare_exchange_weak(seen, offset, std::memory_order_relaxed)) {
+        }
+    }
+};
+
 struct socket_impl : std::enable_shared_from_this<socket_impl> {
-    socket_impl(std::shared_ptr<namespace_impl> nsp, std::shared_ptr<client> owner, boost::json::object auth);
+    /// `id`: a recovered socket's own; empty: a new one.
+    socket_impl(std::shared_ptr<namespace_impl> nsp, std::shared_ptr<client> owner, boost::json::object auth,
+                std::string id = {});
 
     const std::string id;
     const std::shared_ptr<namespace_impl> nsp;
@@ -80,6 +101,7 @@ struct socket_impl : std::enable_shared_from_this<socket_impl> {
     const handshake_info& handshake() const;
     boost::json::value data;
     std::atomic<bool> connected{false};
+    std::unique_ptr<recovery_state> recovery; ///< set before it connects, when recovery is on
     /// A dynamic namespace's child is not removed while a socket is on its way in (its middleware runs):
     /// held from resolve() until the socket is in the namespace, or gone.
     std::shared_ptr<void> joining;
@@ -114,7 +136,12 @@ struct socket_impl : std::enable_shared_from_this<socket_impl> {
                          overflow policy = overflow::server_default);
 
     // From the client, on the strand.
+    /// In its namespace and connected; the CONNECT answer is sent (with `pid` when recovery is on).
     void on_connected();
+    /// The session as recovery keeps it (strand; rooms read from the adapter).
+    csr::session recovery_snapshot();
+    /// Its rooms changed (any thread): recovery's journal hears of it, so that a crash keeps them.
+    void rooms_changed();
     /// An EVENT; `bytes`: what its frames weighed (for --bytes-per-second).
     void on_event(sio::packet&& packet, std::size_t bytes);
     void on_ack(sio::packet&& packet);
@@ -203,6 +230,10 @@ struct namespace_impl final : local_sockets, std::enable_shared_from_this<namesp
     /// The socket `sid`, if it is connected here.
     std::optional<socket> find(const std::string& sid);
 
+    /// Keeps `packet` (an EVENT of this namespace for `targets`) for connection state recovery: its
+    /// offset joins its arguments, last. Returns its frames, and the offset in `offset`.
+    result<std::vector<eio::frame>> store(sio::packet& packet, const broadcast_options& targets, std::uint64_t& offset);
+
 private:
     std::shared_ptr<socket_impl> lookup(const std::string& sid);
 
@@ -244,6 +275,11 @@ private:
     void on_close(eio::close_reason reason);
     void on_drain();
     void connect(const std::string& nsp, boost::json::object auth);
+    /// Connection state recovery: true when `auth` brought back a session of `ns` (it is connected then).
+    bool try_recover(const std::shared_ptr<namespace_impl>& ns, const boost::json::object& auth,
+                     std::shared_ptr<void>& joining);
+    /// The socket passed its middleware (or skipped it): it joins, the client hears, handlers run.
+    void admit(const std::shared_ptr<socket_impl>& socket, std::chrono::steady_clock::time_point started);
     void run_middleware(std::shared_ptr<socket_impl> socket, std::shared_ptr<std::vector<middleware>> chain,
                         std::size_t index, std::chrono::steady_clock::time_point started);
     void refuse(const std::string& nsp, const connect_error& error);
@@ -267,6 +303,15 @@ struct io_core : std::enable_shared_from_this<io_core> {
     const codec_limits limits; ///< what the clients' packets may be (shared by every connection)
     /// Runs before every namespace's own middleware (the configuration's token check).
     std::vector<middleware> server_middleware;
+    /// Connection state recovery (null when off), and its database (null: memory only).
+    std::unique_ptr<csr::sqlite_journal> journal;
+    std::unique_ptr<csr::buffer> recovery;
+    void add_expiry_handler(std::function<void(const expired_session&)> handler);
+    /// Purges what recovery no longer needs and tells the handlers of sessions that expired (a timer).
+    void expire_sessions();
+    /// Starts recovery from the options (after the journal's contents are loaded); throws when the
+    /// database cannot be opened.
+    void start_recovery();
 
     /// The namespace `name`, created if needed.
     std::shared_ptr<namespace_impl> get(const std::string& name);
@@ -295,6 +340,9 @@ private:
     std::mutex mutex_;
     std::unordered_map<std::string, std::shared_ptr<namespace_impl>> namespaces_;
     std::vector<std::shared_ptr<namespace_impl>> families_;
+    std::mutex expiry_mutex_;
+    std::vector<std::function<void(const expired_session&)>> expiry_handlers_;
+    std::shared_ptr<std::function<void()>> expiry_tick_; // the timer's task, which holds it weakly
 };
 
 /// The EVENT packet `[name, ...args]` for `nsp`, validated (a reserved name is refused).

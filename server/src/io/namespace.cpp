@@ -103,6 +103,31 @@ void namespace_impl::remove_child(const std::shared_ptr<namespace_impl>& child) 
     std::erase(children_, child);
 }
 
+result<std::vector<eio::frame>> namespace_impl::store(sio::packet& packet, const broadcast_options& targets,
+                                                      std::uint64_t& offset) {
+    std::error_code failed = make_error_code(std::errc::invalid_argument);
+    std::vector<eio::frame> sent; // the same shared buffers as the stored copy's
+    csr::stored_packet kept;
+    kept.nsp = name;
+    kept.rooms = targets.rooms;
+    kept.except = targets.except;
+    offset = core.recovery->store(std::move(kept), [&](std::uint64_t o, std::vector<eio::frame>& frames) {
+        auto& args = packet.data.as_array(); // an EVENT: make_event_packet made an array
+        args.emplace_back(csr::offset_text(o));
+        auto encoded = sio::encode_frames(packet);
+        if (!encoded) {
+            args.pop_back();
+            failed = encoded.error();
+            return false;
+        }
+        frames = *encoded;
+        sent = std::move(*encoded);
+        return true;
+    });
+    if (offset == 0) return failed;
+    return sent;
+}
+
 std::shared_ptr<socket_impl> namespace_impl::lookup(const std::string& sid) {
     std::lock_guard lock(sockets_mutex_);
     const auto it = sockets_.find(std::string_view(sid));
@@ -113,6 +138,15 @@ void namespace_impl::deliver(const std::string& sid, const sio::packet& packet, 
                              bool droppable) {
     auto socket = lookup(sid);
     if (!socket) return;
+    if (socket->recovery && !droppable) {
+        // A stored packet (its offset last): one a recovery replayed already is not sent twice.
+        const auto* args = packet.data.if_array();
+        const auto* last = args && !args->empty() ? args->back().if_string() : nullptr;
+        if (const auto offset = last ? csr::parse_offset(*last) : std::nullopt) {
+            if (*offset <= socket->recovery->replayed_through) return;
+            socket->recovery->sent(*offset);
+        }
+    }
     if (core.http.config().refuse_when_full && !socket->fits(frames)) return; // this recipient misses it
     socket->notify_outgoing(packet); // as the reference adapter does, for every recipient
     socket->send_frames(frames, droppable);
@@ -324,6 +358,54 @@ std::string io_core::unready() {
         if (ns->adapter && !ns->adapter->connected())
             return "namespace " + ns->name + ": the cluster adapter cannot reach the other nodes";
     return {};
+}
+
+void io_core::start_recovery() {
+    if (options.recovery.window.count() <= 0) return;
+    if (!options.recovery.database.empty()) journal = std::make_unique<csr::sqlite_journal>(options.recovery.database);
+    recovery = std::make_unique<csr::buffer>(options.recovery.window, journal.get());
+    if (journal) {
+        auto kept = journal->read();
+        SB_LOG(info, "connection state recovery: window {} ms; {} session(s) and {} packet(s) kept in {}",
+               options.recovery.window.count(), kept.sessions.size(), kept.packets.size(), options.recovery.database);
+        recovery->load(std::move(kept.sessions), std::move(kept.packets), kept.purged_through);
+    } else {
+        SB_LOG(info, "connection state recovery: window {} ms, in memory only", options.recovery.window.count());
+    }
+    // Sessions expire at most a quarter of the window late (and at least every 10 s).
+    const auto every =
+        std::clamp(options.recovery.window / 4, std::chrono::milliseconds(50), std::chrono::milliseconds(10000));
+    auto tick = std::make_shared<std::function<void()>>();
+    *tick = [weak = weak_from_this(), every, tick = std::weak_ptr<std::function<void()>>(tick)] {
+        auto core = weak.lock();
+        auto again = tick.lock();
+        if (!core || !again) return;
+        core->expire_sessions();
+        core->http.post_after(every, *again);
+    };
+    expiry_tick_ = tick;
+    http.post_after(every, *tick);
+}
+
+void io_core::add_expiry_handler(std::function<void(const expired_session&)> handler) {
+    std::lock_guard lock(expiry_mutex_);
+    expiry_handlers_.push_back(std::move(handler));
+}
+
+void io_core::expire_sessions() {
+    if (!recovery) return;
+    auto expired = recovery->expire(csr::now_ms());
+    if (expired.empty()) return;
+    std::vector<std::function<void(const expired_session&)>> handlers;
+    {
+        std::lock_guard lock(expiry_mutex_);
+        handlers = expiry_handlers_;
+    }
+    for (auto& s : expired) {
+        SB_LOG(debug, "connection state recovery: session of socket {} ({}) expired", s.sid, s.nsp);
+        const expired_session e{std::move(s.sid), std::move(s.nsp), std::move(s.rooms), std::move(s.data)};
+        for (const auto& handler : handlers) run_guarded("-", "a session expiry handler", [&] { handler(e); });
+    }
 }
 
 void io_core::on_engine(const std::shared_ptr<switchboard::server::engine_socket>& engine) {

@@ -56,9 +56,10 @@ void ack_state::answer(arguments args) {
     socket->send_packet(ack, false);
 }
 
-socket_impl::socket_impl(std::shared_ptr<namespace_impl> nsp_, std::shared_ptr<client> owner_, boost::json::object auth)
-    : id(switchboard::server::random_id()), nsp(std::move(nsp_)), owner(std::move(owner_)), auth_(std::move(auth)),
-      created_(std::chrono::system_clock::now()) {
+socket_impl::socket_impl(std::shared_ptr<namespace_impl> nsp_, std::shared_ptr<client> owner_, boost::json::object auth,
+                         std::string id_)
+    : id(id_.empty() ? switchboard::server::random_id() : std::move(id_)), nsp(std::move(nsp_)),
+      owner(std::move(owner_)), auth_(std::move(auth)), created_(std::chrono::system_clock::now()) {
     if (const auto rate = nsp->core.http.config().events_per_second; rate != 0)
         budget_ = std::make_unique<sio::event_budget>(static_cast<double>(rate));
     if (const auto rate = nsp->core.http.config().bytes_per_second; rate != 0)
@@ -211,7 +212,13 @@ std::error_code socket_impl::emit(std::string_view name, arguments args, ack_cal
         return make_error_code(errc::queue_full); // full already: nothing to encode
     }
     if (callback) packet.id = register_ack(std::move(callback), timeout);
-    auto frames = sio::encode_frames(packet);
+    // With recovery, what is sent without an ack and not volatile is kept, its offset last.
+    const bool stored = recovery && !packet.id && !droppable;
+    if (stored) notify_outgoing(packet); // the listeners see the arguments as emitted
+    std::uint64_t offset = 0;
+    broadcast_options to_me;
+    if (stored) to_me.rooms.push_back(id);
+    auto frames = stored ? nsp->store(packet, to_me, offset) : sio::encode_frames(packet);
     if (!frames) return {}; // validated above; nothing else can fail
     const std::size_t size = bytes_of(*frames);
     if (refuse && !droppable && before + size > cfg.max_queue_bytes) {
@@ -219,7 +226,10 @@ std::error_code socket_impl::emit(std::string_view name, arguments args, ack_cal
         if (packet.id) cancel_ack(*packet.id);
         return make_error_code(errc::queue_full);
     }
-    notify_outgoing(packet);
+    if (stored)
+        recovery->sent(offset);
+    else
+        notify_outgoing(packet);
     if (policy == overflow::drop_oldest && !droppable) {
         if (connected) owner->engine().send_replaceable(std::move(*frames));
     } else {
@@ -248,14 +258,38 @@ void socket_impl::call_outgoing(std::string_view name, const arguments& args) {
 }
 
 void socket_impl::on_connected() {
-    connected = true;
-    nsp->add(shared_from_this());
-    joining.reset(); // in: the namespace counts it now
+    if (!connected.exchange(true)) nsp->add(shared_from_this()); // (a recovered socket is in already)
+    joining.reset();                                             // in: the namespace counts it now
     sio::packet connect;
     connect.type = sio::packet_type::connect;
     connect.nsp = nsp->name;
-    connect.data = boost::json::object{{"sid", id}};
+    boost::json::object answer{{"sid", id}};
+    if (recovery) {
+        answer["pid"] = recovery->pid;
+        // Eagerly, so that a crash does not lose it (a recovered one is already on its way there).
+        if (!recovery->recovered) nsp->core.recovery->connected(recovery_snapshot());
+    }
+    connect.data = std::move(answer);
     send_packet(connect, false);
+}
+
+void socket_impl::rooms_changed() {
+    if (!recovery || !connected) return;
+    std::vector<std::string> rooms;
+    run_guarded(peer(), "the adapter (socket_rooms)", [&] { rooms = nsp->adapter->socket_rooms(id); });
+    nsp->core.recovery->rooms_changed(recovery->pid, rooms);
+}
+
+csr::session socket_impl::recovery_snapshot() {
+    csr::session s;
+    s.pid = recovery ? recovery->pid : std::string{};
+    s.sid = id;
+    s.nsp = nsp->name;
+    run_guarded(peer(), "the adapter (socket_rooms)", [&] { s.rooms = nsp->adapter->socket_rooms(id); });
+    s.data = data;
+    if (recovery)
+        if (const auto last = recovery->last_offset.load(std::memory_order_relaxed)) s.last_offset = last;
+    return s;
 }
 
 void socket_impl::on_event(sio::packet&& packet, std::size_t bytes) {
@@ -328,6 +362,17 @@ void socket_impl::close(sio::disconnect_reason why) {
     if (!connected) return;
     const auto reason = sio::to_string(why); // the application sees Socket.IO's string
     call_all(*this, "a disconnecting listener", disconnecting_handlers, reason); // rooms are still there
+    if (recovery) {
+        // Kept for the window when the connection was lost (Socket.IO's recoverable reasons); an
+        // explicit disconnect, either side's, ends the session for good.
+        using r = sio::disconnect_reason;
+        const bool recoverable =
+            why == r::transport_close || why == r::transport_error || why == r::ping_timeout || why == r::forced_close;
+        if (recoverable)
+            nsp->core.recovery->disconnected(recovery_snapshot());
+        else
+            nsp->core.recovery->forget(recovery->pid);
+    }
     connected = false;
     nsp->remove(*this);
     owner->forget(nsp->name);

@@ -235,6 +235,9 @@ public:
     const handshake_info& handshake() const;
     /// Whether the socket is still connected.
     bool connected() const noexcept;
+    /// Whether it came back through connection state recovery: same id, its rooms and data restored,
+    /// the events it missed replayed before its connection handlers ran.
+    bool recovered() const noexcept;
     /// Application data attached to the socket (access it from the socket's handlers).
     boost::json::value& data() const noexcept;
 
@@ -412,9 +415,30 @@ private:
     std::shared_ptr<detail::namespace_impl> impl_;
 };
 
+/// Connection state recovery (Socket.IO's connectionStateRecovery, wire-compatible with socket.io-client
+/// ≥ 4.6): a client whose connection was cut comes back within `window` with its socket id, rooms and
+/// data, and first receives the events it missed (those sent without an ack and not volatile carry an
+/// offset as their last argument). Recovered sockets skip the middleware (Socket.IO's skipMiddlewares).
+struct recovery_options {
+    std::chrono::milliseconds window{0}; ///< how long a session waits for its client (0: off)
+    /// SQLite file the sessions and the missed events are also written to, so that recovery survives
+    /// a restart or a crash of the server; empty: memory only.
+    std::string database;
+};
+
+/// A session recovery kept that its client did not come back for in time.
+struct expired_session {
+    std::string id;  ///< the socket id it had
+    std::string nsp; ///< its namespace
+    std::vector<std::string> rooms;
+    boost::json::value data;
+};
+
 struct server_options {
     /// Makes each namespace's adapter; the in-memory adapter when empty.
     adapter_factory adapter;
+    /// Off unless its window is set (the configuration's --recovery-window sets it when this does not).
+    recovery_options recovery;
     /// A dynamic namespace's child whose last socket left is removed (Socket.IO's
     /// cleanupEmptyChildNamespaces): names a client invents cost nothing once it is gone.
     bool cleanup_empty_child_namespaces = true;
@@ -444,6 +468,10 @@ public:
     broadcast_operator all() const { return main_.all(); }
     /// The HTTP server it runs on (its configuration, its timers: post_after).
     switchboard::server::server& http() const noexcept;
+
+    /// Called (on an I/O thread) for each session connection state recovery kept and whose client did
+    /// not come back within the window: the moment to clean up what belonged to it.
+    void on_session_expired(std::function<void(const expired_session&)> handler);
 
 private:
     std::shared_ptr<detail::io_core> core_;

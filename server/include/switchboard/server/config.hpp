@@ -49,6 +49,8 @@ struct server_config {
     log_level log = log_level::info;              ///< what is logged
     log_format log_style = log_format::text;      ///< how
     std::string db_path;                          ///< the application's database (the chat's history)
+    std::uint32_t recovery_window_ms = 0;         ///< connection state recovery: how long a session waits (0: off)
+    std::string recovery_db = "data/recovery.db"; ///< … and where it is kept (SQLite; empty: memory only)
     bool metrics = true;                          ///< serve /metrics, /healthz and /readyz …
     std::uint16_t metrics_port = 0;               ///< … on this port of `host` instead of the main one (0: main)
     std::string redis_url;               ///< join the Redis cluster here (`redis://host:port`); empty: one node
