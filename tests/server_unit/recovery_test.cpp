@@ -83,7 +83,7 @@ TEST_CASE("recovery: refused for an unknown pid, another namespace, a bad or fut
     CHECK(b.recover("p1", offset_text(o), "/", none));
 }
 
-TEST_CASE("recovery: a quiet socket recovers after its last packet was purged; a gap does not") {
+TEST_CASE("recovery: a quiet socket recovers after its last packet was purged, a gap does not") {
     buffer b(std::chrono::milliseconds(200), nullptr);
     const auto quiet = store(b, "/", {"s1"}, {}, "long ago");
     const auto missed = store(b, "/", {"s2"}, {}, "for s2, long ago");
