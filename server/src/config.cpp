@@ -126,6 +126,11 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
         ("recovery-db", po::value(&config.recovery_db)->default_value(config.recovery_db),
             "the SQLite file recovery keeps sessions and missed events in, so that it survives a restart or "
             "a crash (empty: memory only)")
+        ("admin-ui", po::value(&config.admin_ui)->default_value(config.admin_ui),
+            "USER:PASSWORD: serve the official Socket.IO admin UI's namespace /admin (its dashboard logs in with "
+            "these; add --cors-origin https://admin.socket.io to use the hosted one)")
+        ("admin-ui-no-auth", po::bool_switch(&config.admin_ui_no_auth),
+            "serve the admin UI's namespace without a login (development only)")
         ("no-metrics", po::bool_switch(&no_metrics), "serve no /metrics, /healthz and /readyz")
         ("metrics-port", po::value(&config.metrics_port)->default_value(config.metrics_port),
             "serve /metrics, /healthz and /readyz on this port (plain HTTP, same --host) instead of the main one "
@@ -204,6 +209,10 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
     }
     if (config.recovery_window_ms != 0 && !config.redis_url.empty()) {
         err << program << ": --recovery-window with --redis needs the Redis recovery store, which is not done yet\n";
+        return cli_action::exit_failure;
+    }
+    if (!config.admin_ui.empty() && config.admin_ui.find(':') == std::string::npos) {
+        err << program << ": --admin-ui wants USER:PASSWORD\n";
         return cli_action::exit_failure;
     }
     if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {

@@ -377,6 +377,14 @@ void server::accept_session(std::string_view path, const std::shared_ptr<engine_
     }
 }
 
+server::session_counts server::sessions() const {
+    session_counts counts;
+    for (auto& endpoint : impl_->endpoints)
+        for (const auto& session : endpoint->all())
+            (session->transport() == eio::transport_kind::websocket ? counts.websocket : counts.polling) += 1;
+    return counts;
+}
+
 std::uint16_t server::port() const noexcept { return impl_->bound_port.load(); }
 
 const server_config& server::config() const noexcept { return impl_->config; }

@@ -18,37 +18,57 @@ public:
     explicit in_memory_adapter(local_sockets& sockets) : sockets_(sockets) {}
 
     void add_all(const std::string& sid, const std::vector<std::string>& rooms) override {
-        std::lock_guard lock(mutex_);
-        for (const auto& room : rooms) {
-            if (room == sid) {
-                present_.insert(sid);
-                continue;
+        std::vector<std::string> joined; // for the listener, told after the lock is released
+        const auto listener = current_listener();
+        {
+            std::lock_guard lock(mutex_);
+            for (const auto& room : rooms) {
+                const bool fresh = room == sid ? present_.insert(sid).second
+                                               : (rooms_[room].insert(sid), socket_rooms_[sid].insert(room).second);
+                if (fresh && listener) joined.push_back(room);
             }
-            socket_rooms_[sid].insert(room);
-            rooms_[room].insert(sid);
         }
+        for (const auto& room : joined) (*listener)(room, sid, true);
     }
 
     void del(const std::string& sid, const std::string& room) override {
-        std::lock_guard lock(mutex_);
-        if (room == sid) {
-            present_.erase(sid);
-            return;
+        const auto listener = current_listener();
+        bool left = false;
+        {
+            std::lock_guard lock(mutex_);
+            if (room == sid) {
+                left = present_.erase(sid) != 0;
+            } else if (const auto it = socket_rooms_.find(sid); it != socket_rooms_.end()) {
+                left = it->second.erase(room) != 0;
+                if (it->second.empty()) socket_rooms_.erase(it);
+                leave_room(sid, room);
+            }
         }
-        if (const auto it = socket_rooms_.find(sid); it != socket_rooms_.end()) {
-            it->second.erase(room);
-            if (it->second.empty()) socket_rooms_.erase(it);
-        }
-        leave_room(sid, room);
+        if (left && listener) (*listener)(room, sid, false);
     }
 
     void del_all(const std::string& sid) override {
+        const auto listener = current_listener();
+        std::vector<std::string> left;
+        {
+            std::lock_guard lock(mutex_);
+            if (present_.erase(sid) != 0 && listener) left.push_back(sid);
+            const auto it = socket_rooms_.find(sid);
+            if (it != socket_rooms_.end()) {
+                for (const auto& room : it->second) {
+                    leave_room(sid, room);
+                    if (listener) left.push_back(room);
+                }
+                socket_rooms_.erase(it);
+            }
+        }
+        for (const auto& room : left) (*listener)(room, sid, false);
+    }
+
+    void on_membership(membership_listener listener) override {
         std::lock_guard lock(mutex_);
-        present_.erase(sid);
-        const auto it = socket_rooms_.find(sid);
-        if (it == socket_rooms_.end()) return;
-        for (const auto& room : it->second) leave_room(sid, room);
-        socket_rooms_.erase(it);
+        listener_ = listener ? std::make_shared<const membership_listener>(std::move(listener)) : nullptr;
+        has_listener_ = listener_ != nullptr;
     }
 
     std::size_t socket_room_count(const std::string& sid) override {
@@ -140,6 +160,12 @@ public:
 
 private:
     // Caller holds mutex_.
+    std::shared_ptr<const membership_listener> current_listener() {
+        if (!has_listener_.load(std::memory_order_relaxed)) return nullptr; // the common case: no lock taken
+        std::lock_guard lock(mutex_);
+        return listener_;
+    }
+
     void leave_room(const std::string& sid, const std::string& room) {
         const auto it = rooms_.find(room);
         if (it == rooms_.end()) return;
@@ -188,6 +214,8 @@ private:
     std::unordered_set<std::string> present_;                                       // in their own room
     std::unordered_map<std::string, std::unordered_set<std::string>> rooms_;        // room -> socket ids
     std::unordered_map<std::string, std::unordered_set<std::string>> socket_rooms_; // socket id -> other rooms
+    std::shared_ptr<const membership_listener> listener_;                           // (the admin UI's room events)
+    std::atomic<bool> has_listener_{false};
 };
 
 } // namespace

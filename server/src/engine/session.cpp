@@ -61,6 +61,7 @@ std::chrono::milliseconds engine_session::now() {
 void engine_session::start() {
     machine_.open(now());
     endpoint_.add(shared_from_this());
+    metrics::add(metrics::counter::sessions_opened);
     SB_LOG(debug, "{} session {} open ({})", remote_address_, id(), eio::to_string(transport()));
     if (const auto& handler = endpoint_.handler())
         guarded("the connection handler", [&] { handler(shared_from_this()); });
@@ -204,6 +205,7 @@ void engine_session::apply(eio::close_transport& e) {
 }
 
 void engine_session::apply(eio::session_closed& e) {
+    metrics::add(metrics::counter::sessions_closed);
     if (!e.cause.empty()) {
         SB_LOG(warn, "{} session {} closed ({}): {}", remote_address_, id(), eio::to_string(e.reason), e.cause);
     } else if (e.reason == eio::close_reason::ping_timeout) {

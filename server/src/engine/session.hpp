@@ -49,6 +49,7 @@ public:
     std::uint64_t post_after(std::chrono::milliseconds delay, std::function<void()> task) override;
     void cancel_timer(std::uint64_t timer_id) override;
     std::size_t buffered_amount() const noexcept override { return buffered_.load(std::memory_order_relaxed); }
+    std::string_view transport_name() const noexcept override { return eio::to_string(transport()); }
 
     /// The current transport (readable from any thread).
     eio::transport_kind transport() const noexcept { return transport_.load(); }

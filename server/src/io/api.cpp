@@ -3,6 +3,7 @@
 
 #include "../adapter/redis/adapter.hpp"
 
+#include <switchboard/io/admin.hpp>
 #include <switchboard/io/jwt.hpp>
 
 #include <fstream>
@@ -297,6 +298,8 @@ broadcast_operator remote_socket::target() const { return broadcast_operator(nsp
 const std::string& socket::id() const noexcept { return impl_->id; }
 const std::string& socket::nsp_name() const noexcept { return impl_->nsp->name; }
 const handshake_info& socket::handshake() const { return impl_->handshake(); }
+const std::string& socket::conn_id() const noexcept { return impl_->owner->engine().id(); }
+std::string_view socket::transport() const noexcept { return impl_->owner->engine().transport_name(); }
 bool socket::connected() const noexcept { return impl_->connected; }
 
 bool socket::recovered() const noexcept { return impl_->recovery && impl_->recovery->recovered; }
@@ -562,6 +565,15 @@ server::server(switchboard::server::server& http, server_options options)
       main_(core_->get("/")) {
     core_->server_middleware = configured_middleware(http.config());
     core_->start_recovery();
+    if (const auto& cfg = http.config(); !cfg.admin_ui.empty() || cfg.admin_ui_no_auth) {
+        admin_ui_options admin;
+        admin.auth = !cfg.admin_ui_no_auth;
+        if (const auto colon = cfg.admin_ui.find(':'); colon != std::string::npos) {
+            admin.username = cfg.admin_ui.substr(0, colon);
+            admin.password = cfg.admin_ui.substr(colon + 1);
+        }
+        instrument(*this, std::move(admin));
+    }
     http.add_metrics([weak = std::weak_ptr<detail::io_core>(core_)](std::string& out) {
         if (auto core = weak.lock()) core->write_metrics(out);
     });

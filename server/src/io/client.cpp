@@ -166,6 +166,11 @@ void client::admit(const std::shared_ptr<socket_impl>& socket, std::chrono::stea
     socket->on_connected();
     metrics::observe(metrics::histogram::handshake, std::chrono::steady_clock::now() - started);
     io::socket handle(socket);
+    for (const auto& observer : core_->connection_observers()) {
+        if (!socket->connected) return;
+        if (!run_guarded(socket->peer(), "an instrumentation's connection handler", [&] { observer(handle); }))
+            return socket->on_handler_failure();
+    }
     for (auto& handler : socket->nsp->connection_handlers()) {
         if (!socket->connected) break;
         if (!run_guarded(socket->peer(), "a connection handler", [&] { handler(handle); }))

@@ -307,6 +307,15 @@ struct io_core : std::enable_shared_from_this<io_core> {
     std::unique_ptr<csr::sqlite_journal> journal;
     std::unique_ptr<csr::buffer> recovery;
     void add_expiry_handler(std::function<void(const expired_session&)> handler);
+
+    /// Instrumentation (the admin UI): `observer` runs for every socket of every namespace as it
+    /// connects, before the namespace's own handlers; `membership` hears every room change of every
+    /// namespace, those made later included. Set before clients connect.
+    void
+    observe(connection_handler observer,
+            std::function<void(const std::string& nsp, const std::string& room, const std::string& sid, bool joined)>
+                membership);
+    std::vector<connection_handler> connection_observers();
     /// Purges what recovery no longer needs and tells the handlers of sessions that expired (a timer).
     void expire_sessions();
     /// Starts recovery from the options (after the journal's contents are loaded); throws when the
@@ -342,7 +351,10 @@ private:
     std::vector<std::shared_ptr<namespace_impl>> families_;
     std::mutex expiry_mutex_;
     std::vector<std::function<void(const expired_session&)>> expiry_handlers_;
-    std::shared_ptr<std::function<void()>> expiry_tick_; // the timer's task, which holds it weakly
+    std::shared_ptr<std::function<void()>> expiry_tick_;   // the timer's task, which holds it weakly
+    std::vector<connection_handler> connection_observers_; // (mutex_)
+    std::function<void(const std::string&, const std::string&, const std::string&, bool)> membership_; // (mutex_)
+    void watch_membership(namespace_impl& ns);                                                         // mutex_ held
 };
 
 /// The EVENT packet `[name, ...args]` for `nsp`, validated (a reserved name is refused).

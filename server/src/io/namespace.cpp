@@ -253,6 +253,7 @@ io_core::io_core(switchboard::server::server& http_, server_options options_)
 std::shared_ptr<namespace_impl> io_core::create(const std::string& name, std::shared_ptr<namespace_impl> family) {
     auto ns = std::make_shared<namespace_impl>(*this, name, std::move(family));
     ns->adapter = options.adapter ? options.adapter(name, *ns) : make_in_memory_adapter(*ns);
+    if (membership_) watch_membership(*ns);
     namespaces_.emplace(name, ns);
     return ns;
 }
@@ -327,6 +328,8 @@ void io_core::clear() {
     for (auto& family : families_) family->clear();
     namespaces_.clear();
     families_.clear();
+    connection_observers_.clear();
+    membership_ = nullptr;
 }
 
 std::vector<std::shared_ptr<namespace_impl>> io_core::namespaces() {
@@ -385,6 +388,25 @@ void io_core::start_recovery() {
     };
     expiry_tick_ = tick;
     http.post_after(every, *tick);
+}
+
+void io_core::observe(
+    connection_handler observer,
+    std::function<void(const std::string&, const std::string&, const std::string&, bool)> membership) {
+    std::lock_guard lock(mutex_);
+    connection_observers_.push_back(std::move(observer));
+    membership_ = std::move(membership);
+    for (auto& [name, ns] : namespaces_) watch_membership(*ns);
+}
+
+void io_core::watch_membership(namespace_impl& ns) {
+    ns.adapter->on_membership([tell = membership_, nsp = ns.name](const std::string& room, const std::string& sid,
+                                                                  bool joined) { tell(nsp, room, sid, joined); });
+}
+
+std::vector<connection_handler> io_core::connection_observers() {
+    std::lock_guard lock(mutex_);
+    return connection_observers_;
 }
 
 void io_core::add_expiry_handler(std::function<void(const expired_session&)> handler) {

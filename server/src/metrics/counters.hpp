@@ -27,6 +27,8 @@ enum class counter : std::uint8_t {
     refused_namespaces,  // --max-namespaces
     refused_rooms,       // --max-rooms-per-socket
     refused_origin,      // --cors-origin (a WebSocket from another origin)
+    sessions_opened,     // Engine.IO sessions opened (handshake done)
+    sessions_closed,     //
     count_
 };
 inline constexpr std::size_t counter_count = static_cast<std::size_t>(counter::count_);

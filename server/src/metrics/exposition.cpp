@@ -69,6 +69,8 @@ void sample(std::string& out, std::string_view name, std::initializer_list<label
 }
 
 void render(std::string& out, const totals& t) {
+    counter_family(out, t, "switchboard_sessions_opened_total", "Engine.IO sessions opened", counter::sessions_opened);
+    counter_family(out, t, "switchboard_sessions_closed_total", "Engine.IO sessions closed", counter::sessions_closed);
     counter_family(out, t, "switchboard_packets_received_total",
                    "Engine.IO message packets received (a Socket.IO packet, or one of its attachments)",
                    counter::packets_in);

@@ -123,6 +123,12 @@ public:
     /// Whether the rest of the cluster can be reached now (/readyz); always, for a single process.
     virtual bool connected() const { return true; }
 
+    /// Hears every room change of this node's sockets: (room, sid, joined), called on the thread that
+    /// made it, after the index is updated (socket.io-adapter's "join-room" and "leave-room"). One
+    /// listener; an adapter that keeps no index of its own may not call it.
+    using membership_listener = std::function<void(const std::string& room, const std::string& sid, bool joined)>;
+    virtual void on_membership(membership_listener listener) { (void)listener; }
+
     /// This node's id in the cluster (as other nodes name it); empty for a single process.
     virtual std::string node_id() const { return {}; }
 

@@ -118,6 +118,10 @@ struct event {
 
 class socket;
 class remote_socket;
+class server;
+struct admin_ui_options;
+/// The admin UI's namespace on `io` (switchboard/io/admin.hpp).
+void instrument(server& io, admin_ui_options options);
 using event_handler = std::function<void(event&)>;
 /// A handler that is handed its socket: it need not capture it (a handler that captures its own
 /// socket makes a cycle that only the disconnect breaks).
@@ -233,6 +237,10 @@ public:
     /// The namespace's name, e.g. "/" or "/admin".
     const std::string& nsp_name() const noexcept;
     const handshake_info& handshake() const;
+    /// The id of its connection (the Engine.IO session's, shared by its namespaces' sockets).
+    const std::string& conn_id() const noexcept;
+    /// "polling" or "websocket": its connection's transport now.
+    std::string_view transport() const noexcept;
     /// Whether the socket is still connected.
     bool connected() const noexcept;
     /// Whether it came back through connection state recovery: same id, its rooms and data restored,
@@ -474,6 +482,7 @@ public:
     void on_session_expired(std::function<void(const expired_session&)> handler);
 
 private:
+    friend void instrument(server& io, admin_ui_options options); // observes every namespace
     std::shared_ptr<detail::io_core> core_;
     nsp main_;
 };

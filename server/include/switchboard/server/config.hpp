@@ -51,8 +51,10 @@ struct server_config {
     std::string db_path;                          ///< the application's database (the chat's history)
     std::uint32_t recovery_window_ms = 0;         ///< connection state recovery: how long a session waits (0: off)
     std::string recovery_db = "data/recovery.db"; ///< … and where it is kept (SQLite; empty: memory only)
-    bool metrics = true;                          ///< serve /metrics, /healthz and /readyz …
-    std::uint16_t metrics_port = 0;               ///< … on this port of `host` instead of the main one (0: main)
+    std::string admin_ui; ///< "USER:PASSWORD": serve the official admin UI's namespace (/admin) with this login
+    bool admin_ui_no_auth = false;       ///< … or without a login (development)
+    bool metrics = true;                 ///< serve /metrics, /healthz and /readyz …
+    std::uint16_t metrics_port = 0;      ///< … on this port of `host` instead of the main one (0: main)
     std::string redis_url;               ///< join the Redis cluster here (`redis://host:port`); empty: one node
     std::string redis_key = "socket.io"; ///< the cluster's channel prefix (the Node adapter's `key`)
     std::uint32_t redis_requests_timeout_ms = 5000; ///< how long a cluster query waits for the other nodes

@@ -58,6 +58,8 @@ public:
     virtual std::uint64_t post_after(std::chrono::milliseconds delay, std::function<void()> task) = 0;
     /// Cancels a post_after() timer (from any thread); nothing happens if it already ran.
     virtual void cancel_timer(std::uint64_t timer_id) = 0;
+    /// "polling" or "websocket": the transport in use now (any thread).
+    virtual std::string_view transport_name() const noexcept { return "websocket"; }
     /// Bytes queued and not yet written to the peer (any thread; as of the session's last step).
     virtual std::size_t buffered_amount() const noexcept { return 0; }
 

@@ -59,6 +59,13 @@ public:
     /// test harness) to the handler of the Engine.IO endpoint at `path`, as if a client had connected.
     void accept_session(std::string_view path, const std::shared_ptr<engine_socket>& session);
 
+    /// Engine.IO sessions open now, by transport (any thread; counts every session of every endpoint).
+    struct session_counts {
+        std::size_t polling = 0;
+        std::size_t websocket = 0;
+    };
+    session_counts sessions() const;
+
     /// The bound port once run() has bound (useful with port 0); 0 before.
     std::uint16_t port() const noexcept;
 

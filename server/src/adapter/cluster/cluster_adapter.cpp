@@ -424,6 +424,7 @@ public:
     std::vector<std::string> sockets(const std::vector<std::string>& rooms) override { return local().sockets(rooms); }
     std::vector<std::string> all_rooms() override { return local().all_rooms(); }
     std::size_t room_count() override { return local().room_count(); }
+    void on_membership(membership_listener listener) override { local().on_membership(std::move(listener)); }
     bool connected() const override { return node_->wire().connected(); }
     bool has_room(const std::string& room) override { return local().has_room(room); }
     void server_count(std::function<void(std::size_t)> done) override { node_->server_count(std::move(done)); }
