@@ -126,6 +126,9 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
         ("recovery-db", po::value(&config.recovery_db)->default_value(config.recovery_db),
             "the SQLite file recovery keeps sessions and missed events in, so that it survives a restart or "
             "a crash (empty: memory only)")
+        ("parser", po::value(&config.parser)->default_value(config.parser),
+            "the packets' format: default (socket.io-parser) or msgpack (socket.io-msgpack-parser; every client "
+            "of the server must use it)")
         ("admin-ui", po::value(&config.admin_ui)->default_value(config.admin_ui),
             "USER:PASSWORD: serve the official Socket.IO admin UI's namespace /admin (its dashboard logs in with "
             "these; add --cors-origin https://admin.socket.io to use the hosted one)")
@@ -209,6 +212,10 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
     }
     if (config.recovery_window_ms != 0 && !config.redis_url.empty()) {
         err << program << ": --recovery-window with --redis needs the Redis recovery store, which is not done yet\n";
+        return cli_action::exit_failure;
+    }
+    if (config.parser != "default" && config.parser != "msgpack") {
+        err << program << ": unknown parser '" << config.parser << "' (default, msgpack)\n";
         return cli_action::exit_failure;
     }
     if (!config.admin_ui.empty() && config.admin_ui.find(':') == std::string::npos) {

@@ -111,7 +111,7 @@ public:
     }
 
     void broadcast(const sio::packet& packet, const broadcast_options& options) override {
-        auto frames = sio::encode_frames(packet); // once, for every recipient
+        auto frames = sockets_.encode(packet); // once, for every recipient
         if (!frames) return;
         for (const auto& sid : targets(options)) sockets_.deliver(sid, packet, *frames, options.volatile_);
     }
@@ -124,7 +124,7 @@ public:
         // socket that has waited for 2^52 answers (and then that socket gets an id of its own).
         sio::packet with_id = packet;
         with_id.id = next_broadcast_ack_id_.fetch_sub(1, std::memory_order_relaxed);
-        auto frames = sio::encode_frames(with_id);
+        auto frames = sockets_.encode(with_id);
         std::size_t sent = 0;
         if (frames)
             for (const auto& sid : targets(options))

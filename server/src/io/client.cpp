@@ -2,6 +2,9 @@
 #include "core.hpp"
 
 #include "../util/random_id.hpp"
+#include "msgpack_parser.hpp"
+
+#include <fmt/format.h>
 
 #include <algorithm>
 
@@ -67,11 +70,17 @@ void client::on_drain() {
 
 void client::on_text(std::string_view text) {
     bytes_in_ += text.size();
+    if (core_->msgpack) return fail("a text message (the server speaks socket.io-msgpack-parser's packets)");
     act(connection_.on_text(text));
 }
 
 void client::on_binary(shared_bytes bytes) {
     bytes_in_ += bytes->size();
+    if (core_->msgpack) { // one packet per binary message
+        auto packet = switchboard::server::msgpack_parser::decode(*bytes, core_->limits);
+        if (!packet) return fail(fmt::format("not a socket.io-msgpack-parser packet ({})", packet.error().message()));
+        return act(connection_.on_packet(std::move(*packet)));
+    }
     act(connection_.on_binary(std::move(bytes)));
 }
 
@@ -225,7 +234,7 @@ void client::refuse(const std::string& nsp, const connect_error& error) {
 }
 
 void client::send_packet(const sio::packet& packet) {
-    if (auto frames = sio::encode_frames(packet)) engine_->send(std::move(*frames));
+    if (auto frames = core_->encode(packet)) engine_->send(std::move(*frames));
 }
 
 void client::forget(const std::string& nsp) {

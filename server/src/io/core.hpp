@@ -217,6 +217,7 @@ struct namespace_impl final : local_sockets, std::enable_shared_from_this<namesp
     void remove_child(const std::shared_ptr<namespace_impl>& child);
 
     // local_sockets
+    result<std::vector<eio::frame>> encode(const sio::packet& packet) override;
     void deliver(const std::string& sid, const sio::packet& packet, const std::vector<eio::frame>& frames,
                  bool droppable) override;
     bool deliver_with_ack(const std::string& sid, const sio::packet& packet, const std::vector<eio::frame>& frames,
@@ -301,6 +302,9 @@ struct io_core : std::enable_shared_from_this<io_core> {
     switchboard::server::server& http;
     const server_options options;
     const codec_limits limits; ///< what the clients' packets may be (shared by every connection)
+    const bool msgpack;        ///< --parser msgpack: socket.io-msgpack-parser's packets, not socket.io-parser's
+    /// A packet as this server's parser writes it.
+    result<std::vector<eio::frame>> encode(const sio::packet& packet) const;
     /// Runs before every namespace's own middleware (the configuration's token check).
     std::vector<middleware> server_middleware;
     /// Connection state recovery (null when off), and its database (null: memory only).

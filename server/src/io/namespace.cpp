@@ -2,6 +2,7 @@
 #include "core.hpp"
 
 #include "../metrics/exposition.hpp"
+#include "msgpack_parser.hpp"
 
 #include <algorithm>
 
@@ -103,6 +104,8 @@ void namespace_impl::remove_child(const std::shared_ptr<namespace_impl>& child) 
     std::erase(children_, child);
 }
 
+result<std::vector<eio::frame>> namespace_impl::encode(const sio::packet& packet) { return core.encode(packet); }
+
 result<std::vector<eio::frame>> namespace_impl::store(sio::packet& packet, const broadcast_options& targets,
                                                       std::uint64_t& offset) {
     std::error_code failed = make_error_code(std::errc::invalid_argument);
@@ -114,7 +117,7 @@ result<std::vector<eio::frame>> namespace_impl::store(sio::packet& packet, const
     offset = core.recovery->store(std::move(kept), [&](std::uint64_t o, std::vector<eio::frame>& frames) {
         auto& args = packet.data.as_array(); // an EVENT: make_event_packet made an array
         args.emplace_back(csr::offset_text(o));
-        auto encoded = sio::encode_frames(packet);
+        auto encoded = core.encode(packet);
         if (!encoded) {
             args.pop_back();
             failed = encoded.error();
@@ -248,7 +251,12 @@ void namespace_impl::server_side_event(arguments args, std::function<void(argume
 
 io_core::io_core(switchboard::server::server& http_, server_options options_)
     : http(http_), options(std::move(options_)), limits{http_.config().max_payload, http_.config().max_attachments,
-                                                        codec_limits{}.max_json_depth} {}
+                                                        codec_limits{}.max_json_depth},
+      msgpack(http_.config().parser == "msgpack") {}
+
+result<std::vector<eio::frame>> io_core::encode(const sio::packet& packet) const {
+    return msgpack ? switchboard::server::msgpack_parser::encode(packet) : sio::encode_frames(packet);
+}
 
 std::shared_ptr<namespace_impl> io_core::create(const std::string& name, std::shared_ptr<namespace_impl> family) {
     auto ns = std::make_shared<namespace_impl>(*this, name, std::move(family));

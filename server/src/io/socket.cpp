@@ -126,7 +126,7 @@ const handshake_info& socket_impl::handshake() const {
 }
 
 void socket_impl::send_packet(const sio::packet& packet, bool droppable) {
-    auto frames = sio::encode_frames(packet);
+    auto frames = nsp->core.encode(packet);
     if (!frames) return; // validated by the callers; nothing else can fail
     send_frames(std::move(*frames), droppable);
 }
@@ -218,7 +218,7 @@ std::error_code socket_impl::emit(std::string_view name, arguments args, ack_cal
     std::uint64_t offset = 0;
     broadcast_options to_me;
     if (stored) to_me.rooms.push_back(id);
-    auto frames = stored ? nsp->store(packet, to_me, offset) : sio::encode_frames(packet);
+    auto frames = stored ? nsp->store(packet, to_me, offset) : nsp->core.encode(packet);
     if (!frames) return {}; // validated above; nothing else can fail
     const std::size_t size = bytes_of(*frames);
     if (refuse && !droppable && before + size > cfg.max_queue_bytes) {

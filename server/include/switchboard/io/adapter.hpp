@@ -76,6 +76,9 @@ using cluster_callback = std::function<void(std::error_code ec, T result)>;
 class local_sockets {
 public:
     virtual ~local_sockets() = default;
+    /// The packet as the server's parser writes it (the default one, or MessagePack): encode a broadcast
+    /// with this, once, and deliver the frames to every recipient.
+    virtual result<std::vector<eio::frame>> encode(const sio::packet& packet) { return sio::encode_frames(packet); }
     /// Queues `frames` (`packet`, encoded once by the caller) on the socket `sid` if it is here; its
     /// outgoing listeners see `packet`.
     virtual void deliver(const std::string& sid, const sio::packet& packet, const std::vector<eio::frame>& frames,

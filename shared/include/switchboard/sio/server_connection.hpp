@@ -63,6 +63,8 @@ public:
     /// A text message (without the Engine.IO `4`) / a binary message.
     server_action on_text(std::string_view text);
     server_action on_binary(shared_bytes bytes);
+    /// A packet another parser decoded (socket.io-msgpack-parser's: one binary message per packet).
+    server_action on_packet(packet&& p) { return on_decoded(std::move(p)); }
 
     /// The middleware accepted `nsp` / refused it / its socket closed.
     void connected(const std::string& nsp);

@@ -1,0 +1,23 @@
+#pragma once
+// Socket.IO packets as socket.io-msgpack-parser 3.x writes them (private to server/): each packet one
+// binary message, a MessagePack map {type, nsp, data?, id?} (types 0 to 4: binary needs no types of
+// its own, it is MessagePack's bin), written as notepack.io writes it. Placeholders and attachments
+// stay Switchboard's way of holding binary inside the server.
+
+#include <switchboard/eio/packet.hpp>
+#include <switchboard/limits.hpp>
+#include <switchboard/result.hpp>
+#include <switchboard/sio/packet.hpp>
+
+#include <string_view>
+#include <vector>
+
+namespace switchboard::server::msgpack_parser {
+
+/// The packet as one binary frame.
+result<std::vector<eio::frame>> encode(const sio::packet& packet);
+
+/// One binary message, checked as the Node parser checks it (type, namespace, payload by type, id).
+result<sio::packet> decode(std::string_view bytes, const codec_limits& limits);
+
+} // namespace switchboard::server::msgpack_parser

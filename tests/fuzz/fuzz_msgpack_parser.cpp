@@ -1,0 +1,26 @@
+// What a client of a `--parser msgpack` server sends: one binary message per packet
+// (msgpack_parser::decode). Any bytes must be refused or read, never crash, never throw; a packet read
+// must survive our own encoding (encoded and read again, it is the same packet).
+#include "io/msgpack_parser.hpp"
+
+#include <switchboard/json.hpp>
+
+#include <cstdlib>
+
+using namespace switchboard;
+using namespace switchboard::server;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+    codec_limits limits;
+    limits.max_payload = 64 * 1024;
+    auto packet = msgpack_parser::decode(bytes, limits);
+    if (!packet) return 0;
+    auto frames = msgpack_parser::encode(*packet);
+    if (!frames || frames->size() != 1 || !(*frames)[0].binary) std::abort();
+    auto again = msgpack_parser::decode(*(*frames)[0].bytes, limits);
+    if (!again || again->type != packet->type || again->nsp != packet->nsp || again->id != packet->id ||
+        stringify(again->data) != stringify(packet->data) || again->attachments.size() != packet->attachments.size())
+        std::abort();
+    return 0;
+}
