@@ -126,6 +126,11 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
         ("recovery-db", po::value(&config.recovery_db)->default_value(config.recovery_db),
             "the SQLite file recovery keeps sessions and missed events in, so that it survives a restart or "
             "a crash (empty: memory only)")
+        ("deflate", po::bool_switch(&config.deflate),
+            "WebSocket permessage-deflate for clients that offer it, without context takeover either way: a "
+            "broadcast is compressed once for all its recipients, and a connection keeps no zlib state")
+        ("deflate-threshold", po::value(&config.deflate_threshold)->default_value(config.deflate_threshold),
+            "with --deflate, messages of at least this many bytes are compressed")
         ("parser", po::value(&config.parser)->default_value(config.parser),
             "the packets' format: default (socket.io-parser) or msgpack (socket.io-msgpack-parser; every client "
             "of the server must use it)")

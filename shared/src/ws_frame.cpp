@@ -4,8 +4,8 @@
 
 namespace switchboard::ws {
 
-std::size_t write_header(unsigned char* out, opcode op, std::uint64_t payload_size) noexcept {
-    out[0] = static_cast<unsigned char>(0x80 | static_cast<unsigned>(op)); // FIN
+std::size_t write_header(unsigned char* out, opcode op, std::uint64_t payload_size, bool compressed) noexcept {
+    out[0] = static_cast<unsigned char>(0x80 | (compressed ? 0x40 : 0) | static_cast<unsigned>(op)); // FIN, RSV1
     if (payload_size < 126) {
         out[1] = static_cast<unsigned char>(payload_size);
         return 2;
@@ -98,7 +98,9 @@ reader::step reader::next(char* data, std::size_t size) {
     const auto* h = reinterpret_cast<const unsigned char*>(data);
     const bool fin = h[0] & 0x80;
     const unsigned op = h[0] & 0x0F;
-    if ((h[0] & 0x70) != 0 || !(h[1] & 0x80)) { // an extension bit, or an unmasked client frame
+    const bool rsv1 = h[0] & 0x40;
+    // RSV1 only with permessage-deflate, on a message's first frame; RSV2/3 never; clients must mask.
+    if ((h[0] & 0x30) != 0 || !(h[1] & 0x80) || (rsv1 && (!compression_ || op == 0 || op >= 8))) {
         s.error = close_code::protocol_error;
         return s;
     }
@@ -179,7 +181,8 @@ reader::step reader::next(char* data, std::size_t size) {
 
     if (fin && !(partial_ && partial_->in_message)) { // the common case: a whole frame, delivered in place
         const bool text = op == static_cast<unsigned>(opcode::text);
-        if (text && !is_valid_utf8(body)) {
+        s.ev.compressed = rsv1;
+        if (text && !rsv1 && !is_valid_utf8(body)) {
             s.error = close_code::invalid_payload;
             return s;
         }
@@ -192,15 +195,17 @@ reader::step reader::next(char* data, std::size_t size) {
     if (!st.in_message) {
         st.in_message = true;
         st.message_is_text = op == static_cast<unsigned>(opcode::text);
+        st.message_compressed = rsv1;
     }
     st.message.append(body);
     if (fin) {
-        if (st.message_is_text && !is_valid_utf8(st.message)) {
+        if (st.message_is_text && !st.message_compressed && !is_valid_utf8(st.message)) {
             s.error = close_code::invalid_payload;
             return s;
         }
         s.has_event = true;
         s.message_done = true;
+        s.ev.compressed = st.message_compressed;
         s.ev.type = st.message_is_text ? event::kind::text : event::kind::binary;
         s.ev.payload = st.message;
     }

@@ -3,6 +3,7 @@
 #include "../metrics/counters.hpp"
 #include "../tls/stream.hpp"
 #include "../util/log.hpp"
+#include "deflate.hpp"
 
 #include <fmt/format.h>
 
@@ -24,7 +25,7 @@ websocket_transport::websocket_transport(strand_socket socket, std::size_t max_m
                                          std::chrono::milliseconds write_timeout, admission::ticket ticket,
                                          std::unique_ptr<tls_engine> tls)
     : socket_(std::move(socket)), tls_(std::move(tls)), ticket_(std::move(ticket)), reader_(max_message),
-      write_timeout_(write_timeout) {}
+      write_timeout_(write_timeout), reader_max_(max_message) {}
 
 void websocket_transport::start(std::weak_ptr<listener> l) {
     listener_ = std::move(l);
@@ -55,8 +56,9 @@ void websocket_transport::gather() {
     iov_.reserve(batch_.size() * 2);
     iov_next_ = 0;
     for (auto& f : batch_) {
-        const auto& bytes = *f.frame.bytes;
-        f.header_size = static_cast<unsigned char>(ws::write_header(f.header, f.op, bytes.size()));
+        const bool compressed = deflate_ && f.frame.deflated; // compressed once, for every recipient
+        const auto& bytes = compressed ? *f.frame.deflated : *f.frame.bytes;
+        f.header_size = static_cast<unsigned char>(ws::write_header(f.header, f.op, bytes.size(), compressed));
         iov_.emplace_back(f.header, f.header_size);
         if (!bytes.empty()) iov_.emplace_back(bytes.data(), bytes.size());
     }
@@ -299,7 +301,30 @@ bool websocket_transport::flush_tls(beast::error_code& ec) {
 bool websocket_transport::on_event(listener& l, const ws::event& event) {
     switch (event.type) {
     case ws::event::kind::text:
-    case ws::event::kind::binary: return l.on_ws_message(*this, event) && !closing_ && !aborted_;
+    case ws::event::kind::binary: {
+        if (!event.compressed) return l.on_ws_message(*this, event) && !closing_ && !aborted_;
+        // permessage-deflate: inflated here, bounded by the message limit, into this thread's buffer.
+        thread_local std::string inflated;
+        bool too_big = false;
+        const bool ok = deflate::inflate(event.payload, reader_max_, inflated, too_big);
+        const bool text = event.type == ws::event::kind::text;
+        if (!ok || (text && !ws::is_valid_utf8(inflated))) {
+            if (too_big) metrics::add(metrics::counter::refused_payload);
+            close_code_ = too_big ? ws::close_code::too_big : ws::close_code::invalid_payload;
+            l.on_ws_closed(*this, too_big ? eio::close_reason::transport_error : eio::close_reason::parse_error,
+                           too_big ? "a compressed WebSocket message that inflates past the payload limit"
+                           : ok    ? "a compressed WebSocket text message that is not UTF-8"
+                                   : "a compressed WebSocket message that does not inflate");
+            close(false);
+            return false;
+        }
+        ws::event plain = event;
+        plain.compressed = false;
+        plain.payload = inflated;
+        const bool more = l.on_ws_message(*this, plain) && !closing_ && !aborted_;
+        if (inflated.capacity() > 65536) inflated = std::string(); // a large one is not kept per thread
+        return more;
+    }
     case ws::event::kind::ping: // WebSocket pings (not Engine.IO's) get their pong
         push_control(ws::opcode::pong, std::string(event.payload));
         return true;

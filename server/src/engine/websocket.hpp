@@ -52,6 +52,12 @@ public:
     websocket_transport(strand_socket socket, std::size_t max_message, std::chrono::milliseconds write_timeout,
                         admission::ticket ticket = {}, std::unique_ptr<tls_engine> tls = nullptr);
 
+    /// permessage-deflate was negotiated (call before start()): compressed messages are read, and
+    /// frames that carry a compressed form are sent compressed.
+    void enable_deflate() noexcept {
+        deflate_ = true;
+        reader_.allow_compression();
+    }
     /// Starts reading; events go to `l`.
     void start(std::weak_ptr<listener> l);
     /// True while a write waits for the socket or frames wait behind it.
@@ -103,6 +109,8 @@ private:
     bool waiting_ = false;                // a write waits for writability (the only writer waits for it)
     bool closing_ = false;                // our close frame is queued: nothing more is read for the session
     bool aborted_ = false;
+    bool deflate_ = false;                 // permessage-deflate, negotiated at the upgrade
+    std::size_t reader_max_;               // the message limit (also for what a compressed message inflates to)
     std::uint16_t close_code_ = 0;         // the code our close frame will carry, when the peer's side set one
     std::unique_ptr<strand_timer> linger_; // bounds the close: our close frame's write, then the peer's
 };

@@ -1,5 +1,6 @@
 #include "connection.hpp"
 
+#include "../engine/deflate.hpp"
 #include "../engine/session.hpp"
 #include "../metrics/counters.hpp"
 #include "../metrics/probes.hpp"
@@ -304,15 +305,20 @@ private:
             write(std::move(res));
             return;
         }
+        // --deflate: permessage-deflate without context takeover either way, when the client offers it.
+        const bool deflate =
+            context_.config.deflate && deflate::acceptable_offer(req[http::field::sec_websocket_extensions]);
+        if (deflate) res.set(http::field::sec_websocket_extensions, deflate::answer);
         stream_.expires_after(std::chrono::milliseconds(context_.config.write_timeout_ms));
         beast::async_write(stream_, http::message_generator(std::move(res)),
                            [self = this->shared_from_this(), &endpoint, session = std::move(session),
-                            info = request_of(req)](beast::error_code ec, std::size_t) mutable {
-                               if (!ec) self->hand_over(endpoint, std::move(session), std::move(info));
+                            info = request_of(req), deflate](beast::error_code ec, std::size_t) mutable {
+                               if (!ec) self->hand_over(endpoint, std::move(session), std::move(info), deflate);
                            });
     }
 
-    void hand_over(engine_endpoint& endpoint, std::shared_ptr<engine_session> session, request_head info) {
+    void hand_over(engine_endpoint& endpoint, std::shared_ptr<engine_session> session, request_head info,
+                   bool deflate) {
         stream_.expires_never();
         beast::error_code ec;
         strand_socket socket(stream_.get_executor());
@@ -338,6 +344,7 @@ private:
         auto conn = std::make_shared<websocket_transport>(std::move(socket), context_.config.max_payload,
                                                           std::chrono::milliseconds(context_.config.write_timeout_ms),
                                                           std::move(ticket_), std::move(tls));
+        if (deflate) conn->enable_deflate();
         if (session) {
             session->on_probe(std::move(conn));
         } else {

@@ -1,6 +1,7 @@
 // Namespaces: their middleware and handlers, their connected sockets, and the registry of them.
 #include "core.hpp"
 
+#include "../engine/deflate.hpp"
 #include "../metrics/exposition.hpp"
 #include "msgpack_parser.hpp"
 
@@ -255,7 +256,14 @@ io_core::io_core(switchboard::server::server& http_, server_options options_)
       msgpack(http_.config().parser == "msgpack") {}
 
 result<std::vector<eio::frame>> io_core::encode(const sio::packet& packet) const {
-    return msgpack ? switchboard::server::msgpack_parser::encode(packet) : sio::encode_frames(packet);
+    auto frames = msgpack ? switchboard::server::msgpack_parser::encode(packet) : sio::encode_frames(packet);
+    // --deflate: a large packet is also compressed, here, once for every recipient whose WebSocket
+    // negotiated permessage-deflate (the others, and polling, send it as it is).
+    const auto& cfg = http.config();
+    if (frames && cfg.deflate)
+        for (auto& f : *frames)
+            if (f.bytes->size() >= cfg.deflate_threshold) f.deflated = switchboard::server::deflate::compress(*f.bytes);
+    return frames;
 }
 
 std::shared_ptr<namespace_impl> io_core::create(const std::string& name, std::shared_ptr<namespace_impl> family) {

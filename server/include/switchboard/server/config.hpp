@@ -51,6 +51,8 @@ struct server_config {
     std::string db_path;                          ///< the application's database (the chat's history)
     std::uint32_t recovery_window_ms = 0;         ///< connection state recovery: how long a session waits (0: off)
     std::string recovery_db = "data/recovery.db"; ///< … and where it is kept (SQLite; empty: memory only)
+    bool deflate = false;                         ///< WebSocket permessage-deflate, offered to clients that ask
+    std::uint32_t deflate_threshold = 1024;       ///< … for messages of at least this many bytes
     std::string parser = "default"; ///< Socket.IO's packet format: "default" (socket.io-parser) or "msgpack"
     std::string admin_ui; ///< "USER:PASSWORD": serve the official admin UI's namespace (/admin) with this login
     bool admin_ui_no_auth = false;       ///< … or without a login (development)

@@ -54,6 +54,9 @@ struct frame {
     shared_bytes bytes;
     bool binary = false;
     bool replaceable = false; ///< queued "latest wins": the oldest such units go first when the queue is full
+    /// The same bytes compressed for WebSocket's permessage-deflate (raw DEFLATE, no context kept, the
+    /// final empty block's 00 00 FF FF removed), when the server compresses them: once for all recipients.
+    shared_bytes deflated;
 };
 
 /// A text frame: the type digit followed by `data`.

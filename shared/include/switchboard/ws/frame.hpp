@@ -4,9 +4,11 @@
 // Beast has done the HTTP upgrade) so that several queued frames go out in one gathered write and an
 // idle connection holds no read buffer.
 //
-// Clients must mask every frame; servers never mask. No extension is negotiated, so the RSV bits must
-// be clear. A message is a data frame (text/binary) with FIN, or a first frame without FIN followed by
-// continuation frames; control frames (close, ping, pong) may come between fragments.
+// Clients must mask every frame; servers never mask. The one extension is permessage-deflate (RFC 7692),
+// when the server negotiated it: then RSV1 marks a compressed message on its first frame; the reader
+// reports it (`compressed`) and the caller inflates. Other RSV bits must be clear. A message is a data frame
+// (text/binary) with FIN, or a first frame without FIN followed by continuation frames; control frames (close, ping,
+// pong) may come between fragments.
 
 #include <cstddef>
 #include <cstdint>
@@ -30,8 +32,8 @@ inline constexpr std::uint16_t too_big = 1009;
 inline constexpr std::size_t max_header_size = 10;
 
 /// Writes the header of a final, unmasked frame of `payload_size` bytes at `out` (room for
-/// max_header_size bytes); returns the header's size.
-std::size_t write_header(unsigned char* out, opcode op, std::uint64_t payload_size) noexcept;
+/// max_header_size bytes); returns the header's size. `compressed`: RSV1 (permessage-deflate).
+std::size_t write_header(unsigned char* out, opcode op, std::uint64_t payload_size, bool compressed = false) noexcept;
 
 /// The payload of a close frame: the code, big-endian, then the reason.
 std::string close_payload(std::uint16_t code, std::string_view reason = {});
@@ -45,6 +47,8 @@ struct event {
     kind type = kind::text;
     std::string_view payload;     // the message; a ping/pong's data; a close frame's reason
     std::uint16_t close_code = 0; // close: the client's code (1005 when it gave none)
+    bool compressed = false;      // a permessage-deflate message: `payload` is its DEFLATE data (a text one
+                                  // is not checked for UTF-8 here: the caller checks what it inflates)
 };
 
 /// Reads the frames a client sends. Keeps nothing between calls unless a frame or a fragmented message
@@ -52,6 +56,9 @@ struct event {
 class reader {
 public:
     explicit reader(std::size_t max_message_size) noexcept : max_message_(max_message_size) {}
+
+    /// permessage-deflate was negotiated: RSV1 on a message's first frame is allowed (and reported).
+    void allow_compression() noexcept { compression_ = true; }
 
     /// Parses the `size` bytes at `data`, unmasking in place, and calls `on_event(const event&)` for
     /// every complete message or control frame; `on_event` returns false to stop (the rest is
@@ -104,11 +111,13 @@ private:
         std::string message; // the fragments of an unfinished message, unmasked
         bool in_message = false;
         bool message_is_text = false;
+        bool message_compressed = false;
     };
     partial& state();
     void drop_state_if_empty() noexcept;
 
     std::size_t max_message_;
+    bool compression_ = false;
     std::unique_ptr<partial> partial_;
 };
 
