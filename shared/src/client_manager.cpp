@@ -131,12 +131,39 @@ void manager::send_packet(const sio::raw_packet& packet) {
     if (auto frames = sio::encode_raw_frames(packet)) send(std::move(*frames));
 }
 
+// The last element of a JSON array's text when it is a string, decoded; nothing otherwise. Only a string
+// makes the text end with `"]`; its opening quote is the nearest one before that is not escaped.
+std::optional<std::string> manager::last_string_argument(std::string_view array) {
+    while (!array.empty() &&
+           (array.back() == ' ' || array.back() == '\n' || array.back() == '\r' || array.back() == '\t'))
+        array.remove_suffix(1);
+    if (array.size() < 4 || array.back() != ']' || array[array.size() - 2] != '"') return std::nullopt;
+    const std::size_t close = array.size() - 2;
+    for (std::size_t i = close; i-- > 0;) {
+        if (array[i] != '"') continue;
+        std::size_t slashes = 0;
+        while (i >= slashes + 1 && array[i - slashes - 1] == '\\') ++slashes;
+        if (slashes % 2 != 0) continue; // an escaped quote, inside the string
+        auto parsed = parse_json(array.substr(i, close - i + 1), 2);
+        if (!parsed || !parsed->is_string()) return std::nullopt;
+        return std::string(parsed->as_string());
+    }
+    return std::nullopt;
+}
+
 void manager::send_connect(const std::string& nsp, socket& s) {
     s.state = socket_state::connecting;
     sio::raw_packet connect;
     connect.type = sio::packet_type::connect;
     connect.nsp = nsp;
-    if (!s.auth.empty()) connect.data = stringify(s.auth);
+    if (!s.pid.empty() && !s.last_offset.empty()) {
+        // As socket.io-client: Object.assign({pid, offset}, auth) — the application's keys win.
+        boost::json::object auth{{"pid", s.pid}, {"offset", s.last_offset}};
+        for (const auto& [k, v] : s.auth) auth[k] = v;
+        connect.data = stringify(auth);
+    } else if (!s.auth.empty()) {
+        connect.data = stringify(s.auth);
+    }
     send_packet(connect);
 }
 
@@ -226,7 +253,15 @@ void manager::on_socket_packet(sio::raw_packet&& packet) {
         if (!sid || !sid->is_string() || s.state != socket_state::connecting) return;
         s.state = socket_state::connected;
         s.id = std::string(sid->as_string());
-        effects_.emplace_back(socket_connected{packet.nsp, s.id});
+        const auto* pid = data.as_object().if_contains("pid");
+        const std::string new_pid = pid && pid->is_string() ? std::string(pid->as_string()) : std::string();
+        const bool recovered = !new_pid.empty() && new_pid == s.pid;
+        s.pid = new_pid;
+        if (!recovered) s.last_offset.clear();
+        effects_.emplace_back(socket_connected{packet.nsp, s.id, recovered});
+        // What a recovery replayed came first; the application hears it after its connect event.
+        auto early = std::exchange(s.early, {});
+        for (auto& e : early) on_socket_packet(std::move(e));
         auto buffered_emits = std::move(s.buffer);
         s.buffer.clear();
         for (auto& b : buffered_emits) send(std::move(b.frames));
@@ -256,7 +291,13 @@ void manager::on_socket_packet(sio::raw_packet&& packet) {
         return;
     case sio::packet_type::event:
     case sio::packet_type::binary_event:
+        if (s.state == socket_state::connecting && !s.pid.empty()) { // a recovery's replay, before CONNECT
+            if (s.early.size() < 10000) s.early.push_back(std::move(packet));
+            return;
+        }
         if (s.state != socket_state::connected) return;
+        if (!s.pid.empty() && !packet.id)
+            if (auto offset = last_string_argument(packet.data)) s.last_offset = std::move(*offset);
         effects_.emplace_back(event_received{packet.nsp, std::move(packet)});
         return;
     case sio::packet_type::ack:

@@ -9,8 +9,12 @@ const port = portFlag > 0 ? Number(process.argv[portFlag + 1]) : 3000;
 const transportsFlag = process.argv.indexOf('--transports');
 const transports = transportsFlag > 0 ? process.argv[transportsFlag + 1].split(',') : ['polling', 'websocket'];
 
+// --recovery: connection state recovery on (its default 2-minute window); "cut" then closes the
+// socket's connection under it (a transport close, which the session survives).
+const recovery = process.argv.includes('--recovery') ? { connectionStateRecovery: {} } : {};
+
 const http = createServer();
-const io = new Server(http, { transports, pingInterval: 1000, pingTimeout: 1000 });
+const io = new Server(http, { transports, pingInterval: 1000, pingTimeout: 1000, ...recovery });
 const records = [];
 
 function target(nsp, socket, spec = {}) {
@@ -37,6 +41,8 @@ function serve(nsp, socket) {
   socket.on('record', (value) => { records.push(value); });
   socket.on('records', (ack) => ack(records));
   socket.on('disconnect-me', (close) => socket.disconnect(Boolean(close)));
+  socket.on('cut', () => socket.conn.close());
+  if (socket.recovered) socket.emit('recovered', socket.id);
 }
 
 io.on('connection', (socket) => serve(io.of('/'), socket));

@@ -321,3 +321,52 @@ TEST_CASE("client: packets of a polling payload, binary ones included, drive it 
     REQUIRE(events.size() == 1);
     CHECK(*events[0].packet.attachments.at(0) == "\x01\x02\x03");
 }
+
+TEST_CASE(
+    "client: connection state recovery, pid and the last offset in the next CONNECT, replayed events after connect") {
+    harness h;
+    h.m.connect_socket(ms(0), "/", boost::json::object{{"token", "t"}});
+    h.pump();
+    h.m.on_text(ms(0), open_packet);
+    h.pump();
+    h.m.on_text(ms(0), R"(40{"sid":"sock1","pid":"p1"})");
+    h.pump();
+    CHECK_FALSE(h.all<socket_connected>().at(0).recovered);
+    // The offset: the last argument of an event without an ack id, when it is a string.
+    h.m.on_text(ms(1), R"(42["news",{"a":"\"]"},"7"])");
+    h.m.on_text(ms(1), R"(421["asked","not an offset"])");
+    h.m.on_text(ms(1), R"(42["count",3])");
+    h.pump();
+    h.m.on_transport_closed(ms(1000), sio::disconnect_reason::transport_close);
+    h.pump();
+    const auto at = *h.m.next_deadline();
+    h.m.on_timer(at);
+    h.pump();
+    h.m.on_text(at, open_packet);
+    h.pump();
+    REQUIRE(h.sent().size() == 1);
+    CHECK(boost::json::parse(h.sent()[0].substr(2)) == boost::json::parse(R"({"pid":"p1","offset":"7","token":"t"})"));
+    // The replay comes before the CONNECT answer; the application hears connect first, then the events.
+    h.m.on_text(at, R"(42["missed","8"])");
+    CHECK(h.pump().empty());
+    h.m.on_text(at, R"(40{"sid":"sock1","pid":"p1"})");
+    h.pump();
+    REQUIRE(h.effects.size() == 2);
+    REQUIRE(std::holds_alternative<socket_connected>(h.effects[0]));
+    CHECK(std::get<socket_connected>(h.effects[0]).recovered);
+    REQUIRE(std::holds_alternative<event_received>(h.effects[1]));
+    CHECK(std::get<event_received>(h.effects[1]).packet.data == R"(["missed","8"])");
+
+    // A session the server did not recover: a new pid, not recovered, and the old offset is dropped.
+    h.m.on_transport_closed(at + ms(10), sio::disconnect_reason::transport_close);
+    h.pump();
+    const auto again = *h.m.next_deadline();
+    h.m.on_timer(again);
+    h.pump();
+    h.m.on_text(again, open_packet);
+    h.pump();
+    CHECK(boost::json::parse(h.sent()[0].substr(2)) == boost::json::parse(R"({"pid":"p1","offset":"8","token":"t"})"));
+    h.m.on_text(again, R"(40{"sid":"sock2","pid":"p2"})");
+    h.pump();
+    CHECK_FALSE(h.all<socket_connected>().at(0).recovered);
+}

@@ -112,7 +112,7 @@ async function loadModule() {
 // Connection (C++) reports each effect as (type, nsp, a, b, c); named here once.
 function effectOf(type, nsp, a, b, c) {
   switch (type) {
-    case 'connect': return { type, nsp, id: a };
+    case 'connect': return { type, nsp, id: a, recovered: b === true };
     case 'disconnect': return { type, nsp, reason: a };
     case 'connect_error': return { type, nsp, message: a, data: b };
     case 'event': return { type, nsp, data: a, id: b, attachments: c || [] };
@@ -210,6 +210,7 @@ export class Socket extends Emitter {
     this.nsp = nsp;
     this.auth = opts.auth || manager.opts.auth || {};
     this.connected = false;
+    this.recovered = false;
     this.id = undefined;
     this._acks = new Map();
     this._any = [];
@@ -288,6 +289,8 @@ export class Socket extends Emitter {
       case 'connect':
         this.connected = true;
         this.id = effect.id;
+        // Connection state recovery: the server gave back this session (its id, rooms, missed events).
+        this.recovered = effect.recovered;
         this._emitLocal('connect');
         return;
       case 'disconnect': {

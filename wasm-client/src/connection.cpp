@@ -233,7 +233,7 @@ private:
         for (auto& f : s.frames) outbox_.push_back(std::move(f));
         flush_post();
     }
-    void apply(client::socket_connected& e) { tell("connect", val(e.nsp), val(e.id)); }
+    void apply(client::socket_connected& e) { tell("connect", val(e.nsp), val(e.id), val(e.recovered)); }
     void apply(client::socket_disconnected& e) { tell("disconnect", val(e.nsp), val(e.reason)); }
     void apply(client::connect_failed& e) { tell("connect_error", val(e.nsp), val(e.message), val(stringify(e.data))); }
     void apply(client::event_received& e) {

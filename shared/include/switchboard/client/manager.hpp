@@ -57,7 +57,8 @@ struct send_frames {
 };
 struct socket_connected {
     std::string nsp;
-    std::string id; ///< the socket id the server gave
+    std::string id;         ///< the socket id the server gave
+    bool recovered = false; ///< connection state recovery brought the session back (same pid)
 };
 struct socket_disconnected {
     std::string nsp;
@@ -165,7 +166,13 @@ private:
         std::string id;
         boost::json::object auth;
         std::deque<buffered> buffer; ///< emits waiting for the connection
-        struct awaiting {};          // the application keeps what to do with the answer; the manager, the deadline
+        // Connection state recovery (socket.io-client ≥ 4.6): the server's `pid`, and the offset of the
+        // last event received (its last argument, a string, when it asked no ack); both go with the
+        // next CONNECT. Events a recovery replays come before the CONNECT answer: held until it.
+        std::string pid;
+        std::string last_offset;
+        std::vector<sio::raw_packet> early;
+        struct awaiting {}; // the application keeps what to do with the answer; the manager, the deadline
         sio::ack_registry<awaiting> acks;
     };
 
@@ -175,6 +182,7 @@ private:
     void send(std::vector<eio::frame> frames);
     void send_packet(const sio::raw_packet& packet);
     void send_connect(const std::string& nsp, socket& s);
+    static std::optional<std::string> last_string_argument(std::string_view array);
     void on_engine_packet(duration now, eio::packet&& packet);
     void on_socket_packet(sio::raw_packet&& packet);
     void transport_lost(duration now, sio::disconnect_reason reason);
