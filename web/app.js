@@ -218,12 +218,13 @@ socket.on('notification', (n) => {
   }
 });
 
-// The connection: a banner while it is down; on its return, the nickname and rooms are taken again
-// and what was missed comes with each room's history.
+// The connection: a banner while it is down. On its return within the server's recovery window, the
+// session comes back as it was (nickname, rooms) and the missed messages arrive as events; otherwise
+// the nickname and rooms are taken again and what was missed comes with each room's history.
 socket.on('disconnect', () => { $('banner').hidden = false; });
 socket.on('connect', async () => {
   $('banner').hidden = true;
-  if (!state.nickname) return;
+  if (!state.nickname || socket.recovered) return;
   const reply = await hello(state.nickname);
   if (!reply.ok) return toast(reply.error);
   const joined = [...state.rooms.keys()];

@@ -143,9 +143,28 @@ public:
         socket.on("rooms", guarded([self](io::event& e) { self->room_list(e); }));
         socket.on("typing", guarded([self, socket, me](io::event& e) { self->typing(socket, *me, e); }));
         socket.on_disconnect([self, me](std::string_view) { self->gone(*me); });
+        if (socket.recovered()) restore(socket, me);
     }
 
 private:
+    /// Connection state recovery brought the socket back: its nickname (its data) and rooms are there
+    /// again, and the messages it missed were replayed. The user is who they were (their record, kept
+    /// through the grace period), and their rooms hear that they are back.
+    void restore(const io::socket& socket, const std::shared_ptr<local_user>& me) {
+        const auto* o = socket.data().if_object();
+        const auto* nick = o ? o->if_contains("nickname") : nullptr;
+        if (!nick || !nick->is_string()) return;
+        me->nickname = nick->get_string();
+        me->record = claim(nickname_key(me->nickname), nullptr);
+        for (const auto& room : socket.rooms())
+            if (room.size() > 1 && room.front() == '#') me->rooms.insert(room.substr(1));
+        for (const auto& room : me->rooms) {
+            socket.to(room_key(room))
+                .emit("notification", json::object{{"kind", "joined"}, {"room", room}, {"nickname", me->nickname}});
+            publish_presence(room);
+        }
+    }
+
     bool within_rate(local_user& me) {
         if (!me.record) return me.budget.take(steady_ms()) == sio::event_budget::verdict::deliver;
         std::lock_guard lock(users_mutex_);

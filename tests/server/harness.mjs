@@ -37,8 +37,11 @@ export async function startServer(name, args = [], env = {}, { port: fixedPort =
   }
   const threads = name === 'reference' || name === 'referenceBench' || name === 'nodeTwin' ? [] : threadArgs;
   // The chat's database goes to a temporary file unless the test names one.
-  const db = (name === 'switchboard' || name === 'installed') && !args.includes('--db') ? { SWITCHBOARD_DB: join(tmpdir(), `switchboard-test-${process.pid}-${Date.now()}.db`) } : {};
-  const proc = spawn(command, [...leading, '--port', String(fixedPort), ...threads, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...db, ...env } });
+  const chat = name === 'switchboard' || name === 'installed';
+  const db = chat && !args.includes('--db') ? { SWITCHBOARD_DB: join(tmpdir(), `switchboard-test-${process.pid}-${Date.now()}.db`) } : {};
+  // The chat keeps connection state recovery's sessions in a database too: one per server started here.
+  const recoveryDb = chat && !args.includes('--recovery-db') ? { SWITCHBOARD_RECOVERY_DB: join(tmpdir(), `switchboard-test-recovery-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.db`) } : {};
+  const proc = spawn(command, [...leading, '--port', String(fixedPort), ...threads, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...db, ...recoveryDb, ...env } });
   let output = '';
   let scheme = 'http';
   const port = await new Promise((resolve, reject) => {
@@ -52,6 +55,9 @@ export async function startServer(name, args = [], env = {}, { port: fixedPort =
     proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`${name} exited (${code}): ${output}`)); });
   });
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  // The recovery database made here is this process's alone: gone with it (also after a kill -9).
+  if (recoveryDb.SWITCHBOARD_RECOVERY_DB)
+    proc.on('exit', () => { for (const suffix of ['', '-wal', '-shm']) rmSync(recoveryDb.SWITCHBOARD_RECOVERY_DB + suffix, { force: true }); });
   return {
     port,
     url: `${scheme}://127.0.0.1:${port}`,
