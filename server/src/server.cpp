@@ -377,6 +377,10 @@ void server::accept_session(std::string_view path, const std::shared_ptr<engine_
     }
 }
 
+void server::on_upgrade(std::function<void(engine_socket&)> listener) {
+    for (auto& endpoint : impl_->endpoints) endpoint->on_upgrade = listener;
+}
+
 server::session_counts server::sessions() const {
     session_counts counts;
     for (auto& endpoint : impl_->endpoints)

@@ -80,6 +80,15 @@ test("the dashboard's view: config, all_sockets, server_stats every 2 s, sockets
     const types = new Set(named(admin, 'server_stats').flatMap((e) => e[1].aggregatedEvents.map((a) => a.type)));
     for (const type of ['rawConnection', 'packetsIn', 'packetsOut', 'bytesIn', 'bytesOut']) assert.ok(types.has(type), type);
 
+    // A client that starts on polling and upgrades: the dashboard learns its transport is WebSocket
+    // (socket_updated, or already in socket_connected when the upgrade came before the namespace).
+    const upgrading = client(server.url, { transports: ['polling', 'websocket'] });
+    await connected(upgrading);
+    await until(() => upgrading.io.engine.transport.name === 'websocket', 5000, 'the upgrade');
+    await until(() => named(admin, 'socket_updated').some((e) => e[1].id === upgrading.id && e[1].nsp === '/' && e[1].transport === 'websocket') ||
+      named(admin, 'socket_connected').some((e) => e[1].id === upgrading.id && e[1].transport === 'websocket'), 5000, 'the transport');
+    upgrading.close();
+
     // Per-socket events: a newcomer, its event both ways, its room, its departure.
     const other = client(server.url);
     await connected(other);

@@ -29,6 +29,8 @@ public:
     const eio::server_session_options& session_options() const noexcept { return session_options_; }
     const engine_handler& handler() const noexcept { return handler_; }
     heartbeat_scheduler& heartbeats() noexcept { return heartbeats_; }
+    /// Told of every session that upgrades to WebSocket, on its strand (instrumentation; usually empty).
+    std::function<void(engine_socket&)> on_upgrade;
 
     std::shared_ptr<engine_session> find(const std::string& sid);
     void add(const std::shared_ptr<engine_session>& session);

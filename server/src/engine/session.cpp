@@ -193,6 +193,7 @@ void engine_session::apply(eio::upgraded&) {
     transport_ = eio::transport_kind::websocket;
     SB_LOG(debug, "{} session {} upgraded to websocket", remote_address_, id());
     write_soon(); // if the 3probe is still being written, the output waits for it
+    if (endpoint_.on_upgrade) guarded("an upgrade listener", [&] { endpoint_.on_upgrade(*this); });
 }
 
 void engine_session::apply(eio::close_transport& e) {

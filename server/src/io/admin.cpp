@@ -238,6 +238,9 @@ void observe(const std::shared_ptr<admin_state>& state, detail::io_core& core) {
         [state](const std::string& nsp, const std::string& room, const std::string& sid, bool joined) {
             state->admin.emit(joined ? "room_joined" : "room_left", nsp, room, sid, now_iso());
         });
+    core.observe_upgrades([state](const std::string& nsp, const std::string& sid) {
+        state->admin.emit("socket_updated", json::object{{"id", sid}, {"nsp", nsp}, {"transport", "websocket"}});
+    });
 }
 
 void send_stats_every(const std::shared_ptr<admin_state>& state, std::chrono::milliseconds every) {

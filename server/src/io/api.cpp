@@ -565,15 +565,6 @@ server::server(switchboard::server::server& http, server_options options)
       main_(core_->get("/")) {
     core_->server_middleware = configured_middleware(http.config());
     core_->start_recovery();
-    if (const auto& cfg = http.config(); !cfg.admin_ui.empty() || cfg.admin_ui_no_auth) {
-        admin_ui_options admin;
-        admin.auth = !cfg.admin_ui_no_auth;
-        if (const auto colon = cfg.admin_ui.find(':'); colon != std::string::npos) {
-            admin.username = cfg.admin_ui.substr(0, colon);
-            admin.password = cfg.admin_ui.substr(colon + 1);
-        }
-        instrument(*this, std::move(admin));
-    }
     http.add_metrics([weak = std::weak_ptr<detail::io_core>(core_)](std::string& out) {
         if (auto core = weak.lock()) core->write_metrics(out);
     });
@@ -584,6 +575,16 @@ server::server(switchboard::server::server& http, server_options options)
     http.engine(http.config().path, [core = core_](const std::shared_ptr<switchboard::server::engine_socket>& engine) {
         core->on_engine(engine);
     });
+    // After the endpoint exists: the admin UI watches its upgrades.
+    if (const auto& cfg = http.config(); !cfg.admin_ui.empty() || cfg.admin_ui_no_auth) {
+        admin_ui_options admin;
+        admin.auth = !cfg.admin_ui_no_auth;
+        if (const auto colon = cfg.admin_ui.find(':'); colon != std::string::npos) {
+            admin.username = cfg.admin_ui.substr(0, colon);
+            admin.password = cfg.admin_ui.substr(colon + 1);
+        }
+        instrument(*this, std::move(admin));
+    }
 }
 
 server::~server() { core_->clear(); }

@@ -237,6 +237,13 @@ void client::send_packet(const sio::packet& packet) {
     if (auto frames = core_->encode(packet)) engine_->send(std::move(*frames));
 }
 
+std::vector<std::pair<std::string, std::string>> client::socket_names() const {
+    std::vector<std::pair<std::string, std::string>> names;
+    for (const auto& s : sockets_)
+        if (s->connected) names.emplace_back(s->nsp->name, s->id);
+    return names;
+}
+
 void client::forget(const std::string& nsp) {
     std::erase_if(sockets_, [&](const auto& s) { return s->nsp->name == nsp; });
     connection_.left(nsp);
@@ -256,6 +263,7 @@ void client::disconnect_all() {
 
 void client::on_close(eio::close_reason reason) {
     closed_ = true;
+    core_->forget_client(engine_->id());
     auto sockets = sockets_;
     for (auto& socket : sockets) socket->close(sio::from_close(reason));
     sockets_.clear();

@@ -266,6 +266,8 @@ public:
     void forget(const std::string& nsp);
     /// Server-side disconnect of every socket, then the connection (strand).
     void disconnect_all();
+    /// (nsp, socket id) of its connected sockets (strand).
+    std::vector<std::pair<std::string, std::string>> socket_names() const;
 
 private:
     void on_text(std::string_view text);
@@ -320,6 +322,10 @@ struct io_core : std::enable_shared_from_this<io_core> {
             std::function<void(const std::string& nsp, const std::string& room, const std::string& sid, bool joined)>
                 membership);
     std::vector<connection_handler> connection_observers();
+    /// The admin UI's transport column: `upgraded` hears (nsp, socket id) of each socket whose
+    /// connection upgraded to WebSocket. The clients are then kept by connection id (only then).
+    void observe_upgrades(std::function<void(const std::string& nsp, const std::string& sid)> upgraded);
+    void forget_client(const std::string& engine_id);
     /// Purges what recovery no longer needs and tells the handlers of sessions that expired (a timer).
     void expire_sessions();
     /// Starts recovery from the options (after the journal's contents are loaded); throws when the
@@ -355,8 +361,11 @@ private:
     std::vector<std::shared_ptr<namespace_impl>> families_;
     std::mutex expiry_mutex_;
     std::vector<std::function<void(const expired_session&)>> expiry_handlers_;
-    std::shared_ptr<std::function<void()>> expiry_tick_;   // the timer's task, which holds it weakly
-    std::vector<connection_handler> connection_observers_; // (mutex_)
+    std::shared_ptr<std::function<void()>> expiry_tick_;                   // the timer's task, which holds it weakly
+    std::vector<connection_handler> connection_observers_;                 // (mutex_)
+    std::function<void(const std::string&, const std::string&)> upgraded_; // (mutex_)
+    std::unordered_map<std::string, std::weak_ptr<client>> clients_;       // by engine id, when upgrades are observed
+
     std::function<void(const std::string&, const std::string&, const std::string&, bool)> membership_; // (mutex_)
     void watch_membership(namespace_impl& ns);                                                         // mutex_ held
 };

@@ -346,6 +346,8 @@ void io_core::clear() {
     families_.clear();
     connection_observers_.clear();
     membership_ = nullptr;
+    upgraded_ = nullptr;
+    clients_.clear();
 }
 
 std::vector<std::shared_ptr<namespace_impl>> io_core::namespaces() {
@@ -447,7 +449,37 @@ void io_core::expire_sessions() {
 }
 
 void io_core::on_engine(const std::shared_ptr<switchboard::server::engine_socket>& engine) {
-    std::make_shared<client>(shared_from_this(), engine)->start();
+    auto c = std::make_shared<client>(shared_from_this(), engine);
+    {
+        std::lock_guard lock(mutex_);
+        if (upgraded_) clients_[engine->id()] = c;
+    }
+    c->start();
+}
+
+void io_core::observe_upgrades(std::function<void(const std::string&, const std::string&)> upgraded) {
+    {
+        std::lock_guard lock(mutex_);
+        upgraded_ = std::move(upgraded);
+    }
+    http.on_upgrade([weak = weak_from_this()](switchboard::server::engine_socket& engine) {
+        auto core = weak.lock();
+        if (!core) return;
+        std::shared_ptr<client> c;
+        std::function<void(const std::string&, const std::string&)> tell;
+        {
+            std::lock_guard lock(core->mutex_);
+            if (const auto it = core->clients_.find(engine.id()); it != core->clients_.end()) c = it->second.lock();
+            tell = core->upgraded_;
+        }
+        if (!c || !tell) return;
+        for (const auto& [nsp, sid] : c->socket_names()) tell(nsp, sid); // (on the session's strand)
+    });
+}
+
+void io_core::forget_client(const std::string& engine_id) {
+    std::lock_guard lock(mutex_);
+    clients_.erase(engine_id);
 }
 
 } // namespace switchboard::io::detail

@@ -59,6 +59,10 @@ public:
     /// test harness) to the handler of the Engine.IO endpoint at `path`, as if a client had connected.
     void accept_session(std::string_view path, const std::shared_ptr<engine_socket>& session);
 
+    /// Tells `listener` of every session that upgrades from polling to WebSocket (on its strand). One
+    /// listener; call before run().
+    void on_upgrade(std::function<void(engine_socket&)> listener);
+
     /// Engine.IO sessions open now, by transport (any thread; counts every session of every endpoint).
     struct session_counts {
         std::size_t polling = 0;
