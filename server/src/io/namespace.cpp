@@ -340,7 +340,11 @@ void io_core::remove_if_empty(const std::shared_ptr<namespace_impl>& ns) {
 
 void io_core::clear() {
     std::lock_guard lock(mutex_);
-    for (auto& [name, ns] : namespaces_) ns->clear();
+    for (auto& [name, ns] : namespaces_) {
+        // The room listener may hold handles to namespaces (the admin UI's does): let go of it.
+        if (membership_ && ns->adapter) ns->adapter->on_membership(nullptr);
+        ns->clear();
+    }
     for (auto& family : families_) family->clear();
     namespaces_.clear();
     families_.clear();
