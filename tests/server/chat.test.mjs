@@ -242,24 +242,30 @@ test('an acked message survives kill -9; history comes back on join', async () =
 test('connection state recovery: a page whose connection drops comes back with its nickname and rooms, and gets the messages it missed', async () => {
   const a = io(server.url, { forceNew: true, transports: ['websocket'], reconnectionDelay: 500, reconnectionDelayMax: 500, randomizationFactor: 0 });
   sockets.push(a);
-  await new Promise((r) => a.once('connect', r));
-  assert.equal((await a.emitWithAck('hello', { nickname: 'roamer' })).ok, true);
-  assert.equal((await a.emitWithAck('join', { room: 'lobby' })).ok, true);
-  const b = await user('stayer');
-  assert.equal((await b.emitWithAck('join', { room: 'lobby' })).ok, true);
-  const seen = [];
-  a.on('message', (m) => seen.push(m.text));
-  const id = a.id;
-  const gone = new Promise((r) => a.once('disconnect', r));
-  a.io.engine.transport.ws._socket.destroy(); // the network drops under the page
-  await gone;
-  assert.equal((await b.emitWithAck('message', { room: 'lobby', text: 'while you were away' })).ok, true);
-  await until(() => a.connected, 5000, 'the reconnection');
-  assert.equal(a.recovered, true);
-  assert.equal(a.id, id);
-  await until(() => seen.includes('while you were away'), 5000, 'the missed message');
-  // No hello again: the session is the same user, in the same room.
-  assert.equal((await a.emitWithAck('message', { room: 'lobby', text: 'back' })).ok, true);
-  assert.deepEqual(seen.filter((t) => t === 'while you were away').length, 1);
-  closeAll();
+  try {
+    await new Promise((r) => a.once('connect', r));
+    assert.equal((await a.emitWithAck('hello', { nickname: 'roamer' })).ok, true);
+    assert.equal((await a.emitWithAck('join', { room: 'lobby' })).ok, true);
+    // The client presents the offset of the last event it received: it must have had one.
+    const heard = new Promise((r) => a.on('notification', (n) => { if (n.kind === 'joined' && n.nickname === 'stayer') r(); }));
+    const b = await user('stayer');
+    assert.equal((await b.emitWithAck('join', { room: 'lobby' })).ok, true);
+    await heard;
+    const seen = [];
+    a.on('message', (m) => seen.push(m.text));
+    const id = a.id;
+    const gone = new Promise((r) => a.once('disconnect', r));
+    a.io.engine.transport.ws._socket.destroy(); // the network drops under the page
+    await gone;
+    assert.equal((await b.emitWithAck('message', { room: 'lobby', text: 'while you were away' })).ok, true);
+    await until(() => a.connected, 5000, 'the reconnection');
+    assert.equal(a.recovered, true);
+    assert.equal(a.id, id);
+    await until(() => seen.includes('while you were away'), 5000, 'the missed message');
+    // No hello again: the session is the same user, in the same room.
+    assert.equal((await a.emitWithAck('message', { room: 'lobby', text: 'back' })).ok, true);
+    assert.deepEqual(seen.filter((t) => t === 'while you were away').length, 1);
+  } finally {
+    closeAll();
+  }
 });
