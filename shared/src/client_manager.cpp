@@ -253,7 +253,7 @@ void manager::on_socket_packet(sio::raw_packet&& packet) {
         if (!sid || !sid->is_string() || s.state != socket_state::connecting) return;
         s.state = socket_state::connected;
         s.id = std::string(sid->as_string());
-        const auto* pid = data.as_object().if_contains("pid");
+        const auto* pid = data.if_object() ? data.if_object()->if_contains("pid") : nullptr;
         const std::string new_pid = pid && pid->is_string() ? std::string(pid->as_string()) : std::string();
         const bool recovered = !new_pid.empty() && new_pid == s.pid;
         s.pid = new_pid;

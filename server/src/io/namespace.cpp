@@ -116,11 +116,12 @@ result<std::vector<eio::frame>> namespace_impl::store(sio::packet& packet, const
     kept.rooms = targets.rooms;
     kept.except = targets.except;
     offset = core.recovery->store(std::move(kept), [&](std::uint64_t o, std::vector<eio::frame>& frames) {
-        auto& args = packet.data.as_array(); // an EVENT: make_event_packet made an array
-        args.emplace_back(csr::offset_text(o));
+        auto* args = packet.data.if_array(); // an EVENT: make_event_packet made an array
+        if (!args) return false;
+        args->emplace_back(csr::offset_text(o));
         auto encoded = core.encode(packet);
         if (!encoded) {
-            args.pop_back();
+            args->pop_back();
             failed = encoded.error();
             return false;
         }
@@ -465,6 +466,7 @@ void io_core::observe_upgrades(std::function<void(const std::string&, const std:
     {
         std::lock_guard lock(mutex_);
         upgraded_ = std::move(upgraded);
+        tracking_clients_ = true;
     }
     http.on_upgrade([weak = weak_from_this()](switchboard::server::engine_socket& engine) {
         auto core = weak.lock();
@@ -482,6 +484,7 @@ void io_core::observe_upgrades(std::function<void(const std::string&, const std:
 }
 
 void io_core::forget_client(const std::string& engine_id) {
+    if (!tracking_clients_.load(std::memory_order_relaxed)) return; // the usual case: no dashboard
     std::lock_guard lock(mutex_);
     clients_.erase(engine_id);
 }
