@@ -364,8 +364,8 @@ private:
     std::shared_ptr<std::function<void()>> expiry_tick_;                   // the timer's task, which holds it weakly
     std::vector<connection_handler> connection_observers_;                 // (mutex_)
     std::function<void(const std::string&, const std::string&)> upgraded_; // (mutex_)
-    std::unordered_map<std::string, std::weak_ptr<client>> clients_;
-    std::atomic<bool> tracking_clients_{false}; // clients_ is in use: a closing client takes the lock only then       // by engine id, when upgrades are observed
+    std::unordered_map<std::string, std::weak_ptr<client>> clients_;       // by engine id, when upgrades are observed
+    std::atomic<bool> tracking_clients_{false}; // clients_ is in use: a closing client takes the lock only then
 
     std::function<void(const std::string&, const std::string&, const std::string&, bool)> membership_; // (mutex_)
     void watch_membership(namespace_impl& ns);                                                         // mutex_ held
