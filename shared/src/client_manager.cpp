@@ -70,7 +70,7 @@ std::optional<std::uint64_t> manager::emit(duration now, const std::string& nsp,
         id = s.acks.add({}, ack_timeout ? std::optional<duration>(now + *ack_timeout) : std::nullopt);
         packet.id = id;
     }
-    auto frames = sio::encode_raw_frames(packet);
+    auto frames = encode(packet);
     if (!frames) { // invalid (e.g. a reserved name): nothing sent, no ack to wait for
         if (id) s.acks.take(*id);
         return std::nullopt;
@@ -128,7 +128,18 @@ std::string manager::id_of(const std::string& nsp) const {
 void manager::send(std::vector<eio::frame> frames) { effects_.emplace_back(send_frames{std::move(frames)}); }
 
 void manager::send_packet(const sio::raw_packet& packet) {
-    if (auto frames = sio::encode_raw_frames(packet)) send(std::move(*frames));
+    if (auto frames = encode(packet)) send(std::move(*frames));
+}
+
+result<std::vector<eio::frame>> manager::encode(const sio::raw_packet& packet) const {
+    return options_.parser ? options_.parser->encode(packet) : sio::encode_raw_frames(packet);
+}
+
+bool manager::parse_message(std::string_view message, bool binary) {
+    auto packet = options_.parser->decode(message, binary);
+    if (!packet) return false;
+    on_socket_packet(std::move(*packet));
+    return true;
 }
 
 // The last element of a JSON array's text when it is a string, decoded; nothing otherwise. Only a string
@@ -183,6 +194,11 @@ void manager::on_text(duration now, std::string_view frame) {
 void manager::on_binary(duration now, shared_bytes bytes) {
     if (engine_ != engine_state::open) return;
     last_heard_ = now;
+    if (options_.parser) {
+        if (parse_message(*bytes, true)) return;
+        effects_.emplace_back(close_transport{});
+        return transport_lost(now, sio::disconnect_reason::parse_error);
+    }
     auto progress = decoder_.feed_binary(std::move(bytes));
     if (!progress) {
         effects_.emplace_back(close_transport{});
@@ -223,6 +239,11 @@ void manager::on_engine_packet(duration now, eio::packet&& packet) {
         return transport_lost(now, sio::disconnect_reason::transport_close);
     case eio::packet_type::message: {
         if (engine_ != engine_state::open) return;
+        if (options_.parser) {
+            if (parse_message(packet.data, false)) return;
+            effects_.emplace_back(close_transport{});
+            return transport_lost(now, sio::disconnect_reason::parse_error);
+        }
         auto progress = decoder_.feed_text(packet.data);
         if (!progress) {
             effects_.emplace_back(close_transport{});

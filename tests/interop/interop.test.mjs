@@ -1,15 +1,20 @@
 // One interop suite, run four ways: {our WASM client, the official socket.io-client} x {our server
 // (tests/server/sio_fixture), the official Node.js socket.io 4.8 server (reference-server.mjs)}.
-// The assertions are the same for all four.
+// The assertions are the same for all four. With INTEROP_PARSER=msgpack every client and server speaks
+// socket.io-msgpack-parser's packets (the official client with the npm parser, ours built in).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { io as officialIo } from 'socket.io-client';
 import { io as wasmIo } from '../../build/wasm/switchboard/client.mjs';
 import { startServer, until } from '../server/harness.mjs';
 
+const msgpack = process.env.INTEROP_PARSER === 'msgpack';
+const parserArgs = msgpack ? ['--parser', 'msgpack'] : [];
+const withParser = (io, parser) => (msgpack ? (url, opts) => io(url, { parser, ...opts }) : io);
 const clients = {
-  'wasm client': wasmIo,
-  'socket.io-client': officialIo,
+  'wasm client': withParser(wasmIo, 'msgpack'),
+  'socket.io-client': withParser(officialIo, msgpack ? createRequire(import.meta.url)('socket.io-msgpack-parser') : undefined),
 };
 const servers = {
   switchboard: 'fixture',
@@ -20,7 +25,7 @@ const bytesOf = (v) => new Uint8Array(v instanceof ArrayBuffer ? v : v.buffer.sl
 
 for (const [serverName, binary] of Object.entries(servers)) {
   for (const [clientName, io] of Object.entries(clients)) {
-    describe(`${clientName} x ${serverName}`, () => {
+    describe(`${clientName} x ${serverName}${msgpack ? ' (msgpack parser)' : ''}`, () => {
       let server;
       const opened = [];
       const open = (nsp = '/', opts = {}) => {
@@ -34,7 +39,7 @@ for (const [serverName, binary] of Object.entries(servers)) {
         s.once('connect_error', reject);
       });
 
-      before(async () => { server = await startServer(binary, ['--ping-interval', '1000', '--ping-timeout', '1000']); });
+      before(async () => { server = await startServer(binary, ['--ping-interval', '1000', '--ping-timeout', '1000', ...parserArgs]); });
       after(async () => {
         for (const s of opened) s.disconnect();
         await server.stop();
@@ -113,7 +118,7 @@ for (const [serverName, binary] of Object.entries(servers)) {
       });
 
       test('polling fallback when WebSocket is refused', async () => {
-        const pollingOnly = await startServer(binary, ['--transports', 'polling']);
+        const pollingOnly = await startServer(binary, ['--transports', 'polling', ...parserArgs]);
         try {
           const s = io(pollingOnly.url, {
             forceNew: true, transports: ['websocket', 'polling'], tryAllTransports: true, reconnection: false,
@@ -137,7 +142,7 @@ for (const [serverName, binary] of Object.entries(servers)) {
       });
 
       test('reconnection after a server restart; emits buffered meanwhile arrive exactly once', async () => {
-        const first = await startServer(binary, []);
+        const first = await startServer(binary, parserArgs);
         const port = first.port;
         const s = io(`http://127.0.0.1:${port}`, {
           forceNew: true, transports: ['websocket'], reconnectionDelay: 100, reconnectionDelayMax: 200,
@@ -152,7 +157,7 @@ for (const [serverName, binary] of Object.entries(servers)) {
         await first.stop();
         assert.equal(await gone, 'transport close');
         for (const n of [1, 2, 3]) s.emit('record', n); // buffered while disconnected
-        const second = await startServer(binary, [], {}, { port });
+        const second = await startServer(binary, parserArgs, {}, { port });
         try {
           await reconnected;
           await connected(s);
@@ -169,7 +174,7 @@ for (const [serverName, binary] of Object.entries(servers)) {
   }
 }
 
-test('the switchboard binary serves the WASM client at /switchboard/ with the right types', async () => {
+if (!msgpack) test('the switchboard binary serves the WASM client at /switchboard/ with the right types', async () => {
   const { readFile } = await import('node:fs/promises');
   const server = await startServer('switchboard', []);
   try {

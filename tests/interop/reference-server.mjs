@@ -2,6 +2,7 @@
 // (the ones the interop suite uses), so one suite can run against either server.
 //   node tests/interop/reference-server.mjs --port 0   -> prints "listening on http://127.0.0.1:PORT"
 import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
 import { Server } from 'socket.io';
 
 const portFlag = process.argv.indexOf('--port');
@@ -13,8 +14,12 @@ const transports = transportsFlag > 0 ? process.argv[transportsFlag + 1].split('
 // socket's connection under it (a transport close, which the session survives).
 const recovery = process.argv.includes('--recovery') ? { connectionStateRecovery: {} } : {};
 
+// --parser msgpack: socket.io-msgpack-parser 3.x, as `--parser msgpack` does on ours.
+const parserFlag = process.argv.indexOf('--parser');
+const parser = parserFlag > 0 && process.argv[parserFlag + 1] === 'msgpack' ? { parser: createRequire(import.meta.url)('socket.io-msgpack-parser') } : {};
+
 const http = createServer();
-const io = new Server(http, { transports, pingInterval: 1000, pingTimeout: 1000, ...recovery });
+const io = new Server(http, { transports, pingInterval: 1000, pingTimeout: 1000, ...recovery, ...parser });
 const records = [];
 
 function target(nsp, socket, spec = {}) {

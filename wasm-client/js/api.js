@@ -136,6 +136,9 @@ export class Manager extends Emitter {
   constructor(uri, opts = {}) {
     super();
     this.opts = { ...DEFAULTS, ...opts };
+    // socket.io-client's `parser` is a module object; the WASM client's parsers are built in, by name.
+    if (this.opts.parser !== undefined && this.opts.parser !== 'default' && this.opts.parser !== 'msgpack')
+      throw new TypeError("parser: 'default' or 'msgpack' (socket.io-msgpack-parser's packets, built in)");
     const url = new URL(uri);
     const secure = url.protocol === 'https:' || url.protocol === 'wss:';
     let path = this.opts.path;

@@ -10,6 +10,7 @@
 // session upgrades to WebSocket when the server offers it (2probe / 3probe, polling paused, 5).
 #include <switchboard/client/manager.hpp>
 #include <switchboard/json.hpp>
+#include <switchboard/msgpack/parser.hpp>
 
 #include <emscripten/bind.h>
 #include <emscripten/em_js.h>
@@ -202,6 +203,9 @@ private:
             client::duration(static_cast<std::int64_t>(option(opts, "reconnectionDelayMax", 5000)));
         o.randomization_factor = option(opts, "randomizationFactor", 0.5);
         o.timeout = client::duration(static_cast<std::int64_t>(option(opts, "timeout", 20000)));
+        // socket.io-client takes a parser object; ours is built in and named (api.js checks the name).
+        if (opts["parser"].isString() && opts["parser"].as<std::string>() == "msgpack")
+            o.parser = std::make_shared<msgpack_parser::client_parser>(o.limits);
         return o;
     }
     static std::uint64_t seed(const val& opts) {

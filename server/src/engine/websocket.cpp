@@ -137,7 +137,7 @@ void websocket_transport::batch_written() {
 }
 
 void websocket_transport::push_control(ws::opcode op, std::string payload) {
-    pending_.push_back({eio::frame{make_shared_bytes(std::move(payload))}, op});
+    pending_.push_back({eio::frame{make_shared_bytes(std::move(payload)), false, false, nullptr}, op});
 }
 
 // --- closing -----------------------------------------------------------------------------------------

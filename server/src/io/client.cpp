@@ -2,7 +2,7 @@
 #include "core.hpp"
 
 #include "../util/random_id.hpp"
-#include "msgpack_parser.hpp"
+#include <switchboard/msgpack/parser.hpp>
 
 #include <fmt/format.h>
 
@@ -77,7 +77,7 @@ void client::on_text(std::string_view text) {
 void client::on_binary(shared_bytes bytes) {
     bytes_in_ += bytes->size();
     if (core_->msgpack) { // one packet per binary message
-        auto packet = switchboard::server::msgpack_parser::decode(*bytes, core_->limits);
+        auto packet = msgpack_parser::decode(*bytes, core_->limits);
         if (!packet) return fail(fmt::format("not a socket.io-msgpack-parser packet ({})", packet.error().message()));
         return act(connection_.on_packet(std::move(*packet)));
     }

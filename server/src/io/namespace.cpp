@@ -3,7 +3,7 @@
 
 #include "../engine/deflate.hpp"
 #include "../metrics/exposition.hpp"
-#include "msgpack_parser.hpp"
+#include <switchboard/msgpack/parser.hpp>
 
 #include <algorithm>
 
@@ -257,7 +257,7 @@ io_core::io_core(switchboard::server::server& http_, server_options options_)
       msgpack(http_.config().parser == "msgpack") {}
 
 result<std::vector<eio::frame>> io_core::encode(const sio::packet& packet) const {
-    auto frames = msgpack ? switchboard::server::msgpack_parser::encode(packet) : sio::encode_frames(packet);
+    auto frames = msgpack ? msgpack_parser::encode(packet) : sio::encode_frames(packet);
     // --deflate: a large packet is also compressed, here, once for every recipient whose WebSocket
     // negotiated permessage-deflate (the others, and polling, send it as it is).
     const auto& cfg = http.config();

@@ -85,7 +85,7 @@ std::string attachments_blob(const std::vector<eio::frame>& frames) {
 
 std::vector<eio::frame> frames_from(std::string text, const std::string& blob) {
     std::vector<eio::frame> frames;
-    frames.push_back({make_shared_bytes(std::move(text)), false});
+    frames.push_back({make_shared_bytes(std::move(text)), false, false, nullptr});
     std::size_t at = 0;
     while (at + 4 <= blob.size()) {
         std::uint32_t n = 0;

@@ -16,6 +16,7 @@
 #include <switchboard/eio/handshake.hpp>
 #include <switchboard/eio/packet.hpp>
 #include <switchboard/limits.hpp>
+#include <switchboard/result.hpp>
 #include <switchboard/sio/ack_registry.hpp>
 #include <switchboard/sio/disconnect_reason.hpp>
 #include <switchboard/sio/packet.hpp>
@@ -27,8 +28,10 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -36,6 +39,16 @@
 namespace switchboard::client {
 
 using duration = std::chrono::milliseconds; ///< time since any fixed origin of a monotonic clock
+
+/// A Socket.IO parser other than the default text one (socket.io-client's `parser` option): turns
+/// packets into Engine.IO messages and back. The MessagePack one is switchboard/msgpack/parser.hpp.
+class packet_parser {
+public:
+    virtual ~packet_parser() = default;
+    virtual result<std::vector<eio::frame>> encode(const sio::raw_packet& packet) const = 0;
+    /// One whole message from the server, text or binary.
+    virtual result<sio::raw_packet> decode(std::string_view message, bool binary) const = 0;
+};
 
 /// socket.io-client's defaults.
 struct options {
@@ -46,6 +59,7 @@ struct options {
     double randomization_factor = 0.5;
     duration timeout{20000}; ///< from opening the transport to the Engine.IO handshake
     codec_limits limits;
+    std::shared_ptr<const packet_parser> parser; ///< null: the default parser (socket.io-parser's)
 };
 
 // --- effects: what the caller must do or tell, in order ---------------------------------------------
@@ -181,6 +195,9 @@ private:
     }
     void send(std::vector<eio::frame> frames);
     void send_packet(const sio::raw_packet& packet);
+    result<std::vector<eio::frame>> encode(const sio::raw_packet& packet) const;
+    /// A message through the custom parser (options.parser): false when it was not a packet.
+    bool parse_message(std::string_view message, bool binary);
     void send_connect(const std::string& nsp, socket& s);
     static std::optional<std::string> last_string_argument(std::string_view array);
     void on_engine_packet(duration now, eio::packet&& packet);

@@ -1,12 +1,13 @@
-#include "msgpack_parser.hpp"
+#include <switchboard/msgpack/json.hpp>
+#include <switchboard/msgpack/parser.hpp>
 
-#include "../adapter/cluster/msgpack_json.hpp"
+#include <switchboard/json.hpp>
 
-namespace switchboard::server::msgpack_parser {
+namespace switchboard::msgpack_parser {
 
 namespace {
 
-using cluster::errc;
+using msgpack_json::errc;
 
 int wire_type(sio::packet_type t) {
     switch (t) {
@@ -42,14 +43,14 @@ void keep_referenced(boost::json::value& v, const std::vector<shared_bytes>& all
 
 result<std::vector<eio::frame>> encode(const sio::packet& packet) {
     msgpack::sbuffer buffer;
-    cluster::msgpack_packer out(buffer);
+    msgpack_json::packer out(buffer);
     const bool has_data = !packet.data.is_null();
     out.pack_map(2 + (has_data ? 1 : 0) + (packet.id ? 1 : 0));
     out.pack(std::string_view("type"));
     out.pack(wire_type(packet.type));
     if (has_data) {
         out.pack(std::string_view("data"));
-        cluster::pack_json(out, packet.data, packet.attachments);
+        msgpack_json::pack_json(out, packet.data, packet.attachments);
     }
     out.pack(std::string_view("nsp"));
     out.pack(std::string_view(packet.nsp));
@@ -63,7 +64,7 @@ result<std::vector<eio::frame>> encode(const sio::packet& packet) {
 }
 
 result<sio::packet> decode(std::string_view bytes, const codec_limits& limits) {
-    auto decoded = cluster::unpack_json(bytes, limits);
+    auto decoded = msgpack_json::unpack_json(bytes, limits);
     if (!decoded) return decoded.error();
     const auto* map = decoded->value.if_object();
     if (!map) return errc::bad_shape;
@@ -111,4 +112,32 @@ result<sio::packet> decode(std::string_view bytes, const codec_limits& limits) {
     return p;
 }
 
-} // namespace switchboard::server::msgpack_parser
+result<std::vector<eio::frame>> client_parser::encode(const sio::raw_packet& raw) const {
+    sio::packet packet;
+    packet.type = raw.type;
+    packet.nsp = raw.nsp;
+    packet.id = raw.id;
+    if (!raw.data.empty()) {
+        // The payload is the application's JSON text (JSON.stringify's, in the WASM client).
+        auto data = parse_json(raw.data, limits_.max_json_depth);
+        if (!data) return data.error();
+        packet.data = std::move(*data);
+    }
+    packet.attachments = raw.attachments;
+    return msgpack_parser::encode(packet);
+}
+
+result<sio::raw_packet> client_parser::decode(std::string_view message, bool binary) const {
+    if (!binary) return errc::malformed; // this parser's packets are binary messages only
+    auto packet = msgpack_parser::decode(message, limits_);
+    if (!packet) return packet.error();
+    sio::raw_packet raw;
+    raw.type = packet->type;
+    raw.nsp = std::move(packet->nsp);
+    raw.id = packet->id;
+    if (!packet->data.is_null()) raw.data = stringify(packet->data);
+    raw.attachments = std::move(packet->attachments);
+    return raw;
+}
+
+} // namespace switchboard::msgpack_parser
