@@ -111,9 +111,11 @@ public:
     }
 
     void broadcast(const sio::packet& packet, const broadcast_options& options) override {
-        auto frames = sockets_.encode(packet); // once, for every recipient
+        std::optional<sio::packet> stored; // with recovery: the packet as kept, its offset last
+        auto frames = sockets_.encode_broadcast(packet, options, stored); // once, for every recipient
         if (!frames) return;
-        for (const auto& sid : targets(options)) sockets_.deliver(sid, packet, *frames, options.volatile_);
+        const auto& sent = stored ? *stored : packet;
+        for (const auto& sid : targets(options)) sockets_.deliver(sid, sent, *frames, options.volatile_);
     }
 
     void broadcast_with_ack(const sio::packet& packet, const broadcast_options& options,

@@ -158,11 +158,7 @@ std::error_code broadcast_operator::emit_args(std::string_view name, arguments a
     for (const auto& ns : targets) {
         auto packet = detail::make_event_packet(ns->name, name, targets.size() > 1 ? args : std::move(args));
         if (!packet) return packet.error();
-        if (ns->core.recovery && !options_.volatile_) { // kept for recovery, its offset last
-            std::uint64_t offset = 0;
-            if (auto kept = ns->store(*packet, options_, offset); !kept) return kept.error();
-        }
-        ns->adapter->broadcast(*packet, options_);
+        ns->adapter->broadcast(*packet, options_); // each node keeps it for recovery as it delivers it
     }
     return {};
 }

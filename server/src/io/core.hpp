@@ -218,6 +218,8 @@ struct namespace_impl final : local_sockets, std::enable_shared_from_this<namesp
 
     // local_sockets
     result<std::vector<eio::frame>> encode(const sio::packet& packet) override;
+    result<std::vector<eio::frame>> encode_broadcast(const sio::packet& packet, const broadcast_options& options,
+                                                     std::optional<sio::packet>& delivered) override;
     void deliver(const std::string& sid, const sio::packet& packet, const std::vector<eio::frame>& frames,
                  bool droppable) override;
     bool deliver_with_ack(const std::string& sid, const sio::packet& packet, const std::vector<eio::frame>& frames,

@@ -107,6 +107,21 @@ void namespace_impl::remove_child(const std::shared_ptr<namespace_impl>& child) 
 
 result<std::vector<eio::frame>> namespace_impl::encode(const sio::packet& packet) { return core.encode(packet); }
 
+result<std::vector<eio::frame>> namespace_impl::encode_broadcast(const sio::packet& packet,
+                                                                 const broadcast_options& options,
+                                                                 std::optional<sio::packet>& delivered) {
+    // Kept as Socket.IO keeps them: events without an ack, not volatile. Every node keeps what it
+    // delivers under its own offsets, so a recovery reads one node's sequence (a broadcast from another
+    // node arrives without an offset).
+    const bool event = packet.type == sio::packet_type::event || packet.type == sio::packet_type::binary_event;
+    if (!core.recovery || options.volatile_ || !event || packet.id) return core.encode(packet);
+    delivered = packet;
+    std::uint64_t offset = 0;
+    auto frames = store(*delivered, options, offset);
+    if (!frames) delivered.reset();
+    return frames;
+}
+
 result<std::vector<eio::frame>> namespace_impl::store(sio::packet& packet, const broadcast_options& targets,
                                                       std::uint64_t& offset) {
     std::error_code failed = make_error_code(std::errc::invalid_argument);

@@ -79,6 +79,17 @@ public:
     /// The packet as the server's parser writes it (the default one, or MessagePack): encode a broadcast
     /// with this, once, and deliver the frames to every recipient.
     virtual result<std::vector<eio::frame>> encode(const sio::packet& packet) { return sio::encode_frames(packet); }
+    /// A broadcast's one encoding for its recipients on this node (`options` says which). With connection
+    /// state recovery on, an event a disconnected socket may miss is also kept here for recovery, under
+    /// this node's next offset, which the frames carry as its last argument: `delivered` then holds the
+    /// packet as sent, which is what the recipients' outgoing listeners see.
+    virtual result<std::vector<eio::frame>> encode_broadcast(const sio::packet& packet,
+                                                             const broadcast_options& options,
+                                                             std::optional<sio::packet>& delivered) {
+        (void)options;
+        (void)delivered;
+        return encode(packet);
+    }
     /// Queues `frames` (`packet`, encoded once by the caller) on the socket `sid` if it is here; its
     /// outgoing listeners see `packet`.
     virtual void deliver(const std::string& sid, const sio::packet& packet, const std::vector<eio::frame>& frames,
