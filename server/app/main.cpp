@@ -42,13 +42,13 @@ int main(int argc, char** argv) {
     case sb::server::cli_action::run: break;
     }
     // Connection state recovery, on for the chat (Socket.IO's 2-minute window) unless asked otherwise
-    // or on the Redis cluster (whose recovery store is not done yet): a page whose connection drops
-    // comes back with its nickname and rooms, and gets what it missed without fetching history.
+    // (or on sharded pub/sub, which it does not support): a page whose connection drops comes back with
+    // its nickname and rooms, and gets what it missed without fetching history, on any node.
     const bool recovery_asked =
         std::getenv("SWITCHBOARD_RECOVERY_WINDOW") != nullptr || std::any_of(argv + 1, argv + argc, [](const char* a) {
             return std::string_view(a).starts_with("--recovery-window");
         });
-    if (!recovery_asked && config.redis_url.empty()) config.recovery_window_ms = 120000;
+    if (!recovery_asked && !config.redis_sharded) config.recovery_window_ms = 120000;
     try {
         // One node: the history in SQLite. Several (--redis): in that Redis, which every node reaches.
         std::unique_ptr<sb::chat::chat_store> store;

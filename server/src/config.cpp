@@ -125,7 +125,7 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
             "the events it missed (0: off; Socket.IO's default is 120000)")
         ("recovery-db", po::value(&config.recovery_db)->default_value(config.recovery_db),
             "the SQLite file recovery keeps sessions and missed events in, so that it survives a restart or "
-            "a crash (empty: memory only)")
+            "a crash (empty: memory only); with --redis they are kept in that Redis instead, for every node")
         ("deflate", po::bool_switch(&config.deflate),
             "WebSocket permessage-deflate for clients that offer it, without context takeover either way: a "
             "broadcast is compressed once for all its recipients, and a connection keeps no zlib state")
@@ -215,8 +215,10 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
                "must be positive\n";
         return cli_action::exit_failure;
     }
-    if (config.recovery_window_ms != 0 && !config.redis_url.empty()) {
-        err << program << ": --recovery-window with --redis needs the Redis recovery store, which is not done yet\n";
+    if (config.recovery_window_ms != 0 && config.redis_sharded) {
+        // A node unsubscribes from a room's channel when its last member there leaves: the broadcasts a
+        // disconnected socket's rooms get meanwhile would not reach the node that keeps them for it.
+        err << program << ": --recovery-window with --redis-sharded is not supported (use the classic adapter)\n";
         return cli_action::exit_failure;
     }
     if (config.parser != "default" && config.parser != "msgpack") {

@@ -147,3 +147,108 @@ TEST_CASE(
     CHECK(texts(*two) == std::vector<std::string>{"4c#3"});
     for (const auto* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }
+
+namespace {
+
+// An EVENT as the default parser writes it, its offset last (what same-event detection reads).
+std::uint64_t store_event(buffer& b, std::vector<std::string> rooms, const std::string& name) {
+    stored_packet p;
+    p.nsp = "/";
+    p.rooms = std::move(rooms);
+    return b.store(std::move(p), [&](std::uint64_t offset, std::vector<eio::frame>& frames) {
+        frames.push_back(
+            eio::make_text_frame(eio::packet_type::message, "2[\"" + name + "\",\"" + offset_text(offset) + "\"]"));
+        return true;
+    });
+}
+
+stored_packet kept_elsewhere(std::uint64_t offset, std::vector<std::string> rooms, const std::string& name,
+                             time_ms emitted) {
+    stored_packet p;
+    p.offset = offset;
+    p.emitted = emitted;
+    p.nsp = "/";
+    p.rooms = std::move(rooms);
+    p.frames.push_back(
+        eio::make_text_frame(eio::packet_type::message, "2[\"" + name + "\",\"" + offset_text(offset) + "\"]"));
+    return p;
+}
+
+} // namespace
+
+TEST_CASE("recovery in a cluster: a session from another node gets what that node kept, in its order") {
+    buffer b(std::chrono::seconds(10), nullptr);
+    store_event(b, {}, "here-before"); // this node's own: not the client's sequence
+    auto s = gone("p1", "s1", {"s1", "team"}, 5);
+    s.disconnected = now_ms() - 100;
+    const auto now = now_ms();
+    const std::vector<stored_packet> there{kept_elsewhere(6, {"team"}, "to-team", now),
+                                           kept_elsewhere(7, {"other"}, "to-other", now),
+                                           kept_elsewhere(8, {}, "everyone", now)};
+    std::uint64_t registered_through = 0;
+    auto r = b.recover_claimed(s, "5", "/", buffer::elsewhere{there, true, now},
+                               [&](const buffer::recovered& got) { registered_through = got.replayed_through; });
+    REQUIRE(r);
+    CHECK(texts(*r) == std::vector<std::string>{R"(42["to-team","6"])", R"(42["everyone","8"])"});
+    CHECK(r->replayed_through == 1); // this node's packets up to here are not sent to it live
+    CHECK(registered_through == 1);
+    CHECK(r->last_offset == 1); // from now on it counts in this node's offsets
+    CHECK(r->state.data == boost::json::value(boost::json::object{{"name", "ada"}}));
+
+    // That node trimmed what came after the client's offset, and the client had not had everything.
+    auto behind = gone("p2", "s2", {"s2"}, 9);
+    behind.disconnected = now_ms();
+    CHECK_FALSE(b.recover_claimed(behind, "5", "/", buffer::elsewhere{there, false, now}, [](const auto&) {}));
+    // The session is another namespace's.
+    CHECK_FALSE(b.recover_claimed(gone("p3", "s3", {"s3"}), "5", "/chat", buffer::elsewhere{there, true, now},
+                                  [](const auto&) {}));
+}
+
+TEST_CASE("recovery in a cluster: from a node that crashed, then this node's events since, without repeats") {
+    buffer b(std::chrono::seconds(10), nullptr);
+    store_event(b, {"team"}, "older"); // before that node's newest: it had it
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const auto newest = now_ms();
+    store_event(b, {"team"}, "both");  // that node had it too (under its own offset)
+    store_event(b, {"team"}, "after"); // delivered after that node stopped
+    store_event(b, {"other"}, "not-its");
+    auto s = gone("p1", "s1", {"s1", "team"}, 3);
+    s.disconnected = 0; // taken from a node that stopped running
+    const std::vector<stored_packet> there{kept_elsewhere(4, {"team"}, "both", newest)};
+    auto r = b.recover_claimed(s, "3", "/", buffer::elsewhere{there, true, newest}, [](const auto&) {});
+    REQUIRE(r);
+    CHECK(texts(*r) == std::vector<std::string>{R"(42["both","4"])", R"(42["after","3"])"});
+}
+
+TEST_CASE("recovery: a client offset below where the session came to this node counts from there") {
+    const auto start = 3 * buffer::range_width; // a cluster node's offsets
+    buffer b(std::chrono::seconds(10), nullptr, start);
+    const auto came = store_event(b, {"s1"}, "replayed-when-it-came");
+    const auto live = store_event(b, {"s1"}, "live");
+    CHECK(came == start + 1);
+    auto s = gone("p1", "s1", {"s1"}, live);
+    s.first_offset = came; // recovered here with everything up to then; "live" was queued to it since
+    b.disconnected(s);
+    // It got nothing here before the cut: its offset is still the other node's (outside this one's range).
+    auto r = b.recover("p1", "9", "/", [](const auto&) {});
+    REQUIRE(r);
+    CHECK(texts(*r) == std::vector<std::string>{"42[\"live\",\"" + offset_text(live) + "\"]"});
+    // One of this node's from the future is refused.
+    b.disconnected(s);
+    CHECK_FALSE(b.recover("p1", offset_text(live + 5), "/", [](const auto&) {}));
+}
+
+TEST_CASE("recovery: the rooms of kept sessions are known (a cluster node keeps their broadcasts)") {
+    buffer b(std::chrono::seconds(10), nullptr);
+    CHECK_FALSE(b.keeps_room("/", "team"));
+    b.disconnected(gone("p1", "s1", {"s1", "team"}));
+    b.disconnected(gone("p2", "s2", {"s2", "team"}));
+    CHECK(b.keeps_room("/", "team"));
+    CHECK(b.keeps_room("/", "s1"));
+    CHECK_FALSE(b.keeps_room("/chat", "team"));
+    b.forget("p1");
+    CHECK(b.keeps_room("/", "team"));
+    CHECK_FALSE(b.keeps_room("/", "s1"));
+    b.forget("p2");
+    CHECK_FALSE(b.keeps_room("/", "team"));
+}

@@ -528,6 +528,8 @@ server_options with_configured_adapter(const switchboard::server::server& http, 
     if (options.recovery.window.count() == 0 && cfg.recovery_window_ms != 0) {
         options.recovery.window = std::chrono::milliseconds(cfg.recovery_window_ms);
         options.recovery.database = cfg.recovery_db;
+        options.recovery.redis = cfg.redis_url; // a cluster keeps them in Redis instead
+        options.recovery.redis_key = cfg.redis_key;
     }
     return options;
 }

@@ -133,6 +133,11 @@ void client::connect(const std::string& nsp, boost::json::object auth) {
         return refuse(nsp, {"Invalid namespace", nullptr});
     }
     if (core_->recovery && try_recover(ns, auth, joining)) return;
+    connect_new(ns, std::move(auth), std::move(joining));
+}
+
+void client::connect_new(const std::shared_ptr<namespace_impl>& ns, boost::json::object auth,
+                         std::shared_ptr<void> joining) {
     auto socket = std::make_shared<socket_impl>(ns, shared_from_this(), std::move(auth));
     if (core_->recovery) socket->recovery = std::make_unique<recovery_state>(switchboard::server::random_id());
     socket->joining = std::move(joining);
@@ -197,30 +202,75 @@ bool client::try_recover(const std::shared_ptr<namespace_impl>& ns, const boost:
     const auto* offset = auth.if_contains("offset");
     if (!pid || !offset || !pid->is_string() || !offset->is_string()) return false;
     const auto started = std::chrono::steady_clock::now();
+    if (core_->shared_journal) {
+        // A cluster's: the session may have lived on any node. Redis answers on the journal's thread;
+        // the socket connects on the session's strand, recovered or new.
+        core_->shared_journal->claim(
+            std::string(pid->get_string()), std::string(offset->get_string()),
+            [self = shared_from_this(), ns, auth, joining = std::move(joining),
+             started](std::optional<csr::redis_journal::claimed> found) mutable {
+                self->engine_->post([self, ns, auth = std::move(auth), joining = std::move(joining), started,
+                                     found = std::move(found)]() mutable {
+                    const auto offset = auth.if_contains("offset");
+                    const auto text = offset && offset->is_string() ? std::string(offset->get_string()) : "";
+                    auto& buffer = *self->core_->recovery;
+                    if (self->closed_) { // gone meanwhile: the session waits again, if it was this node's
+                        if (found && found->node == self->core_->shared_journal->node())
+                            buffer.disconnected(std::move(found->state));
+                        return;
+                    }
+                    std::shared_ptr<socket_impl> socket;
+                    std::optional<csr::buffer::recovered> restored;
+                    if (found) {
+                        const bool remote = found->node != self->core_->shared_journal->node();
+                        std::optional<csr::buffer::elsewhere> kept;
+                        if (remote)
+                            kept.emplace(csr::buffer::elsewhere{found->packets, found->complete, found->newest});
+                        restored = buffer.recover_claimed(
+                            std::move(found->state), text, ns->name, kept,
+                            [&](const csr::buffer::recovered& r) { socket = self->revive(ns, auth, r); });
+                    }
+                    if (!restored) return self->connect_new(ns, std::move(auth), std::move(joining));
+                    self->welcome_back(socket, std::move(joining), restored->missed.size(), started);
+                });
+            });
+        return true;
+    }
     std::shared_ptr<socket_impl> socket;
-    const auto restored = core_->recovery->recover(
-        std::string(pid->get_string()), offset->get_string(), ns->name, [&](const csr::buffer::recovered& r) {
-            // Under the buffer's lock: a broadcast stored before this moment is among the missed (and
-            // skipped live, see namespace_impl::deliver); one stored after reaches the socket live.
-            socket = std::make_shared<socket_impl>(ns, shared_from_this(), auth, r.state.sid);
-            socket->recovery = std::make_unique<recovery_state>(r.state.pid);
-            socket->recovery->recovered = true;
-            socket->recovery->replayed_through = r.replayed_through;
-            socket->recovery->sent(r.last_offset);
-            socket->data = r.state.data;
-            socket->connected = true; // in its namespace and rooms now, so that nothing passes it by
-            ns->add(socket);
-            for (const auto& frames : r.missed) socket->send_frames(frames, false);
-            run_guarded(engine_->remote_address(), "the adapter (add_all)",
-                        [&] { ns->adapter->add_all(r.state.sid, r.state.rooms); });
-        });
+    const auto restored =
+        core_->recovery->recover(std::string(pid->get_string()), offset->get_string(), ns->name,
+                                 [&](const csr::buffer::recovered& r) { socket = revive(ns, auth, r); });
     if (!restored) return false;
+    welcome_back(socket, std::move(joining), restored->missed.size(), started);
+    return true;
+}
+
+// Under the buffer's lock: a broadcast stored before this moment is among the missed (and skipped
+// live, see namespace_impl::deliver); one stored after reaches the socket live.
+std::shared_ptr<socket_impl> client::revive(const std::shared_ptr<namespace_impl>& ns, const boost::json::object& auth,
+                                            const csr::buffer::recovered& r) {
+    auto socket = std::make_shared<socket_impl>(ns, shared_from_this(), auth, r.state.sid);
+    socket->recovery = std::make_unique<recovery_state>(r.state.pid);
+    socket->recovery->recovered = true;
+    socket->recovery->replayed_through = r.replayed_through;
+    socket->recovery->first_offset = r.replayed_through;
+    socket->recovery->sent(r.last_offset);
+    socket->data = r.state.data;
+    socket->connected = true; // in its namespace and rooms now, so that nothing passes it by
+    ns->add(socket);
+    for (const auto& frames : r.missed) socket->send_frames(frames, false);
+    run_guarded(engine_->remote_address(), "the adapter (add_all)",
+                [&] { ns->adapter->add_all(r.state.sid, r.state.rooms); });
+    return socket;
+}
+
+void client::welcome_back(const std::shared_ptr<socket_impl>& socket, std::shared_ptr<void> joining,
+                          std::size_t replayed, std::chrono::steady_clock::time_point started) {
     socket->joining = std::move(joining);
     SB_LOG(debug, "{}: socket {} of {} recovered ({} missed packet(s) replayed)", engine_->remote_address(), socket->id,
-           ns->name, restored->missed.size());
+           socket->nsp->name, replayed);
     admit(socket, started);
     if (socket->connected) core_->recovery->connected(socket->recovery_snapshot()); // its new life, for the journal
-    return true;
 }
 
 void client::refuse(const std::string& nsp, const connect_error& error) {

@@ -26,6 +26,7 @@
 
 #include "../metrics/counters.hpp"
 #include "../recovery/buffer.hpp"
+#include "../recovery/redis_journal.hpp"
 #include "../recovery/sqlite_journal.hpp"
 #include "../util/log.hpp"
 
@@ -78,6 +79,7 @@ struct recovery_state {
     const std::string pid;                     ///< its private session id (the CONNECT answer's `pid`)
     std::atomic<std::uint64_t> last_offset{0}; ///< the newest stored packet queued to it (any thread)
     std::uint64_t replayed_through = 0;        ///< a recovery replayed everything up to here: skip it live
+    std::uint64_t first_offset = 0; ///< it could have missed nothing up to here (it connected or came back then)
     bool recovered = false;
 
     /// Another stored packet was queued (any thread): keeps the newest.
@@ -220,6 +222,7 @@ struct namespace_impl final : local_sockets, std::enable_shared_from_this<namesp
     result<std::vector<eio::frame>> encode(const sio::packet& packet) override;
     result<std::vector<eio::frame>> encode_broadcast(const sio::packet& packet, const broadcast_options& options,
                                                      std::optional<sio::packet>& delivered) override;
+    bool keeps_room(const std::string& room) override;
     void deliver(const std::string& sid, const sio::packet& packet, const std::vector<eio::frame>& frames,
                  bool droppable) override;
     bool deliver_with_ack(const std::string& sid, const sio::packet& packet, const std::vector<eio::frame>& frames,
@@ -280,9 +283,20 @@ private:
     void on_close(eio::close_reason reason);
     void on_drain();
     void connect(const std::string& nsp, boost::json::object auth);
-    /// Connection state recovery: true when `auth` brought back a session of `ns` (it is connected then).
+    /// A new socket of `ns`: through the middleware.
+    void connect_new(const std::shared_ptr<namespace_impl>& ns, boost::json::object auth,
+                     std::shared_ptr<void> joining);
+    /// Connection state recovery: true when `auth` brought back a session of `ns` (it is connected then),
+    /// or when a cluster's Redis is asked for it (the socket connects, recovered or new, on the answer).
     bool try_recover(const std::shared_ptr<namespace_impl>& ns, const boost::json::object& auth,
                      std::shared_ptr<void>& joining);
+    /// The socket of a recovered session, registered in its namespace and rooms with what it missed
+    /// queued (under the recovery buffer's lock).
+    std::shared_ptr<socket_impl> revive(const std::shared_ptr<namespace_impl>& ns, const boost::json::object& auth,
+                                        const csr::buffer::recovered& r);
+    /// After revive(): the client hears, handlers run.
+    void welcome_back(const std::shared_ptr<socket_impl>& socket, std::shared_ptr<void> joining, std::size_t replayed,
+                      std::chrono::steady_clock::time_point started);
     /// The socket passed its middleware (or skipped it): it joins, the client hears, handlers run.
     void admit(const std::shared_ptr<socket_impl>& socket, std::chrono::steady_clock::time_point started);
     void run_middleware(std::shared_ptr<socket_impl> socket, std::shared_ptr<std::vector<middleware>> chain,
@@ -313,6 +327,7 @@ struct io_core : std::enable_shared_from_this<io_core> {
     std::vector<middleware> server_middleware;
     /// Connection state recovery (null when off), and its database (null: memory only).
     std::unique_ptr<csr::sqlite_journal> journal;
+    std::unique_ptr<csr::redis_journal> shared_journal; ///< a cluster's, in Redis (instead of SQLite)
     std::unique_ptr<csr::buffer> recovery;
     void add_expiry_handler(std::function<void(const expired_session&)> handler);
 
@@ -330,6 +345,8 @@ struct io_core : std::enable_shared_from_this<io_core> {
     void forget_client(const std::string& engine_id);
     /// Purges what recovery no longer needs and tells the handlers of sessions that expired (a timer).
     void expire_sessions();
+    /// Tells the expiry handlers of these sessions (any thread).
+    void tell_expired(std::vector<csr::session> expired);
     /// Starts recovery from the options (after the journal's contents are loaded); throws when the
     /// database cannot be opened.
     void start_recovery();

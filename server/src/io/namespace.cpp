@@ -1,11 +1,14 @@
 // Namespaces: their middleware and handlers, their connected sockets, and the registry of them.
 #include "core.hpp"
 
+#include "../adapter/redis/address.hpp"
 #include "../engine/deflate.hpp"
 #include "../metrics/exposition.hpp"
+#include "../util/random_id.hpp"
 #include <switchboard/msgpack/parser.hpp>
 
 #include <algorithm>
+#include <random>
 
 namespace switchboard::io::detail {
 
@@ -146,6 +149,10 @@ result<std::vector<eio::frame>> namespace_impl::store(sio::packet& packet, const
     });
     if (offset == 0) return failed;
     return sent;
+}
+
+bool namespace_impl::keeps_room(const std::string& room) {
+    return core.recovery && core.recovery->keeps_room(name, room);
 }
 
 std::shared_ptr<socket_impl> namespace_impl::lookup(const std::string& sid) {
@@ -403,14 +410,30 @@ std::string io_core::unready() {
 
 void io_core::start_recovery() {
     if (options.recovery.window.count() <= 0) return;
-    if (!options.recovery.database.empty()) journal = std::make_unique<csr::sqlite_journal>(options.recovery.database);
-    recovery = std::make_unique<csr::buffer>(options.recovery.window, journal.get());
+    if (!options.recovery.redis.empty()) {
+        const auto at = switchboard::server::redis::parse_url(options.recovery.redis);
+        if (!at) throw std::runtime_error("connection state recovery: not a Redis URL: " + options.recovery.redis);
+        const auto node = switchboard::server::random_id();
+        shared_journal = std::make_unique<csr::redis_journal>(
+            at->host, at->port, "{" + options.recovery.redis_key + "-recovery}:", node, options.recovery.window);
+        // Each node's offsets start far from the others' (a random 2^30-wide range below 2^52): an
+        // offset tells whether it is this node's, whichever node the client was on before.
+        std::random_device entropy;
+        const std::uint64_t start =
+            std::uniform_int_distribution<std::uint64_t>(1, (1ull << 22) - 1)(entropy) * csr::buffer::range_width;
+        recovery = std::make_unique<csr::buffer>(options.recovery.window, shared_journal.get(), start);
+        SB_LOG(info, "connection state recovery: window {} ms, kept in Redis at {}:{} (this node: {})",
+               options.recovery.window.count(), at->host, at->port, node);
+    } else if (!options.recovery.database.empty()) {
+        journal = std::make_unique<csr::sqlite_journal>(options.recovery.database);
+    }
+    if (!recovery) recovery = std::make_unique<csr::buffer>(options.recovery.window, journal.get());
     if (journal) {
         auto kept = journal->read();
         SB_LOG(info, "connection state recovery: window {} ms; {} session(s) and {} packet(s) kept in {}",
                options.recovery.window.count(), kept.sessions.size(), kept.packets.size(), options.recovery.database);
         recovery->load(std::move(kept.sessions), std::move(kept.packets), kept.purged_through);
-    } else {
+    } else if (!shared_journal) {
         SB_LOG(info, "connection state recovery: window {} ms, in memory only", options.recovery.window.count());
     }
     // Sessions expire at most a quarter of the window late (and at least every 10 s).
@@ -456,6 +479,19 @@ void io_core::expire_sessions() {
     if (!recovery) return;
     auto expired = recovery->expire(csr::now_ms());
     if (expired.empty()) return;
+    if (shared_journal) { // in a cluster, unless another node recovered it meanwhile
+        shared_journal->confirm_expired(std::move(expired), [weak = weak_from_this()](std::vector<csr::session> gone) {
+            auto core = weak.lock();
+            if (!core || gone.empty()) return;
+            core->http.post_after(std::chrono::milliseconds(0),
+                                  [core, gone = std::move(gone)]() mutable { core->tell_expired(std::move(gone)); });
+        });
+        return;
+    }
+    tell_expired(std::move(expired));
+}
+
+void io_core::tell_expired(std::vector<csr::session> expired) {
     std::vector<std::function<void(const expired_session&)>> handlers;
     {
         std::lock_guard lock(expiry_mutex_);

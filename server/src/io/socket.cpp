@@ -267,7 +267,10 @@ void socket_impl::on_connected() {
     if (recovery) {
         answer["pid"] = recovery->pid;
         // Eagerly, so that a crash does not lose it (a recovered one is already on its way there).
-        if (!recovery->recovered) nsp->core.recovery->connected(recovery_snapshot());
+        if (!recovery->recovered) {
+            recovery->first_offset = nsp->core.recovery->latest_offset();
+            nsp->core.recovery->connected(recovery_snapshot());
+        }
     }
     connect.data = std::move(answer);
     send_packet(connect, false);
@@ -287,8 +290,10 @@ csr::session socket_impl::recovery_snapshot() {
     s.nsp = nsp->name;
     run_guarded(peer(), "the adapter (socket_rooms)", [&] { s.rooms = nsp->adapter->socket_rooms(id); });
     s.data = data;
-    if (recovery)
+    if (recovery) {
         if (const auto last = recovery->last_offset.load(std::memory_order_relaxed)) s.last_offset = last;
+        s.first_offset = recovery->first_offset;
+    }
     return s;
 }
 

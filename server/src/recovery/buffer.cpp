@@ -35,9 +35,48 @@ bool reaches(const stored_packet& p, const std::string& nsp, const std::vector<s
     return !intersects(p.except, rooms);
 }
 
+// The same event kept by two nodes (each with its own offset, the last argument of the first frame).
+bool same_event(const stored_packet& a, const stored_packet& b) {
+    if (a.nsp != b.nsp || a.rooms != b.rooms || a.except != b.except || a.frames.size() != b.frames.size())
+        return false;
+    for (std::size_t i = 1; i < a.frames.size(); ++i)
+        if (*a.frames[i].bytes != *b.frames[i].bytes) return false;
+    // The text as the default parser writes it ends in `,"<offset>"]`; MessagePack is compared whole.
+    const auto without_offset = [](std::string_view text) {
+        const auto at = text.rfind(",\"");
+        return at == std::string_view::npos ? text : text.substr(0, at);
+    };
+    return without_offset(*a.frames[0].bytes) == without_offset(*b.frames[0].bytes);
+}
+
 } // namespace
 
-buffer::buffer(std::chrono::milliseconds window, journal* journal) : window_(window), journal_(journal) {}
+buffer::buffer(std::chrono::milliseconds window, journal* journal, std::uint64_t start)
+    : window_(window), journal_(journal), start_(start), next_offset_(start + 1), purged_through_(start) {}
+
+std::uint64_t buffer::latest_offset() {
+    std::lock_guard lock(mutex_);
+    return next_offset_ - 1;
+}
+
+// Where a recovery from another node's sequence starts: the client's offset if this session could
+// have had it there, otherwise (it is a third node's: the client got nothing there) where it came there.
+static std::uint64_t starting_offset(const session& s, std::uint64_t client) {
+    const bool theirs = client >= s.first_offset && (!s.last_offset || client <= *s.last_offset);
+    return theirs ? client : s.first_offset;
+}
+
+// Where a recovery from this node's sequence starts, or nothing. An offset in this node's range is the
+// client's last one here (refused if it is in the future). In a cluster each node's offsets have a range
+// of their own: one outside is another node's, so the client got nothing here since it came.
+std::optional<std::uint64_t> buffer::local_start(const session& s, std::uint64_t client) const {
+    const std::uint64_t end = start_ == 0 ? UINT64_MAX : start_ + range_width;
+    if (client > start_ && client < end) {
+        if (client >= next_offset_) return std::nullopt;
+        return std::max(client, s.first_offset);
+    }
+    return std::max(s.first_offset, start_);
+}
 
 void buffer::load(std::vector<session> sessions, std::vector<stored_packet> packets, std::uint64_t purged_through) {
     std::lock_guard lock(mutex_);
@@ -54,8 +93,7 @@ void buffer::load(std::vector<session> sessions, std::vector<stored_packet> pack
             s.disconnected = now;
             if (journal_) journal_->session_saved(s);
         }
-        auto pid = s.pid;
-        sessions_.insert_or_assign(std::move(pid), std::move(s));
+        keep(std::move(s));
     }
 }
 
@@ -88,13 +126,12 @@ void buffer::disconnected(session s) {
     std::lock_guard lock(mutex_);
     s.disconnected = now_ms();
     if (journal_) journal_->session_saved(s);
-    auto pid = s.pid;
-    sessions_.insert_or_assign(std::move(pid), std::move(s));
+    keep(std::move(s));
 }
 
 void buffer::forget(const std::string& pid) {
     std::lock_guard lock(mutex_);
-    sessions_.erase(pid);
+    if (const auto it = sessions_.find(pid); it != sessions_.end()) release(it);
     if (journal_) journal_->session_dropped(pid);
 }
 
@@ -105,8 +142,10 @@ std::optional<buffer::recovered> buffer::recover(const std::string& pid, std::st
     const auto it = sessions_.find(pid);
     if (it == sessions_.end() || it->second.nsp != nsp) return std::nullopt;
     if (now_ms() - it->second.disconnected > window_.count()) return std::nullopt;
-    const auto offset = parse_offset(offset_text);
-    if (!offset || *offset >= next_offset_) return std::nullopt;
+    const auto client_offset = parse_offset(offset_text);
+    if (!client_offset) return std::nullopt;
+    const auto offset = local_start(it->second, *client_offset);
+    if (!offset) return std::nullopt;
     // Complete only if nothing it may have missed is gone: nothing after its offset was purged, or it
     // had everything this server had sent it (then what it missed came after the disconnect, and the
     // window has not passed since).
@@ -124,8 +163,55 @@ std::optional<buffer::recovered> buffer::recover(const std::string& pid, std::st
         r.last_offset = p->offset;
     }
     r.replayed_through = next_offset_ - 1;
-    r.state = std::move(it->second);
-    sessions_.erase(it);
+    r.state = it->second;
+    release(it);
+    register_live(r);
+    return r;
+}
+
+std::optional<buffer::recovered> buffer::recover_claimed(session s, std::string_view offset_text,
+                                                         const std::string& nsp, const std::optional<elsewhere>& remote,
+                                                         const std::function<void(const recovered&)>& register_live) {
+    std::lock_guard lock(mutex_);
+    if (const auto it = sessions_.find(s.pid); it != sessions_.end())
+        release(it); // this node's copy, kept for its expiry
+    if (s.nsp != nsp) return std::nullopt;
+    // A session taken from a node that stopped running has no disconnection time: its window runs from now.
+    if (s.disconnected != 0 && now_ms() - s.disconnected > window_.count()) return std::nullopt;
+    const auto client_offset = parse_offset(offset_text);
+    if (!client_offset) return std::nullopt;
+    const auto start = remote ? std::optional(starting_offset(s, *client_offset)) : local_start(s, *client_offset);
+    if (!start) return std::nullopt;
+    const auto offset = *start;
+    const bool had_all = s.last_offset && offset >= *s.last_offset;
+
+    recovered r;
+    if (remote) { // another node's offsets: from now on the client counts in this node's
+        if (!remote->complete && !had_all) return std::nullopt;
+        for (const auto& p : remote->packets)
+            if (p.offset > offset && reaches(p, nsp, s.rooms)) r.missed.push_back(p.frames);
+        // A node that stopped running (the session was still connected there) kept nothing after: what
+        // this node kept since that node's newest, unless that node had it too.
+        if (s.disconnected == 0)
+            for (const auto& p : packets_)
+                if (p.emitted >= remote->newest && reaches(p, nsp, s.rooms) &&
+                    std::none_of(remote->packets.begin(), remote->packets.end(),
+                                 [&](const stored_packet& q) { return same_event(p, q); }))
+                    r.missed.push_back(p.frames);
+        r.last_offset = next_offset_ - 1;
+    } else {
+        if (offset < purged_through_ && !had_all) return std::nullopt;
+        r.last_offset = offset;
+        const auto first = std::upper_bound(packets_.begin(), packets_.end(), offset,
+                                            [](std::uint64_t o, const stored_packet& p) { return o < p.offset; });
+        for (auto p = first; p != packets_.end(); ++p) {
+            if (!reaches(*p, nsp, s.rooms)) continue;
+            r.missed.push_back(p->frames);
+            r.last_offset = p->offset;
+        }
+    }
+    r.replayed_through = next_offset_ - 1;
+    r.state = std::move(s);
     register_live(r);
     return r;
 }
@@ -149,14 +235,35 @@ std::vector<session> buffer::expire(time_ms now) {
     std::vector<session> expired;
     for (auto it = sessions_.begin(); it != sessions_.end();) {
         if (now - it->second.disconnected > window_.count()) {
-            if (journal_) journal_->session_dropped(it->first);
-            expired.push_back(std::move(it->second));
-            it = sessions_.erase(it);
+            if (journal_) journal_->session_expired(it->first);
+            expired.push_back(it->second);
+            it = release(it);
         } else {
             ++it;
         }
     }
     return expired;
+}
+
+bool buffer::keeps_room(const std::string& nsp, const std::string& room) {
+    std::lock_guard lock(mutex_);
+    return kept_rooms_.count(nsp + '\n' + room) != 0;
+}
+
+void buffer::keep(session s) {
+    if (const auto it = sessions_.find(s.pid); it != sessions_.end()) release(it);
+    for (const auto& room : s.rooms) ++kept_rooms_[s.nsp + '\n' + room];
+    auto pid = s.pid;
+    sessions_.emplace(std::move(pid), std::move(s));
+}
+
+std::unordered_map<std::string, session>::iterator
+buffer::release(std::unordered_map<std::string, session>::iterator it) {
+    for (const auto& room : it->second.rooms) {
+        const auto k = kept_rooms_.find(it->second.nsp + '\n' + room);
+        if (k != kept_rooms_.end() && --k->second == 0) kept_rooms_.erase(k);
+    }
+    return sessions_.erase(it);
 }
 
 std::size_t buffer::packet_count() {

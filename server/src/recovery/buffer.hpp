@@ -50,6 +50,9 @@ struct session {
     time_ms disconnected = 0; ///< 0: still connected (as far as the journal knows)
     /// The newest stored packet queued to it; unknown for a session a crash interrupted.
     std::optional<std::uint64_t> last_offset;
+    /// It was recovered with everything up to this offset (of this node): a client offset below it
+    /// counts from here (it may be another node's, where the client was before).
+    std::uint64_t first_offset = 0;
 };
 
 /// What the journal is told (it applies them in this order).
@@ -59,8 +62,10 @@ public:
     virtual void packet_stored(const stored_packet& p) = 0;
     /// A session connected, changed rooms or data, or disconnected (upsert by pid).
     virtual void session_saved(const session& s) = 0;
-    /// Recovered, expired or left for good.
+    /// Recovered or left for good.
     virtual void session_dropped(const std::string& pid) = 0;
+    /// Its window passed (a shared store may first check that no other node recovered it).
+    virtual void session_expired(const std::string& pid) { session_dropped(pid); }
     /// A connected session's rooms changed.
     virtual void session_rooms(const std::string& pid, const std::vector<std::string>& rooms) = 0;
     /// Packets up to this offset are gone.
@@ -69,8 +74,12 @@ public:
 
 class buffer {
 public:
-    /// `journal` may be null (memory only).
-    buffer(std::chrono::milliseconds window, journal* journal);
+    /// How many offsets a cluster node's range holds (their starts are this far apart).
+    static constexpr std::uint64_t range_width = 1ull << 30;
+
+    /// `journal` may be null (memory only). Offsets start after `start` (a cluster's nodes start far
+    /// apart, so that an offset tells whose it is).
+    buffer(std::chrono::milliseconds window, journal* journal, std::uint64_t start = 0);
 
     std::chrono::milliseconds window() const noexcept { return window_; }
 
@@ -104,22 +113,47 @@ public:
     std::optional<recovered> recover(const std::string& pid, std::string_view offset, const std::string& nsp,
                                      const std::function<void(const recovered&)>& register_live);
 
+    /// What another node kept for a session that lived there: its packets after the client's offset.
+    struct elsewhere {
+        const std::vector<stored_packet>& packets;
+        bool complete = false; ///< none of them was trimmed
+        time_ms newest = 0;    ///< when that node stored its newest packet (it may have stopped since)
+    };
+    /// Recovers a session a shared store (Redis) handed over, as recover(). If it lived on another node,
+    /// it gets what that node kept for it, then what this one kept since (a node that crashed kept
+    /// nothing after its crash; every node keeps every broadcast of the cluster).
+    std::optional<recovered> recover_claimed(session s, std::string_view offset, const std::string& nsp,
+                                             const std::optional<elsewhere>& remote,
+                                             const std::function<void(const recovered&)>& register_live);
+
     /// Purges packets and sessions older than the window; returns the sessions that expired unrecovered.
     std::vector<session> expire(time_ms now);
+
+    /// The newest offset given so far: a socket that connects now can have missed nothing up to it.
+    std::uint64_t latest_offset();
+
+    /// Whether a session kept here (disconnected, within the window) was in `room` of `nsp`: a node must
+    /// keep the broadcasts to such a room although none of its sockets is in it now.
+    bool keeps_room(const std::string& nsp, const std::string& room);
 
     std::size_t packet_count();
     std::size_t session_count();
 
 private:
-    void purge_packets(time_ms now); // mutex_ held
+    void purge_packets(time_ms now);                                                        // mutex_ held
+    std::optional<std::uint64_t> local_start(const session& s, std::uint64_t client) const; // mutex_ held
+    void keep(session s); // mutex_ held: into sessions_, its rooms counted
+    std::unordered_map<std::string, session>::iterator release(std::unordered_map<std::string, session>::iterator it);
 
     const std::chrono::milliseconds window_;
     journal* const journal_;
     std::mutex mutex_;
-    std::uint64_t next_offset_ = 1;
-    std::uint64_t purged_through_ = 0;                  // every packet up to this offset is gone
-    std::deque<stored_packet> packets_;                 // by offset
-    std::unordered_map<std::string, session> sessions_; // disconnected, by pid
+    const std::uint64_t start_; // offsets count from here (0 for a single node)
+    std::uint64_t next_offset_;
+    std::uint64_t purged_through_;                            // every packet up to this offset is gone
+    std::deque<stored_packet> packets_;                       // by offset
+    std::unordered_map<std::string, session> sessions_;       // disconnected, by pid
+    std::unordered_map<std::string, std::size_t> kept_rooms_; // "nsp\nroom" -> sessions_ in it
 };
 
 /// The offset's wire form, and back (nothing: not one of ours).

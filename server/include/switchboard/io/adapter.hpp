@@ -90,6 +90,12 @@ public:
         (void)delivered;
         return encode(packet);
     }
+    /// Whether connection state recovery keeps a disconnected socket that was in `room`: a cluster node
+    /// must not drop the broadcasts to that room as one without members (it keeps them for recovery).
+    virtual bool keeps_room(const std::string& room) {
+        (void)room;
+        return false;
+    }
     /// Queues `frames` (`packet`, encoded once by the caller) on the socket `sid` if it is here; its
     /// outgoing listeners see `packet`.
     virtual void deliver(const std::string& sid, const sio::packet& packet, const std::vector<eio::frame>& frames,

@@ -432,6 +432,10 @@ struct recovery_options {
     /// SQLite file the sessions and the missed events are also written to, so that recovery survives
     /// a restart or a crash of the server; empty: memory only.
     std::string database;
+    /// A cluster's Redis (redis://host:port) to keep them in instead, so that a client may come back on
+    /// any node of the cluster, also after its node crashed; `redis_key` names this cluster's keys.
+    std::string redis;
+    std::string redis_key = "socket.io";
 };
 
 /// A session recovery kept that its client did not come back for in time.

@@ -46,7 +46,7 @@ public:
 
     bool has_room(const std::string& room) override {
         bool here = false;
-        with_local([&] { here = local_->has_room(room); });
+        with_local([&] { here = local_->has_room(room) || sockets_.keeps_room(room); });
         return here;
     }
 
