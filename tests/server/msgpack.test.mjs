@@ -4,9 +4,12 @@
 // MessagePack. A client with the default parser is turned away.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { io } from 'socket.io-client';
-import { startServer, until } from './harness.mjs';
+import { startServer, until, sleep } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const parser = require('socket.io-msgpack-parser');
@@ -114,5 +117,43 @@ test('a client with the default parser is turned away; the server says why', asy
   } finally {
     s.close();
     await server.stop();
+  }
+});
+
+test('connection state recovery with this parser: the offset inside MessagePack, missed events kept binary across kill -9', async () => {
+  const db = join(tmpdir(), `switchboard-msgpack-recovery-${process.pid}-${Date.now()}.db`);
+  const args = ['--parser', 'msgpack', '--recovery-window', '10000', '--recovery-db', db];
+  let server = await startServer('echo', args);
+  const port = server.port;
+  const away = client(server.url, { transports: ['websocket'] });
+  const b = client(server.url, { transports: ['websocket'] });
+  try {
+    await Promise.all([connected(away), connected(b)]);
+    const id = away.id;
+    await away.timeout(5000).emitWithAck('join', 'team');
+    assert.equal(await b.timeout(5000).emitWithAck('to', 'team', 'first', 1), null);
+    await until(() => named(away, 'first').length === 1, 5000, 'an event with its offset');
+    const gone = new Promise((resolve) => away.once('disconnect', resolve));
+    away.io.engine.transport.ws._socket.destroy(); // the connection dies under it
+    await gone;
+    assert.equal(await b.timeout(5000).emitWithAck('to', 'team', 'missed', { n: 2 }, Buffer.from([7, 8])), null);
+    await sleep(300); // the journal writes within milliseconds
+    server.proc.kill('SIGKILL');
+    await server.exited;
+    server = await startServer('echo', args, {}, { port });
+    away.connect();
+    await until(() => away.connected, 10000, 'the reconnection after the restart');
+    assert.equal(away.recovered, true);
+    assert.equal(away.id, id);
+    await until(() => named(away, 'missed').length === 1, 5000, 'the missed event');
+    const [, value, bytes, offset] = named(away, 'missed')[0];
+    assert.deepEqual(value, { n: 2 });
+    assert.deepEqual([...bytes], [7, 8]);
+    assert.match(offset, /^\d+$/);
+  } finally {
+    away.close();
+    b.close();
+    await server.stop();
+    for (const suffix of ['', '-wal', '-shm']) rmSync(db + suffix, { force: true });
   }
 });

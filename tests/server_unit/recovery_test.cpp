@@ -252,3 +252,27 @@ TEST_CASE("recovery: the rooms of kept sessions are known (a cluster node keeps 
     b.forget("p2");
     CHECK_FALSE(b.keeps_room("/", "team"));
 }
+
+TEST_CASE("recovery: the SQLite journal keeps a packet of the MessagePack parser binary") {
+    const auto path = (std::filesystem::temp_directory_path() / "switchboard-recovery-msgpack-unit.db").string();
+    for (const auto* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+    {
+        sqlite_journal journal(path);
+        buffer b(std::chrono::seconds(10), &journal);
+        stored_packet p;
+        p.nsp = "/";
+        b.store(std::move(p), [](std::uint64_t, std::vector<eio::frame>& frames) {
+            frames.push_back(eio::make_binary_frame(make_shared_bytes(std::string("\x83\xa4type\x02", 7))));
+            return true;
+        });
+        store(b, "/", {}, {}, "text");
+        journal.flush();
+    }
+    sqlite_journal journal(path);
+    auto kept = journal.read();
+    REQUIRE(kept.packets.size() == 2);
+    CHECK(kept.packets[0].frames.at(0).binary);
+    CHECK(*kept.packets[0].frames.at(0).bytes == std::string("\x83\xa4type\x02", 7));
+    CHECK_FALSE(kept.packets[1].frames.at(0).binary);
+    for (const auto* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}

@@ -44,6 +44,7 @@ struct statement {
     }
     std::int64_t column_int(int i) { return sqlite3_column_int64(s, i); }
     bool column_null(int i) { return sqlite3_column_type(s, i) == SQLITE_NULL; }
+    bool column_blob(int i) { return sqlite3_column_type(s, i) == SQLITE_BLOB; }
 };
 
 void exec(sqlite3* db, const char* sql) {
@@ -83,9 +84,10 @@ std::string attachments_blob(const std::vector<eio::frame>& frames) {
     return out;
 }
 
-std::vector<eio::frame> frames_from(std::string text, const std::string& blob) {
+// The first frame is text with the default parser and binary with MessagePack: its column's type says.
+std::vector<eio::frame> frames_from(std::string first, bool binary, const std::string& blob) {
     std::vector<eio::frame> frames;
-    frames.push_back({make_shared_bytes(std::move(text)), false, false, nullptr});
+    frames.push_back({make_shared_bytes(std::move(first)), binary, false, nullptr});
     std::size_t at = 0;
     while (at + 4 <= blob.size()) {
         std::uint32_t n = 0;
@@ -164,7 +166,7 @@ sqlite_journal::contents sqlite_journal::read() {
             p.nsp = q.column_text(2);
             p.rooms = rooms_from(q.column_text(3));
             p.except = rooms_from(q.column_text(4));
-            p.frames = frames_from(q.column_text(5), q.column_text(6));
+            p.frames = frames_from(q.column_text(5), q.column_blob(5), q.column_text(6));
             c.packets.push_back(std::move(p));
         }
     }
@@ -232,7 +234,10 @@ void sqlite_journal::write(std::vector<change>& batch) {
             insert_packet.text(3, p->nsp);
             insert_packet.text(4, rooms_json(p->rooms));
             insert_packet.text(5, rooms_json(p->except));
-            insert_packet.blob(6, *p->frames.front().bytes);
+            if (p->frames.front().binary)
+                insert_packet.blob(6, *p->frames.front().bytes);
+            else
+                insert_packet.text(6, *p->frames.front().bytes);
             insert_packet.blob(7, attachments_blob(p->frames));
             insert_packet.run();
         } else if (auto* s = std::get_if<session>(&c)) {
