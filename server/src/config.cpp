@@ -139,6 +139,9 @@ cli_action parse_command_line(int argc, const char* const* argv, server_config& 
             "these; add --cors-origin https://admin.socket.io to use the hosted one)")
         ("admin-ui-no-auth", po::bool_switch(&config.admin_ui_no_auth),
             "serve the admin UI's namespace without a login (development only)")
+        ("admin-ui-production", po::bool_switch(&config.admin_ui_production),
+            "the admin UI's production mode: stats and actions, but no socket details, rooms or per-socket "
+            "events (the instrumentation then costs the sockets nothing)")
         ("no-metrics", po::bool_switch(&no_metrics), "serve no /metrics, /healthz and /readyz")
         ("metrics-port", po::value(&config.metrics_port)->default_value(config.metrics_port),
             "serve /metrics, /healthz and /readyz on this port (plain HTTP, same --host) instead of the main one "

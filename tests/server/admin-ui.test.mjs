@@ -136,3 +136,34 @@ test("the dashboard's actions: emit to a room, join and leave for a socket, disc
     await server.stop();
   }
 });
+
+test('--admin-ui-production: stats and actions, no socket details and no per-socket events', async () => {
+  const server = await startServer('echo', ['--admin-ui-no-auth', '--admin-ui-production']);
+  const user = client(server.url);
+  let admin;
+  try {
+    await connected(user);
+    admin = client(`${server.url}/admin`);
+    await connected(admin);
+    await until(() => named(admin, 'config').length === 1 && named(admin, 'server_stats').length >= 1, 5000, 'config and server_stats');
+    assert.deepEqual(named(admin, 'config')[0][1].supportedFeatures,
+      ['EMIT', 'JOIN', 'LEAVE', 'DISCONNECT', 'MJOIN', 'MLEAVE', 'MDISCONNECT', 'AGGREGATED_EVENTS']);
+    assert.ok(named(admin, 'server_stats')[0][1].clientsCount >= 1);
+    await user.timeout(5000).emitWithAck('join', 'team');
+    user.emit('message', 'hi');
+    const other = client(server.url);
+    await connected(other);
+    other.close();
+    await until(() => named(admin, 'server_stats').length >= 2, 5000, 'the next server_stats');
+    for (const name of ['all_sockets', 'socket_connected', 'room_joined', 'event_received', 'socket_disconnected'])
+      assert.equal(named(admin, name).length, 0, `no ${name}`);
+    // Its actions still work: an emit to the namespace reaches the user.
+    const news = new Promise((resolve) => user.once('news', resolve));
+    admin.emit('emit', '/', null, 'news', 'from the dashboard');
+    assert.equal(await news, 'from the dashboard');
+  } finally {
+    user.close();
+    admin?.close();
+    await server.stop();
+  }
+});

@@ -577,6 +577,7 @@ server::server(switchboard::server::server& http, server_options options)
     if (const auto& cfg = http.config(); !cfg.admin_ui.empty() || cfg.admin_ui_no_auth) {
         admin_ui_options admin;
         admin.auth = !cfg.admin_ui_no_auth;
+        admin.production = cfg.admin_ui_production;
         if (const auto colon = cfg.admin_ui.find(':'); colon != std::string::npos) {
             admin.username = cfg.admin_ui.substr(0, colon);
             admin.password = cfg.admin_ui.substr(colon + 1);

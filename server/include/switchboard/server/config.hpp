@@ -56,6 +56,7 @@ struct server_config {
     std::string parser = "default"; ///< Socket.IO's packet format: "default" (socket.io-parser) or "msgpack"
     std::string admin_ui; ///< "USER:PASSWORD": serve the official admin UI's namespace (/admin) with this login
     bool admin_ui_no_auth = false;       ///< … or without a login (development)
+    bool admin_ui_production = false;    ///< … in its production mode (no per-socket details or events)
     bool metrics = true;                 ///< serve /metrics, /healthz and /readyz …
     std::uint16_t metrics_port = 0;      ///< … on this port of `host` instead of the main one (0: main)
     std::string redis_url;               ///< join the Redis cluster here (`redis://host:port`); empty: one node
