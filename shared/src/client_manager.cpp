@@ -280,7 +280,8 @@ void manager::on_socket_packet(sio::raw_packet&& packet) {
         s.pid = new_pid;
         if (!recovered) s.last_offset.clear();
         effects_.emplace_back(socket_connected{packet.nsp, s.id, recovered});
-        // What a recovery replayed came first; the application hears it after its connect event.
+        // What a recovery replayed came first; it follows socket_connected (the JS API still hands it out
+        // before its 'connect' event, as socket.io-client does), then the emits buffered meanwhile go.
         auto early = std::exchange(s.early, {});
         for (auto& e : early) on_socket_packet(std::move(e));
         auto buffered_emits = std::move(s.buffer);

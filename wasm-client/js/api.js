@@ -35,7 +35,17 @@ class Emitter {
   }
   listeners(event) { return [...(this._listeners.get(event) || [])]; }
   _emitLocal(event, ...args) {
-    for (const fn of this.listeners(event)) fn.apply(this, args);
+    for (const fn of this.listeners(event)) callListener(this, fn, args);
+  }
+}
+
+// An application's listener that throws must not stop the client, nor the other listeners: its error
+// is rethrown asynchronously, as a browser reports an error thrown in an event handler.
+function callListener(self, fn, args) {
+  try {
+    fn.apply(self, args);
+  } catch (err) {
+    setTimeout(() => { throw err; });
   }
 }
 
@@ -53,7 +63,9 @@ function deconstruct(value, attachments) {
   if (value && typeof value === 'object' && !(value instanceof Date)) {
     if (typeof value.toJSON === 'function') return value;
     const out = {};
-    for (const [k, v] of Object.entries(value)) out[k] = deconstruct(v, attachments);
+    for (const [k, v] of Object.entries(value)) {
+      Object.defineProperty(out, k, { value: deconstruct(v, attachments), enumerable: true, writable: true, configurable: true });
+    }
     return out;
   }
   return value;
@@ -64,15 +76,19 @@ const wrapBinary = (bytes) => (typeof Buffer === 'function' && typeof window ===
   ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 
+// Placeholders become the bytes, in place (as socket-io-parser does): a value JSON.parse made is not
+// copied, and an own "__proto__" key stays a key (assigning an own property sets that property).
 function reconstruct(value, attachments) {
-  if (Array.isArray(value)) return value.map((v) => reconstruct(v, attachments));
+  if (attachments.length === 0) return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; ++i) value[i] = reconstruct(value[i], attachments);
+    return value;
+  }
   if (value && typeof value === 'object') {
     if (value._placeholder === true && typeof value.num === 'number' && value.num < attachments.length) {
       return wrapBinary(attachments[value.num]);
     }
-    const out = {};
-    for (const [k, v] of Object.entries(value)) out[k] = reconstruct(v, attachments);
-    return out;
+    for (const k of Object.keys(value)) value[k] = reconstruct(value[k], attachments);
   }
   return value;
 }
@@ -82,9 +98,19 @@ function parseOrNull(text) {
   try { return JSON.parse(text); } catch { return null; }
 }
 
+function hasBinary(value, depth = 0) {
+  if (isBinary(value)) return true;
+  if (depth > 64 || !value || typeof value !== 'object') return false;
+  if (Array.isArray(value)) return value.some((v) => hasBinary(v, depth + 1));
+  if (typeof value.toJSON === 'function' || value instanceof Date) return false;
+  return Object.keys(value).some((k) => hasBinary(value[k], depth + 1));
+}
+
+// Arguments without binary go to JSON.stringify as they are (no copy, and an own "__proto__" key is
+// written as the key it is).
 function encodeArgs(args) {
   const attachments = [];
-  const data = JSON.stringify(deconstruct(args, attachments));
+  const data = JSON.stringify(hasBinary(args) ? deconstruct(args, attachments) : args);
   return { data, attachments };
 }
 
@@ -179,7 +205,14 @@ export class Manager extends Emitter {
       case 'reconnect_attempt': this._emitLocal('reconnect_attempt', effect.attempt); return;
       case 'reconnect': this._emitLocal('reconnect', effect.attempts); return;
       case 'reconnect_failed': this._emitLocal('reconnect_failed'); return;
-      case 'error': this._emitLocal('error', new Error(effect.message)); return;
+      case 'error': {
+        // As socket.io-client: a transport failure is the manager's error, and a connect_error for every
+        // socket not connected yet.
+        const err = new Error(effect.message);
+        this._emitLocal('error', err);
+        for (const socket of this.nsps.values()) if (!socket.connected) socket._emitLocal('connect_error', err);
+        return;
+      }
       case 'transport': this.engine.transport = { name: effect.name }; return;
       default: if (socket) socket._onEffect(effect);
     }
@@ -270,7 +303,10 @@ export class Socket extends Emitter {
     this.io._call((c) => {
       const id = c.emit(this.nsp, data, attachments, Boolean(ack), ack && timeout !== undefined ? timeout : -1,
         Boolean(flags.volatile));
-      if (ack && id >= 0) this._acks.set(id, ack);
+      if (ack && id >= 0) {
+        ack.buffered = !this.connected; // sent once connected: a disconnection does not fail it
+        this._acks.set(id, ack);
+      }
       this.io._watchDrain();
     });
     return this;
@@ -294,18 +330,22 @@ export class Socket extends Emitter {
         this.id = effect.id;
         // Connection state recovery: the server gave back this session (its id, rooms, missed events).
         this.recovered = effect.recovered;
-        this._emitLocal('connect');
+        for (const ack of this._acks.values()) ack.buffered = false;
+        // As socket.io-client, 'connect' comes after what the connection brought with it: the events a
+        // recovery replayed, then the emits buffered meanwhile (the effects that follow this one, carried
+        // out before this microtask), so that an emit in a connect listener goes after them.
+        queueMicrotask(() => { if (this.connected && this.id === effect.id) this._emitLocal('connect'); });
         return;
       case 'disconnect': {
         this.connected = false;
         this.id = undefined;
         if (effect.reason === 'io server disconnect' || effect.reason === 'io client disconnect') this._active = false;
-        // Acks that can never be answered now fail, as socket.io-client does for those with a timeout
-        // (emitWithAck and timeout(); a plain callback just never runs).
+        // Acks that can never be answered now are forgotten, and those that take an error fail (as
+        // socket.io-client ≥ 4.7); one still buffered waits for the next connection.
         for (const [id, ack] of this._acks) {
-          if (!ack.withError) continue;
+          if (ack.buffered) continue;
           this._acks.delete(id);
-          ack(new Error('socket has been disconnected'));
+          if (ack.withError) callListener(this, ack, [new Error('socket has been disconnected')]);
         }
         this._emitLocal('disconnect', effect.reason);
         return;
@@ -320,7 +360,8 @@ export class Socket extends Emitter {
       }
       case 'event': {
         const decoded = parseOrNull(effect.data);
-        if (!Array.isArray(decoded) || typeof decoded[0] !== 'string') return; // not an event we can deliver
+        // An event's name is a string, or a number (socket.io-parser accepts both).
+        if (!Array.isArray(decoded) || (typeof decoded[0] !== 'string' && typeof decoded[0] !== 'number')) return;
         const [name, ...args] = reconstruct(decoded, effect.attachments);
         if (effect.id >= 0) {
           let sent = false;
@@ -331,7 +372,7 @@ export class Socket extends Emitter {
             this.io._call((c) => c.ack(this.nsp, effect.id, encoded.data, encoded.attachments));
           });
         }
-        for (const fn of [...this._any]) fn(name, ...args);
+        for (const fn of [...this._any]) callListener(this, fn, [name, ...args]);
         this._emitLocal(name, ...args);
         return;
       }
@@ -341,15 +382,14 @@ export class Socket extends Emitter {
         this._acks.delete(effect.id);
         const decoded = parseOrNull(effect.data);
         const args = reconstruct(Array.isArray(decoded) ? decoded : [], effect.attachments);
-        if (ack.withError) ack(null, ...args);
-        else ack(...args);
+        callListener(this, ack, ack.withError ? [null, ...args] : args);
         return;
       }
       case 'ack_timeout': {
         const ack = this._acks.get(effect.id);
         if (!ack) return;
         this._acks.delete(effect.id);
-        if (ack.withError) ack(new Error('operation has timed out'));
+        if (ack.withError) callListener(this, ack, [new Error('operation has timed out')]);
         return;
       }
       default:
@@ -368,12 +408,17 @@ export function io(uri, opts = {}) {
   if (uri === undefined) uri = typeof location === 'object' ? location.origin : 'http://localhost';
   const url = new URL(uri, typeof location === 'object' ? location.href : undefined);
   const nsp = url.pathname && url.pathname !== '/' ? url.pathname : '/';
+  // The URL's query string is the handshake's query (engine.io-client takes it over opts.query).
+  if (url.search) opts = { ...opts, query: Object.fromEntries(url.searchParams) };
   const key = `${url.protocol}//${url.host}${opts.path || DEFAULTS.path}`;
   const fresh = opts.forceNew || opts['force new connection'] || opts.multiplex === false;
-  let manager = fresh ? undefined : managers.get(key);
+  // A second socket for a namespace already open gets a connection of its own; the cached one stays
+  // for the other namespaces (as socket.io-client's cache).
+  const cached = managers.get(key);
+  let manager = fresh ? undefined : cached;
   if (!manager || manager.nsps.has(nsp)) {
     manager = new Manager(`${url.protocol}//${url.host}`, opts);
-    if (!fresh) managers.set(key, manager);
+    if (!fresh && !cached) managers.set(key, manager);
   }
   const socket = manager.socket(nsp, opts);
   if (manager.opts.autoConnect !== false) socket.connect();
