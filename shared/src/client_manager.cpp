@@ -18,15 +18,28 @@ void manager::open(duration now) {
     effects_.emplace_back(open_transport{});
 }
 
-void manager::connect_socket(duration now, const std::string& nsp, boost::json::object auth) {
+void manager::connect_socket(duration now, const std::string& nsp, boost::json::object auth, bool ask_auth) {
     auto& s = sockets_[nsp];
     s.wanted = true;
     s.auth = std::move(auth);
+    s.ask_auth = ask_auth;
     if (engine_ == engine_state::open) {
-        if (s.state == socket_state::disconnected) send_connect(nsp, s);
+        if (s.awaiting_auth) { // the answer
+            s.awaiting_auth = false;
+            send_connect(nsp, s);
+        } else if (s.state == socket_state::disconnected) {
+            start_connect(nsp, s);
+        }
         return;
     }
+    s.awaiting_auth = false;
     open(now);
+}
+
+void manager::start_connect(const std::string& nsp, socket& s) {
+    if (!s.ask_auth) return send_connect(nsp, s);
+    s.awaiting_auth = true;
+    effects_.emplace_back(auth_needed{nsp});
 }
 
 void manager::disconnect_socket(duration now, const std::string& nsp) {
@@ -42,6 +55,7 @@ void manager::disconnect_socket(duration now, const std::string& nsp) {
     }
     s.state = socket_state::disconnected;
     s.wanted = false;
+    s.awaiting_auth = false;
     s.buffer.clear();
     if (was_connected)
         effects_.emplace_back(
@@ -230,7 +244,7 @@ void manager::on_engine_packet(duration now, eio::packet&& packet) {
         attempts_ = 0;
         backoff_.reset();
         for (auto& [nsp, s] : sockets_)
-            if (s.wanted && s.state == socket_state::disconnected) send_connect(nsp, s);
+            if (s.wanted && s.state == socket_state::disconnected) start_connect(nsp, s);
         return;
     }
     case eio::packet_type::ping: send({eio::make_text_frame(eio::packet_type::pong, packet.data)}); return;
@@ -344,6 +358,7 @@ void manager::transport_lost(duration now, sio::disconnect_reason reason) {
         if (s.state == socket_state::connected)
             effects_.emplace_back(socket_disconnected{nsp, std::string(to_string(reason))});
         s.state = socket_state::disconnected;
+        s.awaiting_auth = false; // asked again on the next connection
     }
     const bool any_wanted =
         std::any_of(sockets_.begin(), sockets_.end(), [](const auto& e) { return e.second.wanted; });

@@ -119,6 +119,29 @@ for (const [name, io] of Object.entries(clients)) {
       assert.deepEqual(any, [[42, 'answer']]);
     });
 
+    test('an auth function is asked before every CONNECT: a reconnection presents a fresh token', async () => {
+      const first = await startServer('fixture', []);
+      const port = first.port;
+      let second;
+      let issued = 0;
+      const s = open(first.url, { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 200, auth: (cb) => cb({ token: `t${++issued}` }) });
+      try {
+        await connected(s);
+        assert.deepEqual((await s.emitWithAck('handshake')).auth, { token: 't1' });
+        const gone = new Promise((resolve) => s.once('disconnect', resolve));
+        await first.stop();
+        await gone;
+        second = await startServer('fixture', [], {}, { port });
+        await until(() => s.connected, 10000, 'the reconnection');
+        assert.deepEqual((await s.emitWithAck('handshake')).auth, { token: `t${issued}` });
+        assert.ok(issued >= 2, 'asked again');
+      } finally {
+        s.disconnect();
+        await first.stop();
+        await second?.stop();
+      }
+    });
+
     test("the URL's query string is sent with the handshake", async () => {
       const s = await connected(open(`${server.url}/?token=abc&n=1`));
       const h = await s.emitWithAck('handshake');

@@ -370,3 +370,34 @@ TEST_CASE(
     h.pump();
     CHECK_FALSE(h.all<socket_connected>().at(0).recovered);
 }
+
+TEST_CASE("client: an auth asked before every CONNECT (socket.io-client's auth function)") {
+    harness h;
+    h.m.connect_socket(ms(0), "/", {}, true);
+    REQUIRE(std::holds_alternative<open_transport>(h.pump().at(0)));
+    h.m.on_text(ms(0), open_packet);
+    h.pump();
+    CHECK(h.sent().empty()); // no CONNECT before the application answers
+    REQUIRE(h.all<auth_needed>().size() == 1);
+    CHECK(h.all<auth_needed>()[0].nsp == "/");
+    h.m.connect_socket(ms(1), "/", boost::json::object{{"token", 1}}, true);
+    h.pump();
+    CHECK(h.sent() == std::vector<std::string>{R"(40{"token":1})"});
+    h.m.on_text(ms(2), R"(40{"sid":"sock1"})");
+    h.pump();
+    REQUIRE(h.m.is_connected("/"));
+
+    // The connection drops; the reconnection asks again, and the new answer is what is sent.
+    h.m.on_transport_closed(ms(3), sio::disconnect_reason::transport_close);
+    h.pump();
+    h.m.on_timer(ms(10000));
+    h.pump();
+    REQUIRE(h.has<open_transport>());
+    h.m.on_text(ms(10001), open_packet);
+    h.pump();
+    CHECK(h.sent().empty());
+    REQUIRE(h.all<auth_needed>().size() == 1);
+    h.m.connect_socket(ms(10002), "/", boost::json::object{{"token", 2}}, true);
+    h.pump();
+    CHECK(h.sent() == std::vector<std::string>{R"(40{"token":2})"});
+}

@@ -148,6 +148,7 @@ function effectOf(type, nsp, a, b, c) {
     case 'reconnect': return { type, attempts: a };
     case 'error': return { type, message: a };
     case 'transport': return { type, name: a };
+    case 'auth': return { type, nsp };
     default: return { type };
   }
 }
@@ -259,13 +260,18 @@ export class Socket extends Emitter {
 
   connect() {
     this._active = true;
-    const auth = typeof this.auth === 'function' ? undefined : this.auth;
-    if (typeof this.auth === 'function') {
-      this.auth((data) => this.io._call((c) => c.connectSocket(this.nsp, JSON.stringify(data || {}))));
-    } else {
-      this.io._call((c) => c.connectSocket(this.nsp, JSON.stringify(auth || {})));
-    }
+    // An auth function is asked before every CONNECT (the first and each reconnection's), as
+    // socket.io-client does, so that it can hand a fresh token.
+    const asked = typeof this.auth === 'function';
+    this.io._call((c) => c.connectSocket(this.nsp, asked ? '{}' : JSON.stringify(this.auth || {}), asked));
     return this;
+  }
+
+  _onAuthNeeded() {
+    if (typeof this.auth !== 'function') return;
+    callListener(this, this.auth, [(data) => {
+      if (this._active) this.io._call((c) => c.connectSocket(this.nsp, JSON.stringify(data || {}), true));
+    }]);
   }
   open() { return this.connect(); }
 
@@ -325,6 +331,7 @@ export class Socket extends Emitter {
 
   _onEffect(effect) {
     switch (effect.type) {
+      case 'auth': this._onAuthNeeded(); return;
       case 'connect':
         this.connected = true;
         this.id = effect.id;

@@ -122,11 +122,12 @@ public:
             it = it->second == this ? http_requests().erase(it) : std::next(it);
     }
 
-    void connect_socket(const std::string& nsp, const std::string& auth_json) {
+    /// `ask_auth`: the application's auth is a function, asked before every CONNECT (an "auth" effect).
+    void connect_socket(const std::string& nsp, const std::string& auth_json, bool ask_auth) {
         boost::json::object auth;
         if (auto parsed = parse_json(auth_json, 32); parsed && parsed->is_object())
             auth = std::move(parsed->as_object());
-        manager_.connect_socket(now(), nsp, std::move(auth));
+        manager_.connect_socket(now(), nsp, std::move(auth), ask_auth);
         run();
     }
 
@@ -254,6 +255,7 @@ private:
     void apply(client::reconnected& e) { tell("reconnect", val::undefined(), val(e.attempts)); }
     void apply(client::reconnect_failed&) { tell("reconnect_failed"); }
     void apply(client::transport_error& e) { tell("error", val::undefined(), val(e.message)); }
+    void apply(client::auth_needed& e) { tell("auth", val(e.nsp)); }
 
     /// One call into api.js per effect, with positional values (no object built through embind).
     void tell(const char* type, val nsp = val::undefined(), val a = val::undefined(), val b = val::undefined(),

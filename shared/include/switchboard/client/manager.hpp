@@ -106,10 +106,15 @@ struct reconnect_failed {};
 struct transport_error {
     std::string message; ///< why the connection failed or broke (the manager's "error" event)
 };
+/// The namespace is about to connect and its auth is asked each time (socket.io-client calls an `auth`
+/// function before every CONNECT, so that a token can be renewed): answer with connect_socket().
+struct auth_needed {
+    std::string nsp;
+};
 
 using effect = std::variant<open_transport, close_transport, send_frames, socket_connected, socket_disconnected,
                             connect_failed, event_received, ack_received, ack_timed_out, reconnect_attempt, reconnected,
-                            reconnect_failed, transport_error>;
+                            reconnect_failed, transport_error, auth_needed>;
 
 class manager {
 public:
@@ -120,8 +125,9 @@ public:
     /// Opens the connection (socket.io-client's manager.open / a socket's connect()).
     void open(duration now);
     /// Adds (or re-connects) the namespace `nsp` with its CONNECT auth payload; it connects as soon as
-    /// the connection is open.
-    void connect_socket(duration now, const std::string& nsp, boost::json::object auth = {});
+    /// the connection is open. With `ask_auth`, every CONNECT (this one and each after a reconnection)
+    /// waits for an auth_needed effect to be answered by a call with the payload, `ask_auth` again.
+    void connect_socket(duration now, const std::string& nsp, boost::json::object auth = {}, bool ask_auth = false);
     /// Leaves `nsp` (DISCONNECT sent if connected); the connection closes when no namespace is left.
     void disconnect_socket(duration now, const std::string& nsp);
     /// Sends an event; while the namespace is not connected it is buffered (a volatile one is dropped).
@@ -176,7 +182,9 @@ private:
     };
     struct socket {
         socket_state state = socket_state::disconnected;
-        bool wanted = false; ///< the application wants it connected (reconnect it)
+        bool wanted = false;        ///< the application wants it connected (reconnect it)
+        bool ask_auth = false;      ///< each CONNECT waits for the application's auth (auth_needed)
+        bool awaiting_auth = false; ///< asked, not answered yet
         std::string id;
         boost::json::object auth;
         std::deque<buffered> buffer; ///< emits waiting for the connection
@@ -199,6 +207,8 @@ private:
     /// A message through the custom parser (options.parser): false when it was not a packet.
     bool parse_message(std::string_view message, bool binary);
     void send_connect(const std::string& nsp, socket& s);
+    /// Connects `s` now, or first asks for its auth.
+    void start_connect(const std::string& nsp, socket& s);
     static std::optional<std::string> last_string_argument(std::string_view array);
     void on_engine_packet(duration now, eio::packet&& packet);
     void on_socket_packet(sio::raw_packet&& packet);
