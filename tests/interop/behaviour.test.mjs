@@ -142,6 +142,23 @@ for (const [name, io] of Object.entries(clients)) {
       }
     });
 
+    test("polling: a backlog larger than the server's maxPayload goes in several POSTs", async () => {
+      const small = await startServer('fixture', ['--max-payload', '10000']);
+      const s = open(small.url, { transports: ['polling'] });
+      try {
+        await connected(s);
+        const tag = `${name}-${Date.now()}`;
+        for (let i = 0; i < 20; ++i) s.emit('record', `${tag}-${i}-${'x'.repeat(1500)}`); // 30 KB at once
+        await until(async () => (await s.timeout(2000).emitWithAck('records')).filter((r) => String(r).startsWith(tag)).length === 20, 10000, 'every record');
+        assert.equal(s.connected, true);
+        const got = (await s.emitWithAck('records')).filter((r) => String(r).startsWith(tag)).map((r) => Number(r.split('-').at(-2)));
+        assert.deepEqual(got, Array.from({ length: 20 }, (_, i) => i));
+      } finally {
+        s.disconnect();
+        await small.stop();
+      }
+    });
+
     test("the URL's query string is sent with the handshake", async () => {
       const s = await connected(open(`${server.url}/?token=abc&n=1`));
       const h = await s.emitWithAck('handshake');

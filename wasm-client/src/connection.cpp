@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <span>
 #include <string>
 #include <unordered_map>
 
@@ -413,10 +414,21 @@ private:
     }
     void flush_post() {
         if (!polling_active_ || post_id_ || outbox_.empty() || upgrading_ || !handshaken_) return;
-        auto payload = eio::encode_payload(outbox_);
+        // As engine.io-client: one POST stays within the server's maxPayload (at least one packet each);
+        // the rest waits for the next.
+        const auto& h = manager_.handshake();
+        const std::size_t limit = h ? static_cast<std::size_t>(h->max_payload) : SIZE_MAX;
+        std::size_t take = 0;
+        for (std::size_t size = 0; take < outbox_.size(); ++take) {
+            const auto one =
+                eio::encode_payload(std::span<const eio::frame>(&outbox_[take], 1)).size() + (take ? 1 : 0);
+            if (take > 0 && size + one > limit) break;
+            size += one;
+        }
+        auto payload = eio::encode_payload(std::span<const eio::frame>(outbox_.data(), take));
         post_bytes_ = payload.size();
         post_id_ = http(true, url(transport_kind::polling), std::move(payload));
-        outbox_.clear();
+        outbox_.erase(outbox_.begin(), outbox_.begin() + static_cast<std::ptrdiff_t>(take));
     }
     void on_poll_response(bool ok, std::string_view text) {
         if (!polling_active_) return;
