@@ -159,6 +159,19 @@ for (const [name, io] of Object.entries(clients)) {
       }
     });
 
+    test('retries: an emit is sent again until acknowledged, up to `retries` more times, one at a time', async () => {
+      const s = open(server.url, { retries: 2, ackTimeout: 200 });
+      await connected(s);
+      const tag = `${name}-retried-${Date.now()}`;
+      const failed = new Promise((resolve) => s.emit('record', tag, (err) => resolve(err))); // never acknowledged
+      const echoed = new Promise((resolve) => s.emit('echo', 'after', (err, value) => resolve([err, value])));
+      const err = await failed;
+      assert.equal(err.message, 'operation has timed out');
+      assert.deepEqual(await echoed, [null, 'after']);
+      const records = (await s.timeout(2000).emitWithAck('records')).filter((r) => r === tag);
+      assert.equal(records.length, 3, 'the first try and two retries');
+    });
+
     test("the URL's query string is sent with the handshake", async () => {
       const s = await connected(open(`${server.url}/?token=abc&n=1`));
       const h = await s.emitWithAck('handshake');

@@ -253,6 +253,8 @@ export class Socket extends Emitter {
     this._any = [];
     this._anyOutgoing = [];
     this._flags = {};
+    this._queue = []; // `retries`: emits waiting for their ack, sent one at a time
+    this._queueSeq = 0;
   }
 
   get disconnected() { return !this.connected; }
@@ -295,6 +297,10 @@ export class Socket extends Emitter {
 
   emit(event, ...args) {
     if (RESERVED.has(event)) throw new Error(`"${String(event)}" is a reserved event name`);
+    if (this.io.opts.retries && !this._flags.fromQueue && !this._flags.volatile) {
+      this._addToQueue([event, ...args]);
+      return this;
+    }
     const flags = this._flags;
     this._flags = {};
     let ack = typeof args[args.length - 1] === 'function' ? args.pop() : undefined;
@@ -316,6 +322,40 @@ export class Socket extends Emitter {
       this.io._watchDrain();
     });
     return this;
+  }
+
+  // socket.io-client 4.6's delivery retries (`retries`, with `ackTimeout`): each emit waits for an ack
+  // and is sent again when it does not come, up to `retries` more times, one emit at a time in order.
+  _addToQueue(args) {
+    const ack = typeof args[args.length - 1] === 'function' ? args.pop() : undefined;
+    const packet = { id: this._queueSeq++, tryCount: 0, pending: false, args, flags: { ...this._flags, fromQueue: true } };
+    this._flags = {};
+    args.push((err, ...response) => {
+      if (packet !== this._queue[0]) return; // acknowledged already
+      if (err !== null && err !== undefined) {
+        if (packet.tryCount > this.io.opts.retries) {
+          this._queue.shift();
+          if (ack) ack(err);
+        }
+      } else {
+        this._queue.shift();
+        if (ack) ack(null, ...response);
+      }
+      packet.pending = false;
+      this._drainQueue();
+    });
+    this._queue.push(packet);
+    this._drainQueue();
+  }
+
+  _drainQueue(force = false) {
+    if (!this.connected || this._queue.length === 0) return;
+    const packet = this._queue[0];
+    if (packet.pending && !force) return;
+    packet.pending = true;
+    packet.tryCount++;
+    this._flags = packet.flags;
+    this.emit(...packet.args);
   }
 
   /** Bytes this socket's connection has not sent yet (every namespace shares the connection). */
@@ -341,7 +381,11 @@ export class Socket extends Emitter {
         // As socket.io-client, 'connect' comes after what the connection brought with it: the events a
         // recovery replayed, then the emits buffered meanwhile (the effects that follow this one, carried
         // out before this microtask), so that an emit in a connect listener goes after them.
-        queueMicrotask(() => { if (this.connected && this.id === effect.id) this._emitLocal('connect'); });
+        queueMicrotask(() => {
+          if (!this.connected || this.id !== effect.id) return;
+          this._emitLocal('connect');
+          this._drainQueue(true);
+        });
         return;
       case 'disconnect': {
         this.connected = false;
