@@ -172,6 +172,23 @@ for (const [name, io] of Object.entries(clients)) {
       assert.equal(records.length, 3, 'the first try and two retries');
     });
 
+    for (const transport of ['websocket', 'polling']) {
+      test(`volatile emits are dropped while the transport is busy (${transport}), the others wait`, async () => {
+        const s = await connected(open(server.url, { transports: [transport] }));
+        await sleep(200); // nothing in flight
+        const tag = `${name}-volatile-${transport}-${Date.now()}`;
+        s.volatile.emit('record', `${tag}-1`); // sent at once: the transport is busy with it
+        s.volatile.emit('record', `${tag}-2`); // dropped
+        s.emit('record', `${tag}-3`); //          waits, not dropped
+        s.volatile.emit('record', `${tag}-4`); // dropped
+        await sleep(300);
+        s.volatile.emit('record', `${tag}-5`); // idle again: sent
+        await sleep(300);
+        const got = (await s.timeout(2000).emitWithAck('records')).filter((r) => String(r).startsWith(tag));
+        assert.deepEqual(got, [`${tag}-1`, `${tag}-3`, `${tag}-5`]);
+      });
+    }
+
     test("the URL's query string is sent with the handshake", async () => {
       const s = await connected(open(`${server.url}/?token=abc&n=1`));
       const h = await s.emitWithAck('handshake');

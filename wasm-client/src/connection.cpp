@@ -118,6 +118,7 @@ public:
 
     ~connection() {
         cancel_timer();
+        if (writable_timer_) emscripten_clear_timeout(writable_timer_);
         stop_transport();
         for (auto it = http_requests().begin(); it != http_requests().end();)
             it = it->second == this ? http_requests().erase(it) : std::next(it);
@@ -142,6 +143,9 @@ public:
     /// is, never parsed here.
     double emit(const std::string& nsp, std::string data_json, val attachments, bool want_ack, double timeout_ms,
                 bool is_volatile) {
+        // As engine.io-client: a volatile emit is dropped while the transport cannot take it at once (a
+        // WebSocket message went out in this turn of the event loop, or a polling POST is in flight).
+        if (is_volatile && manager_.is_connected(nsp) && !writable()) return -1;
         std::optional<client::duration> timeout;
         if (timeout_ms >= 0) timeout = client::duration(static_cast<std::int64_t>(timeout_ms));
         const auto id = manager_.emit(now(), nsp, std::move(data_json), attachments_from(attachments), want_ack,
@@ -234,6 +238,7 @@ private:
     void apply(client::send_frames& s) {
         if (kind_ == transport_kind::websocket && socket_) {
             for (const auto& f : s.frames) send_ws(socket_, f);
+            written_this_turn();
             return;
         }
         for (auto& f : s.frames) outbox_.push_back(std::move(f));
@@ -477,6 +482,17 @@ private:
         if (timer_) emscripten_clear_timeout(timer_);
         timer_ = 0;
     }
+    /// Whether the transport takes a packet at once (engine.io-client's `transport.writable`).
+    bool writable() const {
+        if (kind_ == transport_kind::websocket && socket_) return writable_timer_ == 0;
+        return polling_active_ && !upgrading_ && post_id_ == 0;
+    }
+    /// A WebSocket message went out: not writable until the event loop turns (engine.io-client's nextTick).
+    void written_this_turn() {
+        if (writable_timer_) return;
+        writable_timer_ =
+            emscripten_set_timeout([](void* self) { static_cast<connection*>(self)->writable_timer_ = 0; }, 0, this);
+    }
     static void on_timer(void* self) {
         auto* c = static_cast<connection*>(self);
         c->timer_ = 0;
@@ -502,6 +518,7 @@ private:
     std::vector<eio::frame> outbox_; // polling: frames for the next POST
     std::size_t post_bytes_ = 0;     // polling: the payload of the POST in flight
     long timer_ = 0;
+    long writable_timer_ = 0;      // set while a WebSocket message sent in this turn keeps it "not writable"
     client::duration armed_for_{}; // when the armed timer fires
 };
 
