@@ -286,6 +286,9 @@ export class Socket extends Emitter {
 
   get volatile() { this._flags.volatile = true; return this; }
   timeout(ms) { this._flags.timeout = ms; return this; }
+  // Accepted as socket.io-client's (chainable); whether a message is compressed is the WebSocket's
+  // permessage-deflate negotiation with the server.
+  compress(compress) { this._flags.compress = compress; return this; }
 
   onAny(fn) { this._any.push(fn); return this; }
   prependAny(fn) { this._any.unshift(fn); return this; }
