@@ -189,6 +189,11 @@ for (const [name, io] of Object.entries(clients)) {
       });
     }
 
+    test('compress(false) chains and the emit is delivered', async () => {
+      const s = await connected(open(server.url));
+      assert.equal(await s.compress(false).timeout(2000).emitWithAck('echo', 'plain'), 'plain');
+    });
+
     test("the URL's query string is sent with the handshake", async () => {
       const s = await connected(open(`${server.url}/?token=abc&n=1`));
       const h = await s.emitWithAck('handshake');
