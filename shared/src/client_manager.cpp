@@ -240,6 +240,7 @@ void manager::on_engine_packet(duration now, eio::packet&& packet) {
         handshake_ = std::move(*h);
         engine_ = engine_state::open;
         decoder_ = sio::raw_decoder(options_.limits);
+        effects_.emplace_back(engine_opened{});
         if (attempts_ > 0) effects_.emplace_back(reconnected{attempts_});
         attempts_ = 0;
         backoff_.reset();

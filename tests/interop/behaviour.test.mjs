@@ -194,6 +194,14 @@ for (const [name, io] of Object.entries(clients)) {
       assert.equal(await s.compress(false).timeout(2000).emitWithAck('echo', 'plain'), 'plain');
     });
 
+    test("the manager's open event, and socket.io.engine's upgrade to WebSocket", async () => {
+      const s = open(server.url, { transports: ['polling', 'websocket'] });
+      const upgraded = new Promise((resolve) => s.io.on('open', () => s.io.engine.once('upgrade', (transport) => resolve(transport.name))));
+      await connected(s);
+      assert.equal(await upgraded, 'websocket');
+      assert.equal(s.io.engine.transport.name, 'websocket');
+    });
+
     test("the URL's query string is sent with the handshake", async () => {
       const s = await connected(open(`${server.url}/?token=abc&n=1`));
       const h = await s.emitWithAck('handshake');

@@ -377,7 +377,8 @@ TEST_CASE("client: an auth asked before every CONNECT (socket.io-client's auth f
     REQUIRE(std::holds_alternative<open_transport>(h.pump().at(0)));
     h.m.on_text(ms(0), open_packet);
     h.pump();
-    CHECK(h.sent().empty()); // no CONNECT before the application answers
+    CHECK(h.sent().empty());       // no CONNECT before the application answers
+    CHECK(h.has<engine_opened>()); // the manager's "open"
     REQUIRE(h.all<auth_needed>().size() == 1);
     CHECK(h.all<auth_needed>()[0].nsp == "/");
     h.m.connect_socket(ms(1), "/", boost::json::object{{"token", 1}}, true);

@@ -83,8 +83,9 @@ TEST_CASE("msgpack parser: the client manager speaks it", "[msgpack][client]") {
     m.on_text(client::duration(0),
               R"(0{"sid":"abc","upgrades":[],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000})");
     auto effects = m.take_effects();
-    REQUIRE(effects.size() == 1);
-    const auto& connect = std::get<client::send_frames>(effects[0]).frames;
+    REQUIRE(effects.size() == 2);
+    CHECK(std::holds_alternative<client::engine_opened>(effects[0]));
+    const auto& connect = std::get<client::send_frames>(effects[1]).frames;
     REQUIRE(connect.size() == 1);
     CHECK(connect[0].binary);
     auto sent = msgpack_parser::decode(*connect[0].bytes, {});

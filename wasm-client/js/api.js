@@ -148,6 +148,8 @@ function effectOf(type, nsp, a, b, c) {
     case 'reconnect': return { type, attempts: a };
     case 'error': return { type, message: a };
     case 'transport': return { type, name: a };
+    case 'upgrade': return { type, name: a };
+    case 'open': return { type };
     case 'auth': return { type, nsp };
     default: return { type };
   }
@@ -174,7 +176,9 @@ export class Manager extends Emitter {
     query.set('EIO', '4');
     this.uri = `//${url.host}${path}?${query}`;
     this.nsps = new Map();
-    this.engine = { transport: { name: undefined } }; // the transport in use, as engine.io-client shows it
+    // engine.io-client's socket, as far as applications look at it: the transport in use, and 'upgrade'.
+    this.engine = new Emitter();
+    this.engine.transport = { name: undefined };
     this._pending = [];
     this._connection = null;
     this._ready = loadModule().then((module) => {
@@ -215,6 +219,11 @@ export class Manager extends Emitter {
         return;
       }
       case 'transport': this.engine.transport = { name: effect.name }; return;
+      case 'upgrade':
+        this.engine.transport = { name: effect.name };
+        this.engine._emitLocal('upgrade', this.engine.transport);
+        return;
+      case 'open': this._emitLocal('open'); return;
       default: if (socket) socket._onEffect(effect);
     }
   }

@@ -54,10 +54,12 @@ export interface ConnectError extends Error {
 export declare class Manager extends Emitter {
   constructor(uri: string, opts?: Partial<Options>);
   readonly opts: Options;
-  readonly engine: { transport: { name: 'polling' | 'websocket' | undefined } };
+  /** engine.io-client's socket, as far as this client has it: the transport in use and 'upgrade'. */
+  readonly engine: Emitter & { transport: { name: 'polling' | 'websocket' | undefined } };
   socket(nsp: string, opts?: Partial<SocketOptions>): Socket;
   close(): void;
   readonly bufferedAmount: number;
+  on(event: 'open', listener: () => void): this;
   on(event: 'reconnect_attempt', listener: (attempt: number) => void): this;
   on(event: 'reconnect', listener: (attempts: number) => void): this;
   on(event: 'reconnect_failed', listener: () => void): this;

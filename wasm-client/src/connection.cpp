@@ -262,6 +262,7 @@ private:
     void apply(client::reconnect_failed&) { tell("reconnect_failed"); }
     void apply(client::transport_error& e) { tell("error", val::undefined(), val(e.message)); }
     void apply(client::auth_needed& e) { tell("auth", val(e.nsp)); }
+    void apply(client::engine_opened&) { tell("open"); }
 
     /// One call into api.js per effect, with positional values (no object built through embind).
     void tell(const char* type, val nsp = val::undefined(), val a = val::undefined(), val b = val::undefined(),
@@ -460,7 +461,7 @@ private:
         polling_active_ = false;
         upgrading_ = false;
         kind_ = transport_kind::websocket;
-        tell("transport", val::undefined(), val("websocket"));
+        tell("upgrade", val::undefined(), val("websocket"));
         for (const auto& f : outbox_) send_ws(socket_, f); // what waited during the switch
         outbox_.clear();
     }

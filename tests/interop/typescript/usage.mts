@@ -31,6 +31,7 @@ manager.on('reconnect_attempt', (attempt: number) => console.log(attempt));
 manager.on('reconnect', (attempts: number) => console.log(attempts));
 manager.on('error', (err: Error) => console.log(err.message));
 console.log(manager.engine.transport.name, manager.opts.path);
+manager.on('open', () => manager.engine.once('upgrade', () => console.log(manager.engine.transport.name)));
 const admin = manager.socket('/admin', { auth: { token: 'secret' } });
 admin.connect();
 const packed = io({ parser: 'msgpack', forceNew: true });

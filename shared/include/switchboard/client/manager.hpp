@@ -111,10 +111,12 @@ struct transport_error {
 struct auth_needed {
     std::string nsp;
 };
+/// The Engine.IO session is open (the handshake came): socket.io-client's manager "open" event.
+struct engine_opened {};
 
 using effect = std::variant<open_transport, close_transport, send_frames, socket_connected, socket_disconnected,
                             connect_failed, event_received, ack_received, ack_timed_out, reconnect_attempt, reconnected,
-                            reconnect_failed, transport_error, auth_needed>;
+                            reconnect_failed, transport_error, auth_needed, engine_opened>;
 
 class manager {
 public:
