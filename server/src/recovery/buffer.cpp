@@ -154,14 +154,7 @@ std::optional<buffer::recovered> buffer::recover(const std::string& pid, std::st
     if (!complete) return std::nullopt;
 
     recovered r;
-    r.last_offset = *offset;
-    const auto first = std::upper_bound(packets_.begin(), packets_.end(), *offset,
-                                        [](std::uint64_t o, const stored_packet& p) { return o < p.offset; });
-    for (auto p = first; p != packets_.end(); ++p) {
-        if (!reaches(*p, nsp, s.rooms)) continue;
-        r.missed.push_back(p->frames);
-        r.last_offset = p->offset;
-    }
+    collect_missed(*offset, nsp, s.rooms, r);
     r.replayed_through = next_offset_ - 1;
     r.state = it->second;
     release(it);
@@ -201,19 +194,24 @@ std::optional<buffer::recovered> buffer::recover_claimed(session s, std::string_
         r.last_offset = next_offset_ - 1;
     } else {
         if (offset < purged_through_ && !had_all) return std::nullopt;
-        r.last_offset = offset;
-        const auto first = std::upper_bound(packets_.begin(), packets_.end(), offset,
-                                            [](std::uint64_t o, const stored_packet& p) { return o < p.offset; });
-        for (auto p = first; p != packets_.end(); ++p) {
-            if (!reaches(*p, nsp, s.rooms)) continue;
-            r.missed.push_back(p->frames);
-            r.last_offset = p->offset;
-        }
+        collect_missed(offset, nsp, s.rooms, r);
     }
     r.replayed_through = next_offset_ - 1;
     r.state = std::move(s);
     register_live(r);
     return r;
+}
+
+void buffer::collect_missed(std::uint64_t offset, const std::string& nsp, const std::vector<std::string>& rooms,
+                            recovered& r) const {
+    r.last_offset = offset;
+    const auto first = std::upper_bound(packets_.begin(), packets_.end(), offset,
+                                        [](std::uint64_t o, const stored_packet& p) { return o < p.offset; });
+    for (auto p = first; p != packets_.end(); ++p) {
+        if (!reaches(*p, nsp, rooms)) continue;
+        r.missed.push_back(p->frames);
+        r.last_offset = p->offset;
+    }
 }
 
 void buffer::purge_packets(time_ms now) {

@@ -140,7 +140,10 @@ public:
     std::size_t session_count();
 
 private:
-    void purge_packets(time_ms now);                                                        // mutex_ held
+    void purge_packets(time_ms now); // mutex_ held
+    /// This node's packets after `offset` that reached `rooms` of `nsp`, into `r` (mutex_ held).
+    void collect_missed(std::uint64_t offset, const std::string& nsp, const std::vector<std::string>& rooms,
+                        recovered& r) const;
     std::optional<std::uint64_t> local_start(const session& s, std::uint64_t client) const; // mutex_ held
     void keep(session s); // mutex_ held: into sessions_, its rooms counted
     std::unordered_map<std::string, session>::iterator release(std::unordered_map<std::string, session>::iterator it);

@@ -53,6 +53,17 @@ struct reply_ptr {
     }
 };
 
+// Queues a command (binary-safe arguments) on a pipeline; its reply is read with redisGetReply.
+void append_command(redisContext* redis, const std::vector<std::string>& args) {
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lengths;
+    for (const auto& a : args) {
+        argv.push_back(a.data());
+        lengths.push_back(a.size());
+    }
+    redisAppendCommandArgv(redis, static_cast<int>(args.size()), argv.data(), lengths.data());
+}
+
 std::string text_of(const redisReply* r) {
     return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) ? std::string(r->str, r->len)
                                                                                  : std::string();
@@ -255,13 +266,7 @@ void redis_journal::write(std::vector<change>& batch) {
     const auto lifetime = std::to_string((2 * window_).count()); // the window, with room for the expiry tick
     std::size_t queued = 0;
     const auto append = [&](const std::vector<std::string>& args) {
-        std::vector<const char*> argv;
-        std::vector<std::size_t> lengths;
-        for (const auto& a : args) {
-            argv.push_back(a.data());
-            lengths.push_back(a.size());
-        }
-        redisAppendCommandArgv(redis_, static_cast<int>(args.size()), argv.data(), lengths.data());
+        append_command(redis_, args);
         ++queued;
     };
     const auto drain = [&] {
@@ -332,15 +337,8 @@ void redis_journal::keep_alive() {
     for (const auto& args : std::vector<std::vector<std::string>>{{"SET", key("alive:" + node_), "1", "PX", alive},
                                                                   {"SADD", key("nodes"), node_},
                                                                   {"PEXPIRE", key("connected:" + node_), lifetime},
-                                                                  {"PEXPIRE", key("packets:" + node_), lifetime}}) {
-        std::vector<const char*> argv;
-        std::vector<std::size_t> lengths;
-        for (const auto& a : args) {
-            argv.push_back(a.data());
-            lengths.push_back(a.size());
-        }
-        redisAppendCommandArgv(redis_, static_cast<int>(args.size()), argv.data(), lengths.data());
-    }
+                                                                  {"PEXPIRE", key("packets:" + node_), lifetime}})
+        append_command(redis_, args);
     for (int i = 0; i < 4; ++i) {
         void* r = nullptr;
         if (redisGetReply(redis_, &r) != REDIS_OK) throw std::runtime_error(redis_->errstr);
