@@ -3,8 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { io as connect } from 'socket.io-client';
-import { execFileSync } from 'node:child_process';
-import { binaries, startServer } from '../server/harness.mjs';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { join } from 'node:path';
+import { binaries, root, startServer } from '../server/harness.mjs';
 
 test('the README example, built with find_package(switchboard), does what it says', async () => {
   const server = await startServer('hello');
@@ -48,6 +50,27 @@ test('the installed switchboard binary serves the page installed beside it (shar
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<html/i);
   } finally {
+    assert.equal((await server.stop()).code, 0);
+  }
+});
+
+test('the README native client example, built with find_package(switchboard), talks to the server example', async () => {
+  const server = await startServer('hello');
+  const opts = { forceNew: true, transports: ['websocket'], reconnection: false };
+  const listener = connect(server.url, opts);
+  try {
+    await new Promise((r) => listener.once('connect', r));
+    const relayed = new Promise((r) => listener.once('chat message', (...args) => r(args)));
+    const client = join(root, 'build', 'install-user', 'hello_client');
+    const { stdout } = await promisify(execFile)(client, [server.url], { timeout: 20000 });
+    const lines = stdout.trim().split('\n');
+    assert.match(lines[0], /^connected as [A-Za-z0-9_-]{20}$/);
+    assert.ok(lines.includes('chat message: delivered'), stdout);
+    assert.ok(lines.includes('ready-result: yes'), stdout); // the server's question, answered by the client
+    assert.equal(lines.at(-1), 'disconnected: io client disconnect');
+    assert.deepEqual(await relayed, ['hi', { from: 'ann' }]);
+  } finally {
+    listener.close();
     assert.equal((await server.stop()).code, 0);
   }
 });

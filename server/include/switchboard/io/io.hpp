@@ -137,43 +137,6 @@ using server_side_callback = std::function<void(std::error_code ec, std::vector<
 /// The sockets fetch_sockets found on every node (errc::timeout: some node did not answer in time).
 using fetch_callback = std::function<void(std::error_code ec, std::vector<remote_socket> sockets)>;
 
-namespace detail {
-template <class... A>
-struct last_of {
-    using type = void;
-};
-template <class A>
-struct last_of<A> {
-    using type = A;
-};
-template <class A, class B, class... R>
-struct last_of<A, B, R...> : last_of<B, R...> {};
-
-template <class F, class Reply, class = void>
-struct is_callback : std::false_type {};
-template <class F, class Reply>
-struct is_callback<F, Reply, std::enable_if_t<std::is_invocable_v<std::decay_t<F>&, std::error_code, Reply>>>
-    : std::true_type {};
-
-template <class Tuple, std::size_t... I>
-arguments leading_arguments(Tuple&& t, std::index_sequence<I...>) {
-    return arguments::of(std::get<I>(std::forward<Tuple>(t))...);
-}
-
-/// emit(name, values..., [callback]): calls target.emit_args with or without the trailing callback.
-template <class Reply, class Callback, class Target, class... A>
-std::error_code emit_variadic(const Target& target, std::string_view name, A&&... values) {
-    if constexpr (is_callback<typename last_of<A...>::type, Reply>::value) {
-        auto all = std::forward_as_tuple(std::forward<A>(values)...);
-        constexpr auto n = sizeof...(A) - 1;
-        return target.emit_args(name, leading_arguments(std::move(all), std::make_index_sequence<n>{}),
-                                Callback(std::get<n>(std::move(all))));
-    } else {
-        return target.emit_args(name, arguments::of(std::forward<A>(values)...));
-    }
-}
-} // namespace detail
-
 class socket;
 
 /// Targets sockets of a namespace: rooms, exceptions and flags, then an emit or an operator.
