@@ -265,8 +265,9 @@ int main(int argc, char** argv) {
         io.on_transport([](std::string_view name) {
               print({{"type", "transport"}, {"name", name}});
           })
-            .on_error([](std::string_view message) {
+            .on_error([&](std::string_view message) {
                 print({{"type", "error"}, {"message", message}});
+                if (!s.options.reconnection) state.update([](progress& p) { p.failed = true; });
             })
             .on_reconnect_attempt([](std::uint32_t n) {
                 print({{"type", "reconnect_attempt"}, {"attempt", n}});

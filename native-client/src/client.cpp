@@ -15,6 +15,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -43,6 +44,15 @@ public:
     }
 };
 
+/// The client's log (stderr, named "switchboard-client": an application may configure or replace it).
+spdlog::logger& log() {
+    static const std::shared_ptr<spdlog::logger> logger = [] {
+        if (auto existing = spdlog::get("switchboard-client")) return existing;
+        return spdlog::stderr_color_mt("switchboard-client");
+    }();
+    return *logger;
+}
+
 duration now() { return std::chrono::duration_cast<duration>(std::chrono::steady_clock::now().time_since_epoch()); }
 
 /// User code runs behind this barrier: an exception from a handler is logged and goes no further.
@@ -52,9 +62,9 @@ void call_user(const char* what, const F& f, A&&... args) noexcept {
     try {
         f(std::forward<A>(args)...);
     } catch (const std::exception& e) {
-        spdlog::error("switchboard client: {} handler threw: {}", what, e.what());
+        log().error("switchboard client: {} handler threw: {}", what, e.what());
     } catch (...) {
-        spdlog::error("switchboard client: {} handler threw", what);
+        log().error("switchboard client: {} handler threw", what);
     }
 }
 
@@ -411,7 +421,10 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
     void apply(reconnected& e) { call_each("reconnect", on_reconnect_, e.attempts); }
     void apply(reconnect_failed&) { call_each("reconnect_failed", on_reconnect_failed_); }
     void apply(transport_error& e) {
-        const std::string_view message = e.message;
+        // The manager's words, and the transport's (e.g. "certificate verify failed").
+        const std::string text = last_failure_.empty() ? e.message : e.message + ": " + last_failure_;
+        last_failure_.clear();
+        const std::string_view message = text;
         call_each("error", on_error_, message);
         // As socket.io-client: the sockets waiting to connect hear of it as a connect_error.
         std::vector<std::shared_ptr<socket_impl>> waiting;
@@ -422,7 +435,7 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
                 if (s->active && !s->connected) waiting.push_back(s);
             }
         }
-        const connect_error error{e.message, nullptr};
+        const connect_error error{text, nullptr};
         for (const auto& s : waiting) call_each("connect_error", s->on_connect_error, error);
     }
     void apply(auth_needed& e) {
@@ -432,9 +445,9 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
             try {
                 auth = s->opts.auth_fn();
             } catch (const std::exception& ex) {
-                spdlog::error("switchboard client: auth function threw: {}", ex.what());
+                log().error("switchboard client: auth function threw: {}", ex.what());
             } catch (...) {
-                spdlog::error("switchboard client: auth function threw");
+                log().error("switchboard client: auth function threw");
             }
         }
         manager_.connect_socket(now(), e.nsp, std::move(auth), true);
@@ -493,7 +506,8 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
 
     /// The current transport failed. Before any handshake, WebSocket falls back to polling (the server
     /// or a proxy may refuse WebSocket); otherwise the manager decides (reconnection).
-    void transport_failed(sio::disconnect_reason reason) {
+    void transport_failed(sio::disconnect_reason reason, std::string_view why) {
+        last_failure_ = why;
         const auto failed = kind_;
         stop_transport(false);
         if (!handshaken_ && failed == transport_kind::websocket && allowed(transport_kind::polling))
@@ -522,8 +536,8 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
         events.message = [weak, link](std::string_view data, bool binary) {
             if (auto self = weak.lock()) self->on_ws_message(*link, data, binary);
         };
-        events.failed = [weak, link](std::string_view) {
-            if (auto self = weak.lock()) self->on_ws_failed(*link);
+        events.failed = [weak, link](std::string_view why) {
+            if (auto self = weak.lock()) self->on_ws_failed(*link, why);
         };
         auto ws = open_websocket(strand_, endpoint_, target(transport_kind::websocket), std::move(events));
         *link = ws.get();
@@ -550,7 +564,7 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
         run();
     }
 
-    void on_ws_failed(websocket_link* link) {
+    void on_ws_failed(websocket_link* link, std::string_view why) {
         if (link && link == probe_.get()) { // the upgrade failed: carry on polling
             probe_ = nullptr;
             upgrading_ = false;
@@ -558,12 +572,16 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
             flush_post();
         } else if (link && link == ws_.get()) {
             ws_ = nullptr;
-            transport_failed(sio::disconnect_reason::transport_close);
+            transport_failed(sio::disconnect_reason::transport_close, why);
         }
         run();
     }
 
     // Polling.
+    static std::string failure(const http_link::response& r) {
+        return r.failed ? r.why : "HTTP " + std::to_string(r.status);
+    }
+
     void issue_get() {
         if (!polling_ || get_in_flight_ || upgrading_ || !get_) return;
         get_in_flight_ = true;
@@ -600,7 +618,8 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
                            self->post_in_flight_ = false;
                            self->post_bytes_ = 0;
                            if (r.failed || r.status != 200) {
-                               if (self->polling_) self->transport_failed(sio::disconnect_reason::transport_error);
+                               if (self->polling_)
+                                   self->transport_failed(sio::disconnect_reason::transport_error, failure(r));
                            } else {
                                self->flush_post();
                                self->maybe_finish_upgrade();
@@ -611,7 +630,7 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
 
     void on_poll_response(http_link::response r) {
         if (!polling_) return;
-        if (r.failed || r.status != 200) return transport_failed(sio::disconnect_reason::transport_error);
+        if (r.failed || r.status != 200) return transport_failed(sio::disconnect_reason::transport_error, failure(r));
         auto payload = eio::decode_payload(r.body, opts_limits());
         for (auto& packet : payload.packets) {
             if (!polling_) return; // a close packet ended it
@@ -708,6 +727,7 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
     mutable std::mutex transport_mutex_;
     std::string transport_name_;
     bool shut_down_ = false;
+    std::string last_failure_; // why the transport failed, for the error the manager reports next
 
     std::vector<transport_kind> transports_;
     transport_kind kind_ = transport_kind::polling;
@@ -870,7 +890,7 @@ connection::connection(std::string url, connection_options opts, event_loop* loo
 
 connection::~connection() {
     if (impl_->strand_.running_in_this_thread()) { // misuse (see the header), made harmless
-        spdlog::error("switchboard client: a connection destroyed from its own handler; its thread is left running");
+        log().error("switchboard client: a connection destroyed from its own handler; its thread is left running");
         impl_->shut_down();
         if (own_loop_) {
             own_loop_->impl_->work.reset();

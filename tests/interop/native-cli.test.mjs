@@ -4,7 +4,10 @@
 // what the client sees as JSON lines; the assertions are the same for the three servers.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { binaries, startServer, until } from '../server/harness.mjs';
 
@@ -165,4 +168,35 @@ test('switchboard-cli: bad usage is refused with the reason', async () => {
   const badScheme = await run(['ftp://127.0.0.1:1']);
   assert.equal(badScheme.code, 1);
   assert.match(badScheme.stderr, /not an http\(s\):\/\/ or ws\(s\):\/\/ URL/);
+});
+
+test('switchboard-cli over TLS: https polling, the upgrade to wss, wss alone; the certificate is checked', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-cli-tls-'));
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=cli-test',
+    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore', timeout: 20000 });
+  const server = await startServer('echo', ['--tls-cert', cert, '--tls-key', key]);
+  try {
+    assert.match(server.url, /^https:/);
+    const big = 'x'.repeat(100000); // far over one TLS record
+    for (const transports of [[], ['--transport', 'websocket']]) {
+      const { code, lines, stderr } = await run([server.url, '--ca', cert, ...transports, '--ack',
+        '--emit', 'message-with-ack', `"${big}"`, `{"$binary":"${base64([1, 2, 3])}"}`]);
+      assert.equal(code, 0, stderr);
+      assert.deepEqual(ofType(lines, 'ack')[0].args, [big, { $binary: base64([1, 2, 3]) }]);
+      assert.deepEqual(ofType(lines, 'transport').map((l) => l.name), transports.length ? ['websocket'] : ['polling', 'websocket']);
+    }
+    // A self-signed certificate nobody vouched for: refused, unless told not to check.
+    const untrusted = await run([server.url, '--no-reconnect', '--wait', '5000']);
+    assert.equal(untrusted.code, 1);
+    assert.match(ofType(untrusted.lines, 'error')[0].message, /certificate/);
+    const insecure = await run([server.url.replace('https:', 'wss:'), '--insecure', '--ack', '--emit', 'message-with-ack', '1']);
+    assert.equal(insecure.code, 0, insecure.stderr);
+    assert.deepEqual(ofType(insecure.lines, 'ack')[0].args, [1]);
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -25,6 +25,7 @@ export const binaries = {
   referenceBench: [process.execPath, join(root, 'bench', 'reference', 'server.mjs')], // the benchmarks' reference
   python: ['/usr/bin/python3', join(root, 'tests', 'interop', 'python-server.py')], // python-socketio 5 (Debian's)
   cli: join(build, 'native-client', 'switchboard-cli'), // the native client's command line
+  nativeClientTests: join(build, 'tests', 'client', 'native_client_tests'), // its API, against a live server
 };
 
 // SWITCHBOARD_TEST_THREADS=N runs every server of a suite with N I/O threads.
