@@ -1,5 +1,5 @@
 // The native load generator: real Socket.IO v5 clients over WebSocket (Beast), speaking through the
-// shared codec, answering pings. Drives any Socket.IO server with the bench handlers (examples/bench,
+// native client's protocol core (the shared client::manager), answering pings. Drives any Socket.IO server with the bench handlers (examples/bench,
 // bench/reference/server.mjs).
 //
 //   loadgen --url http://127.0.0.1:3000 --scenario echo --clients 50 --inflight 16 --seconds 5 [--pid PID]
@@ -19,8 +19,7 @@
 // (fanout only): `--also-url URL` (repeatable) adds nodes; the receivers are spread over the nodes in
 // turn and the sender is on the first; `--also-pid PID` adds a node's CPU time to the server's. Output:
 // one JSON line.
-#include <switchboard/eio/packet.hpp>
-#include <switchboard/sio/packet.hpp>
+#include <switchboard/client/manager.hpp>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -81,11 +80,17 @@ struct results {
     int dropped = 0; // connections the server closed (or lost) after the Socket.IO connect
 };
 
-/// One Socket.IO client: handshake, CONNECT to "/", then ack'd echoes while `running`.
+/// One Socket.IO client: the native client's protocol core (the sans-I/O client::manager: handshake,
+/// CONNECT to "/", pongs, packets and acks) over one Beast WebSocket of its own, then ack'd echoes
+/// while `running`. The generator keeps its own sockets (it binds source addresses for 19,000
+/// connections and runs thousands on one thread) and no timer: a bench needs no reconnection.
 class client : public std::enable_shared_from_this<client> {
 public:
     client(net::io_context& ioc, const settings& s, results& r, const bool& running, const bool& measuring)
-        : ws_(ioc), settings_(s), results_(r), running_(running), measuring_(measuring) {}
+        : ws_(ioc), settings_(s), results_(r), running_(running), measuring_(measuring), manager_(manager_options()) {
+        manager_.connect_socket(now(), "/"); // asks for the transport, which start() opens
+        manager_.take_effects();
+    }
 
     /// Connects from `source` (an address on the loopback; unspecified: the kernel's choice).
     void start(const tcp::endpoint& server, const net::ip::address& source = {}) {
@@ -116,8 +121,9 @@ public:
     void broadcast(bool measured) {
         const auto now_ns =
             std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch()).count();
-        send("42[\"broadcast\",{\"room\":\"fan\",\"msg\":{\"t\":" + std::to_string(now_ns) +
-             ",\"m\":" + (measured ? "1" : "0") + "}}]");
+        emit("[\"broadcast\",{\"room\":\"fan\",\"msg\":{\"t\":" + std::to_string(now_ns) +
+                 ",\"m\":" + (measured ? "1" : "0") + "}}]",
+             false);
     }
 
     std::function<void()> on_done;      // churn: the session did its one exchange
@@ -132,6 +138,15 @@ public:
     }
 
 private:
+    static switchboard::client::options manager_options() {
+        switchboard::client::options o;
+        o.reconnection = false;
+        return o;
+    }
+    static switchboard::client::duration now() {
+        return std::chrono::duration_cast<switchboard::client::duration>(clock_type::now().time_since_epoch());
+    }
+
     void fail() {
         if (!failed_) ++results_.failed;
         failed_ = true;
@@ -143,83 +158,87 @@ private:
                 if (self->sio_connected_ && self->running_) ++self->results_.dropped;
                 return;
             }
-            const auto data = beast::buffers_to_string(self->buffer_.data());
+            const auto data = self->buffer_.cdata();
+            const std::string_view frame(static_cast<const char*>(data.data()), data.size());
+            if (self->ws_.got_text()) {
+                if (frame == "2") ++self->results_.pings; // the manager answers it
+                self->manager_.on_text(now(), frame);
+            } else {
+                self->manager_.on_binary(now(), switchboard::copy_shared_bytes(frame));
+            }
             self->buffer_.consume(self->buffer_.size());
-            if (self->ws_.got_text()) self->on_text(data);
+            self->run();
             self->read();
         });
     }
 
-    void on_text(std::string_view frame) {
-        auto packet = switchboard::eio::decode_text(frame);
-        if (!packet) return fail();
-        switch (packet->type) {
-        case switchboard::eio::packet_type::open: send("40"); return;
-        case switchboard::eio::packet_type::ping:
-            ++results_.pings;
-            send("3");
-            return;
-        case switchboard::eio::packet_type::message: break;
-        default: return;
-        }
-        auto progress = decoder_.feed_text(packet->data);
-        if (!progress || *progress != switchboard::sio::decoder::progress::packet_ready) return;
-        const auto p = decoder_.take_packet();
-        if (p.type == switchboard::sio::packet_type::connect) {
-            ++results_.connected;
-            sio_connected_ = true;
-            if (on_connected) on_connected();
-            if (settings_.scenario == "idle" || settings_.paced_echo()) return; // idle, or echo paced from outside
-            if (settings_.scenario == "fanout") {
-                send("42[\"join\",\"fan\"]");
-                return;
-            }
-            if (settings_.scenario == "churn") return emit_echo();
-            for (int i = 0; i < settings_.inflight; ++i) emit_echo();
-        } else if (p.type == switchboard::sio::packet_type::event) {
-            // fanout: ["msg",{"t":<ns sent>,"m":<measured>}]
-            ++results_.all_deliveries;
-            const auto t = p.data.find("\"t\":");
-            if (t == std::string::npos || p.data.find("\"m\":1") == std::string::npos) return;
-            const auto sent_ns = std::strtoll(p.data.c_str() + t + 4, nullptr, 10);
-            const auto now_ns =
-                std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch()).count();
-            results_.latencies_us.push_back(static_cast<double>(now_ns - sent_ns) / 1000.0);
-            ++results_.round_trips;
-        } else if (p.type == switchboard::sio::packet_type::ack && p.id) {
-            const auto it = sent_at_.find(*p.id);
-            if (it == sent_at_.end()) return;
-            if (measuring_) {
-                results_.latencies_us.push_back(
-                    std::chrono::duration<double, std::micro>(clock_type::now() - it->second).count());
-                ++results_.round_trips;
-            }
-            sent_at_.erase(it);
-            if (settings_.scenario == "churn") { // counted above
-                stop();
-                if (on_done) on_done();
-                return;
-            }
-            if (running_ && !settings_.paced_echo()) emit_echo();
-        }
+    /// Carries out the manager's effects.
+    void run() {
+        for (auto effects = manager_.take_effects(); !effects.empty(); effects = manager_.take_effects())
+            for (auto& effect : effects) std::visit([this](auto& e) { on(e); }, effect);
     }
+    void on(switchboard::client::send_frames& e) {
+        for (auto& f : e.frames) queue_.push_back(std::move(f.bytes));
+        if (!writing_) write_next();
+    }
+    void on(switchboard::client::socket_connected&) {
+        ++results_.connected;
+        sio_connected_ = true;
+        if (on_connected) on_connected();
+        if (settings_.scenario == "idle" || settings_.paced_echo()) return; // idle, or echo paced from outside
+        if (settings_.scenario == "fanout") return emit("[\"join\",\"fan\"]", false);
+        if (settings_.scenario == "churn") return emit_echo();
+        for (int i = 0; i < settings_.inflight; ++i) emit_echo();
+    }
+    void on(switchboard::client::event_received& e) {
+        // fanout: ["msg",{"t":<ns sent>,"m":<measured>}]
+        ++results_.all_deliveries;
+        const auto& data = e.packet.data;
+        const auto t = data.find("\"t\":");
+        if (t == std::string::npos || data.find("\"m\":1") == std::string::npos) return;
+        const auto sent_ns = std::strtoll(data.c_str() + t + 4, nullptr, 10);
+        const auto now_ns =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch()).count();
+        results_.latencies_us.push_back(static_cast<double>(now_ns - sent_ns) / 1000.0);
+        ++results_.round_trips;
+    }
+    void on(switchboard::client::ack_received& e) {
+        const auto it = sent_at_.find(e.id);
+        if (it == sent_at_.end()) return;
+        if (measuring_) {
+            results_.latencies_us.push_back(
+                std::chrono::duration<double, std::micro>(clock_type::now() - it->second).count());
+            ++results_.round_trips;
+        }
+        sent_at_.erase(it);
+        if (settings_.scenario == "churn") { // counted above
+            stop();
+            if (on_done) on_done();
+            return;
+        }
+        if (running_ && !settings_.paced_echo()) emit_echo();
+    }
+    void on(switchboard::client::socket_disconnected&) { stop(); }
+    void on(switchboard::client::connect_failed&) { fail(); }
+    template <class Other>
+    void on(Other&) {} // open/close_transport (the socket is ours), reconnection, timeouts: not in a bench
 
+    void emit(std::string data_json, bool want_ack) {
+        const auto id = manager_.emit(now(), "/", std::move(data_json), {}, want_ack);
+        if (id) sent_at_[*id] = clock_type::now();
+        run();
+    }
     void emit_echo() {
-        const auto id = next_id_++;
-        sent_at_[id] = clock_type::now();
-        send("42" + std::to_string(id) + "[\"echo\"," + std::to_string(id) + ",\"payload\"]");
+        const auto n = next_echo_++;
+        emit("[\"echo\"," + std::to_string(n) + ",\"payload\"]", true);
     }
 
     // One writer: frames wait in `queue_` while a write is in flight.
-    void send(std::string text) {
-        queue_.push_back(std::move(text));
-        if (!writing_) write_next();
-    }
     void write_next() {
         if (queue_.empty()) return;
         writing_ = true;
         ws_.text(true);
-        ws_.async_write(net::buffer(queue_.front()), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        ws_.async_write(net::buffer(*queue_.front()), [self = shared_from_this()](beast::error_code ec, std::size_t) {
             self->writing_ = false;
             self->queue_.pop_front();
             if (ec) return self->fail();
@@ -233,10 +252,10 @@ private:
     results& results_;
     const bool& running_;
     const bool& measuring_;
-    switchboard::sio::raw_decoder decoder_;
+    switchboard::client::manager manager_;
     std::unordered_map<std::uint64_t, clock_type::time_point> sent_at_;
-    std::uint64_t next_id_ = 0;
-    std::deque<std::string> queue_;
+    std::uint64_t next_echo_ = 0;
+    std::deque<switchboard::shared_bytes> queue_;
     bool writing_ = false;
     bool failed_ = false;
     bool sio_connected_ = false;

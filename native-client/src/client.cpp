@@ -904,7 +904,11 @@ connection::~connection() {
         done.set_value();
     });
     done.get_future().wait();
-    own_loop_.reset(); // the closing handshakes end (a WebSocket close, the close packet's POST), then the thread
+    // Its timer and strand belong to the loop: the connection goes first (handlers still queued hold it
+    // until the loop's end), then the loop, once the closing handshakes end (a WebSocket close, the
+    // close packet's POST).
+    impl_.reset();
+    own_loop_.reset();
 }
 
 client::socket connection::socket(std::string nsp, socket_options opts) {

@@ -1,5 +1,6 @@
-// One interop suite, run four ways: {our WASM client, the official socket.io-client} x {our server
-// (tests/server/sio_fixture), the official Node.js socket.io 4.8 server (reference-server.mjs)}.
+// One interop suite, run six ways: {our WASM client, the official socket.io-client} x {our server
+// (tests/server/sio_fixture), the official Node.js socket.io 4.8 server (reference-server.mjs),
+// python-socketio 5 (python-server.py)}. The native client meets the same servers in native-*.test.mjs.
 // The assertions are the same for all four. With INTEROP_PARSER=msgpack every client and server speaks
 // socket.io-msgpack-parser's packets (the official client with the npm parser, ours built in).
 import { describe, test, before, after } from 'node:test';
@@ -19,6 +20,7 @@ const clients = {
 const servers = {
   switchboard: 'fixture',
   'node socket.io': 'reference',
+  ...(msgpack ? {} : { 'python-socketio': 'python' }), // python-socketio 5 (Debian's): default parser only
 };
 
 const bytesOf = (v) => new Uint8Array(v instanceof ArrayBuffer ? v : v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
