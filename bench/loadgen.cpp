@@ -1,6 +1,6 @@
 // The native load generator: real Socket.IO v5 clients over WebSocket (Beast), speaking through the
-// native client's protocol core (the shared client::manager), answering pings. Drives any Socket.IO server with the bench handlers (examples/bench,
-// bench/reference/server.mjs).
+// native client's protocol core (the shared client::manager), answering pings. Drives any Socket.IO server with the
+// bench handlers (examples/bench, bench/reference/server.mjs).
 //
 //   loadgen --url http://127.0.0.1:3000 --scenario echo --clients 50 --inflight 16 --seconds 5 [--pid PID]
 //   loadgen --url http://127.0.0.1:3000 --scenario fanout --clients 1000 --rate 200 --seconds 5 [--pid PID]

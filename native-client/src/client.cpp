@@ -302,6 +302,7 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
             s->set_state({}, false, false, false);
         }
         on_open_.clear();
+        on_close_.clear();
         on_error_.clear();
         on_reconnect_attempt_.clear();
         on_reconnect_.clear();
@@ -453,6 +454,10 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
         manager_.connect_socket(now(), e.nsp, std::move(auth), true);
     }
     void apply(engine_opened&) { call_each("open", on_open_); }
+    void apply(engine_closed& e) {
+        const std::string_view reason = e.reason;
+        call_each("close", on_close_, reason);
+    }
 
     // --- transports --------------------------------------------------------------------------------------
 
@@ -718,6 +723,7 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
     std::map<std::string, std::shared_ptr<socket_impl>> sockets_;
 
     std::vector<std::function<void()>> on_open_;
+    std::vector<std::function<void(std::string_view)>> on_close_;
     std::vector<std::function<void(std::string_view)>> on_error_;
     std::vector<std::function<void(std::uint32_t)>> on_reconnect_attempt_;
     std::vector<std::function<void(std::uint32_t)>> on_reconnect_;
@@ -923,6 +929,11 @@ client::socket connection::socket(std::string nsp, socket_options opts) {
 connection& connection::on_open(std::function<void()> handler) {
     impl_->on_strand(
         [impl = impl_.get(), h = std::move(handler)]() mutable { impl->on_open_.push_back(std::move(h)); });
+    return *this;
+}
+connection& connection::on_close(std::function<void(std::string_view)> handler) {
+    impl_->on_strand(
+        [impl = impl_.get(), h = std::move(handler)]() mutable { impl->on_close_.push_back(std::move(h)); });
     return *this;
 }
 connection& connection::on_error(std::function<void(std::string_view)> handler) {

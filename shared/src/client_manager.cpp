@@ -122,6 +122,7 @@ void manager::close(duration) {
     if (engine_ == engine_state::open || engine_ == engine_state::opening) {
         if (engine_ == engine_state::open) send({eio::make_text_frame(eio::packet_type::close)});
         effects_.emplace_back(close_transport{});
+        if (engine_ == engine_state::open) effects_.emplace_back(engine_closed{"forced close"});
     }
     engine_ = engine_state::closed;
     handshake_.reset();
@@ -353,6 +354,7 @@ void manager::on_transport_closed(duration now, sio::disconnect_reason reason) {
 }
 
 void manager::transport_lost(duration now, sio::disconnect_reason reason) {
+    const bool was_open = engine_ == engine_state::open;
     handshake_.reset();
     decoder_.reset();
     for (auto& [nsp, s] : sockets_) {
@@ -361,6 +363,7 @@ void manager::transport_lost(duration now, sio::disconnect_reason reason) {
         s.state = socket_state::disconnected;
         s.awaiting_auth = false; // asked again on the next connection
     }
+    if (was_open) effects_.emplace_back(engine_closed{std::string(to_string(reason))});
     const bool any_wanted =
         std::any_of(sockets_.begin(), sockets_.end(), [](const auto& e) { return e.second.wanted; });
     if (options_.reconnection && !closed_by_user_ && any_wanted) return schedule_reconnect(now);

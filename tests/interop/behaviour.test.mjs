@@ -219,5 +219,101 @@ for (const [name, io] of Object.entries(clients)) {
       await Promise.all([first, second, other].map(connected));
       assert.notEqual(second.id, first.id);
     });
+
+    test('disconnect reasons and `active`: the client, the server, the transport', async () => {
+      const a = await connected(open(server.url));
+      assert.equal(a.active, true);
+      assert.ok(!a.recovered); // socket.io-client: undefined when the server offers no recovery (pid)
+      const byClient = new Promise((r) => a.once('disconnect', r));
+      a.disconnect();
+      assert.equal(await byClient, 'io client disconnect');
+      assert.equal(a.active, false);
+      assert.equal(a.connected, false);
+      const b = await connected(open(server.url, { reconnection: true }));
+      const byServer = new Promise((r) => b.once('disconnect', r));
+      b.emit('disconnect-me', false);
+      assert.equal(await byServer, 'io server disconnect');
+      assert.equal(b.active, false); // the server's decision: no reconnection
+    });
+
+    test("the manager's reconnection events: close, reconnect_attempt, reconnect_error, reconnect_failed", async () => {
+      const own = await startServer('fixture', []);
+      const s = open(own.url, { reconnection: true, reconnectionAttempts: 2, reconnectionDelay: 50, reconnectionDelayMax: 50 });
+      await connected(s);
+      const events = [];
+      s.io.on('close', (reason) => events.push(`close: ${reason}`));
+      s.io.on('reconnect_attempt', (n) => events.push(`attempt ${n}`));
+      s.io.on('reconnect_error', () => events.push('reconnect_error'));
+      s.io.on('reconnect_failed', () => events.push('reconnect_failed'));
+      s.on('disconnect', (reason) => events.push(`disconnect: ${reason}`));
+      await own.stop();
+      await until(() => events.includes('reconnect_failed'), 10000, 'reconnect_failed');
+      assert.deepEqual(events, ['disconnect: transport close', 'close: transport close', 'attempt 1', 'reconnect_error',
+        'attempt 2', 'reconnect_failed', 'reconnect_error']);
+      assert.equal(s.active, true); // as socket.io-client: still subscribed to its manager
+      assert.equal(s.connected, false);
+    });
+
+    test('any-listeners: onAny in order, prependAny first, offAny, listenersAny; the outgoing ones too', async () => {
+      const s = await connected(open(server.url));
+      const seen = [];
+      const first = (event, ...args) => seen.push(`any ${event} ${args.join(',')}`);
+      const before = (event) => seen.push(`prepended ${event}`);
+      s.onAny(first);
+      s.prependAny(before);
+      assert.deepEqual(s.listenersAny(), [before, first]);
+      const out = (event, ...args) => seen.push(`out ${event} ${args.length}`);
+      const outFirst = (event) => seen.push(`out first ${event}`);
+      s.onAnyOutgoing(out);
+      s.prependAnyOutgoing(outFirst);
+      assert.deepEqual(s.listenersAnyOutgoing(), [outFirst, out]);
+      const got = new Promise((r) => s.once('news', r));
+      await s.emitWithAck('emit', { rooms: [s.id] }, 'news', 1, 2);
+      await got;
+      assert.deepEqual(seen, ['out first emit', 'out emit 4', 'prepended news', 'any news 1,2']);
+      s.offAny(before);
+      s.offAnyOutgoing();
+      assert.deepEqual(s.listenersAny(), [first]);
+      assert.deepEqual(s.listenersAnyOutgoing(), []);
+      seen.length = 0;
+      const again = new Promise((r) => s.once('news', r));
+      await s.emitWithAck('emit', { rooms: [s.id] }, 'news', 3);
+      await again;
+      assert.deepEqual(seen, ['any news 3']);
+    });
+
+    test("socket.io.opts: the options given, path defaulted; the manager's reconnection settings", async () => {
+      const s = open(server.url, { reconnectionDelay: 300, timeout: 5000 });
+      assert.equal(s.io.opts.path, '/socket.io');
+      assert.deepEqual(s.io.opts.transports, ['websocket']);
+      assert.equal(s.io.opts.reconnectionDelay, 300);
+      assert.equal(s.io.reconnection(), false);
+      assert.equal(s.io.reconnectionDelay(), 300);
+      assert.equal(s.io.reconnectionDelayMax(), 5000);
+      assert.equal(s.io.randomizationFactor(), 0.5);
+      assert.equal(s.io.timeout(), 5000);
+      assert.equal(s.io.reconnectionAttempts(), Infinity);
+      assert.equal(s.io.reconnectionAttempts(3), s.io); // setters chain
+      assert.equal(s.io.reconnectionAttempts(), 3);
+      await connected(s);
+    });
+
+    test("socket.io.engine's packet, packetCreate and close events", async () => {
+      const s = await connected(open(server.url));
+      const incoming = [];
+      const outgoing = [];
+      const onPacket = (p) => incoming.push(p);
+      const onCreate = (p) => outgoing.push(p);
+      s.io.engine.on('packet', onPacket);
+      s.io.engine.on('packetCreate', onCreate);
+      assert.equal(await s.emitWithAck('echo', 'hi'), 'hi');
+      s.io.engine.off('packet', onPacket);
+      s.io.engine.off('packetCreate', onCreate);
+      assert.deepEqual(outgoing.filter((p) => p.type === 'message').map((p) => p.data.replace(/^2\d+/, '2')), ['2["echo","hi"]']);
+      assert.deepEqual(incoming.filter((p) => p.type === 'message').map((p) => p.data.replace(/^3\d+/, '3')), ['3["hi"]']);
+      const closed = new Promise((r) => s.io.engine.once('close', r));
+      s.disconnect();
+      assert.equal(await closed, 'forced close');
+    });
   });
 }

@@ -193,10 +193,14 @@ TEST_CASE("client: reconnects with backoff after the transport drops, buffered e
     harness h;
     h.connect_main();
     h.m.on_transport_closed(ms(1000), sio::disconnect_reason::transport_close);
-    h.pump();
+    const auto effects = h.pump();
     const auto gone = h.all<socket_disconnected>();
     REQUIRE(gone.size() == 1);
     CHECK(gone[0].reason == "transport close");
+    // The manager's "close", once, after its sockets' "disconnect" (socket.io-client's order).
+    REQUIRE(h.all<engine_closed>().size() == 1);
+    CHECK(h.all<engine_closed>()[0].reason == "transport close");
+    CHECK(std::holds_alternative<engine_closed>(effects.back()));
 
     // While disconnected: a normal emit is kept, a volatile one dropped.
     h.m.emit(ms(1001), "/", args(R"(["kept"])"), {});
@@ -283,6 +287,7 @@ TEST_CASE("client: the server's DISCONNECT and the application's close end witho
     c.m.close(ms(10));
     c.pump();
     CHECK(c.all<socket_disconnected>().at(0).reason == "io client disconnect");
+    CHECK(c.all<engine_closed>().at(0).reason == "forced close");
     CHECK(c.sent() == std::vector<std::string>{"1"});
     CHECK(c.has<close_transport>());
     CHECK_FALSE(c.m.next_deadline());

@@ -150,21 +150,44 @@ function effectOf(type, nsp, a, b, c) {
     case 'transport': return { type, name: a };
     case 'upgrade': return { type, name: a };
     case 'open': return { type };
+    case 'close': return { type, reason: a };
+    case 'packet': case 'packetCreate': return { type, name: a, data: b };
     case 'auth': return { type, nsp };
     default: return { type };
   }
 }
 
 const DEFAULTS = {
-  path: '/socket.io/', transports: ['polling', 'websocket'], upgrade: true, reconnection: true, reconnectionAttempts: Infinity, reconnectionDelay: 1000,
+  path: '/socket.io', transports: ['polling', 'websocket'], upgrade: true, reconnection: true, reconnectionAttempts: Infinity, reconnectionDelay: 1000,
   reconnectionDelayMax: 5000, randomizationFactor: 0.5, timeout: 20000, autoConnect: true, ackTimeout: undefined,
 };
+
+// engine.io-client's socket, as far as applications look at it: the transport in use, and the events
+// 'upgrade', 'close', 'packet' and 'packetCreate' (the last two told by the C++ side only while listened to).
+class Engine extends Emitter {
+  constructor(manager) {
+    super();
+    this._manager = manager;
+    this.transport = { name: undefined };
+  }
+  on(event, fn) { super.on(event, fn); this._observe(); return this; }
+  off(event, fn) { super.off(event, fn); this._observe(); return this; }
+  _observe() {
+    const on = this.listeners('packet').length + this.listeners('packetCreate').length > 0;
+    if (on !== Boolean(this._observing)) {
+      this._observing = on;
+      this._manager._call((c) => c.observePackets(on));
+    }
+  }
+}
 
 /** One connection to a server, shared by the sockets of its namespaces (socket.io-client's Manager). */
 export class Manager extends Emitter {
   constructor(uri, opts = {}) {
     super();
-    this.opts = { ...DEFAULTS, ...opts };
+    // As socket.io-client: `opts` holds what was given (and the path); the settings, their defaults.
+    this.opts = { ...opts, path: opts.path || DEFAULTS.path };
+    this._settings = { ...DEFAULTS, ...this.opts };
     // socket.io-client's `parser` is a module object; the WASM client's parsers are built in, by name.
     if (this.opts.parser !== undefined && this.opts.parser !== 'default' && this.opts.parser !== 'msgpack')
       throw new TypeError("parser: 'default' or 'msgpack' (socket.io-msgpack-parser's packets, built in)");
@@ -176,13 +199,11 @@ export class Manager extends Emitter {
     query.set('EIO', '4');
     this.uri = `//${url.host}${path}?${query}`;
     this.nsps = new Map();
-    // engine.io-client's socket, as far as applications look at it: the transport in use, and 'upgrade'.
-    this.engine = new Emitter();
-    this.engine.transport = { name: undefined };
+    this.engine = new Engine(this);
     this._pending = [];
     this._connection = null;
     this._ready = loadModule().then((module) => {
-      const options = { ...this.opts, seed: Math.random() };
+      const options = { ...this._settings, seed: Math.random() };
       this._connection = new module.Connection(this.uri, secure, options,
         (type, nsp, a, b, c) => this._onEffect(effectOf(type, nsp, a, b, c)));
       for (const call of this._pending.splice(0)) call();
@@ -207,17 +228,29 @@ export class Manager extends Emitter {
   _onEffect(effect) {
     const socket = effect.nsp !== undefined ? this.nsps.get(effect.nsp) : undefined;
     switch (effect.type) {
-      case 'reconnect_attempt': this._emitLocal('reconnect_attempt', effect.attempt); return;
-      case 'reconnect': this._emitLocal('reconnect', effect.attempts); return;
-      case 'reconnect_failed': this._emitLocal('reconnect_failed'); return;
+      case 'reconnect_attempt':
+        this._reconnecting = true;
+        this._emitLocal('reconnect_attempt', effect.attempt);
+        return;
+      case 'reconnect': this._reconnecting = false; this._emitLocal('reconnect', effect.attempts); return;
+      case 'reconnect_failed': this._reconnecting = false; this._emitLocal('reconnect_failed'); return;
       case 'error': {
         // As socket.io-client: a transport failure is the manager's error, and a connect_error for every
-        // socket not connected yet.
+        // socket not connected yet; during a reconnection, then 'reconnect_error' (after 'reconnect_failed'
+        // when it was the last attempt: socket.io-client tells that one first).
         const err = new Error(effect.message);
         this._emitLocal('error', err);
         for (const socket of this.nsps.values()) if (!socket.connected) socket._emitLocal('connect_error', err);
+        if (this._reconnecting) queueMicrotask(() => this._emitLocal('reconnect_error', err));
         return;
       }
+      case 'close':
+        this._emitLocal('close', effect.reason);
+        this.engine._emitLocal('close', effect.reason);
+        return;
+      case 'packet': case 'packetCreate':
+        this.engine._emitLocal(effect.type, { type: effect.name, data: effect.data });
+        return;
       case 'transport': this.engine.transport = { name: effect.name }; return;
       case 'upgrade':
         this.engine.transport = { name: effect.name };
@@ -226,6 +259,19 @@ export class Manager extends Emitter {
       case 'open': this._emitLocal('open'); return;
       default: if (socket) socket._onEffect(effect);
     }
+  }
+
+  // socket.io-client's getters/setters of the reconnection settings (they apply to a connection made after).
+  reconnection(v) { return this._setting('reconnection', v); }
+  reconnectionAttempts(v) { return this._setting('reconnectionAttempts', v); }
+  reconnectionDelay(v) { return this._setting('reconnectionDelay', v); }
+  reconnectionDelayMax(v) { return this._setting('reconnectionDelayMax', v); }
+  randomizationFactor(v) { return this._setting('randomizationFactor', v); }
+  timeout(v) { return this._setting('timeout', v); }
+  _setting(name, v) {
+    if (v === undefined) return this._settings[name];
+    this._settings[name] = v;
+    return this;
   }
 
   /** Closes the connection (every socket disconnects). */
@@ -302,8 +348,11 @@ export class Socket extends Emitter {
   onAny(fn) { this._any.push(fn); return this; }
   prependAny(fn) { this._any.unshift(fn); return this; }
   offAny(fn) { this._any = fn ? this._any.filter((f) => f !== fn) : []; return this; }
+  listenersAny() { return [...this._any]; }
   onAnyOutgoing(fn) { this._anyOutgoing.push(fn); return this; }
+  prependAnyOutgoing(fn) { this._anyOutgoing.unshift(fn); return this; }
   offAnyOutgoing(fn) { this._anyOutgoing = fn ? this._anyOutgoing.filter((f) => f !== fn) : []; return this; }
+  listenersAnyOutgoing() { return [...this._anyOutgoing]; }
 
   send(...args) { return this.emit('message', ...args); }
 

@@ -53,9 +53,22 @@ export interface ConnectError extends Error {
 /** One connection to a server, shared by its namespaces' sockets (socket.io-client's Manager). */
 export declare class Manager extends Emitter {
   constructor(uri: string, opts?: Partial<Options>);
-  readonly opts: Options;
-  /** engine.io-client's socket, as far as this client has it: the transport in use and 'upgrade'. */
+  readonly opts: Partial<Options>; // what was given (and the path), as socket.io-client
+  /** engine.io-client's socket, as far as this client has it: the transport in use, and the events
+   * 'upgrade', 'close' (reason), 'packet' and 'packetCreate' ({ type, data }). */
   readonly engine: Emitter & { transport: { name: 'polling' | 'websocket' | undefined } };
+  reconnection(): boolean;
+  reconnection(v: boolean): this;
+  reconnectionAttempts(): number;
+  reconnectionAttempts(v: number): this;
+  reconnectionDelay(): number;
+  reconnectionDelay(v: number): this;
+  reconnectionDelayMax(): number;
+  reconnectionDelayMax(v: number): this;
+  randomizationFactor(): number;
+  randomizationFactor(v: number): this;
+  timeout(): number;
+  timeout(v: number): this;
   socket(nsp: string, opts?: Partial<SocketOptions>): Socket;
   close(): void;
   readonly bufferedAmount: number;
@@ -63,6 +76,8 @@ export declare class Manager extends Emitter {
   on(event: 'reconnect_attempt', listener: (attempt: number) => void): this;
   on(event: 'reconnect', listener: (attempts: number) => void): this;
   on(event: 'reconnect_failed', listener: () => void): this;
+  on(event: 'reconnect_error', listener: (err: Error) => void): this;
+  on(event: 'close', listener: (reason: string) => void): this;
   on(event: 'error', listener: (err: Error) => void): this;
   on(event: 'drain', listener: () => void): this;
   on(event: EventName, listener: Listener): this;
@@ -96,8 +111,11 @@ export declare class Socket extends Emitter {
   onAny(listener: (event: EventName, ...args: any[]) => void): this;
   prependAny(listener: (event: EventName, ...args: any[]) => void): this;
   offAny(listener?: (event: EventName, ...args: any[]) => void): this;
+  listenersAny(): ((event: EventName, ...args: any[]) => void)[];
   onAnyOutgoing(listener: (event: EventName, ...args: any[]) => void): this;
+  prependAnyOutgoing(listener: (event: EventName, ...args: any[]) => void): this;
   offAnyOutgoing(listener?: (event: EventName, ...args: any[]) => void): this;
+  listenersAnyOutgoing(): ((event: EventName, ...args: any[]) => void)[];
 
   on(event: 'connect', listener: () => void): this;
   on(event: 'disconnect', listener: (reason: string) => void): this;

@@ -177,6 +177,9 @@ public:
         return static_cast<double>(n);
     }
 
+    /// socket.io.engine's "packet" / "packetCreate" events are told only while the application listens.
+    void observe_packets(bool on) { observe_packets_ = on; }
+
     /// A fetch() finished.
     void on_http_done(int id, bool ok, std::string_view text) {
         if (id == get_id_) {
@@ -236,6 +239,7 @@ private:
         stop_transport();
     }
     void apply(client::send_frames& s) {
+        for (const auto& f : s.frames) report_frame("packetCreate", f);
         if (kind_ == transport_kind::websocket && socket_) {
             for (const auto& f : s.frames) send_ws(socket_, f);
             written_this_turn();
@@ -263,6 +267,28 @@ private:
     void apply(client::transport_error& e) { tell("error", val::undefined(), val(e.message)); }
     void apply(client::auth_needed& e) { tell("auth", val(e.nsp)); }
     void apply(client::engine_opened&) { tell("open"); }
+    void apply(client::engine_closed& e) { tell("close", val::undefined(), val(e.reason)); }
+
+    /// socket.io.engine's "packet" / "packetCreate" events, told by report*() below.
+    void report(const char* event, const eio::packet& p) {
+        if (!observe_packets_) return;
+        const auto name = eio::to_string(p.type);
+        tell(event, val::undefined(), val(std::string(name)),
+             p.binary ? to_uint8array(copy_shared_bytes(p.data)) : val(p.data));
+    }
+    void report_text(const char* event, std::string_view frame) {
+        if (!observe_packets_) return;
+        if (auto p = eio::decode_text(frame)) report(event, *p);
+    }
+    void report_frame(const char* event, const eio::frame& f) {
+        if (!observe_packets_) return;
+        if (!f.binary) return report_text(event, *f.bytes);
+        eio::packet p;
+        p.type = eio::packet_type::message;
+        p.binary = true;
+        p.data = *f.bytes;
+        report(event, p);
+    }
 
     /// One call into api.js per effect, with positional values (no object built through embind).
     void tell(const char* type, val nsp = val::undefined(), val a = val::undefined(), val b = val::undefined(),
@@ -378,10 +404,13 @@ private:
             return EM_TRUE;
         }
         if (e->socket != c->socket_) return EM_TRUE;
-        if (e->isText)
+        if (e->isText) {
+            c->report_text("packet", text);
             c->manager_.on_text(now(), text);
-        else
+        } else {
+            c->report_frame("packet", eio::frame{copy_shared_bytes(text), true, false, nullptr});
             c->manager_.on_binary(now(), copy_shared_bytes(text));
+        }
         c->after_packets();
         c->run();
         return EM_TRUE;
@@ -442,6 +471,7 @@ private:
         auto payload = eio::decode_payload(text);
         for (auto& packet : payload.packets) {
             if (!polling_active_) return; // a close packet ended it
+            report("packet", packet);
             manager_.on_packet(now(), std::move(packet));
             after_packets();
         }
@@ -507,6 +537,7 @@ private:
     client::manager manager_;
     std::vector<transport_kind> transports_;
     bool upgrade_ = true;
+    bool observe_packets_ = false;
 
     transport_kind kind_ = transport_kind::polling;
     bool handshaken_ = false; // the current Engine.IO session has its handshake
@@ -541,5 +572,6 @@ EMSCRIPTEN_BINDINGS(switchboard_client) {
         .function("emit", &connection::emit)
         .function("ack", &connection::ack)
         .function("close", &connection::close)
-        .function("bufferedAmount", &connection::buffered_amount);
+        .function("bufferedAmount", &connection::buffered_amount)
+        .function("observePackets", &connection::observe_packets);
 }

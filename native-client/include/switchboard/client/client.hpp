@@ -250,6 +250,9 @@ public:
 
     /// The Engine.IO session is open (each time, reconnections included).
     connection& on_open(std::function<void()> handler);
+    /// The open Engine.IO session ended ("transport close", "ping timeout", "forced close", …), after
+    /// its sockets' on_disconnect.
+    connection& on_close(std::function<void(std::string_view reason)> handler);
     /// The connection failed or broke (before a reconnection, if any).
     connection& on_error(std::function<void(std::string_view message)> handler);
     connection& on_reconnect_attempt(std::function<void(std::uint32_t attempt)> handler);

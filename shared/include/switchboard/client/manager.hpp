@@ -113,10 +113,16 @@ struct auth_needed {
 };
 /// The Engine.IO session is open (the handshake came): socket.io-client's manager "open" event.
 struct engine_opened {};
+/// The open Engine.IO session ended, after its sockets' socket_disconnected: the manager's and the
+/// engine's "close" event. `reason`: "transport close", "ping timeout", "parse error", "transport
+/// error", or "forced close" (the application closed it).
+struct engine_closed {
+    std::string reason;
+};
 
 using effect = std::variant<open_transport, close_transport, send_frames, socket_connected, socket_disconnected,
                             connect_failed, event_received, ack_received, ack_timed_out, reconnect_attempt, reconnected,
-                            reconnect_failed, transport_error, auth_needed, engine_opened>;
+                            reconnect_failed, transport_error, auth_needed, engine_opened, engine_closed>;
 
 class manager {
 public:
