@@ -58,6 +58,12 @@ sb::connection_options websocket_only() {
     return o;
 }
 
+/// The answer of an emit_with_ack, failing the test (not hanging it) when none comes in 10 s.
+sb::arguments answer(std::future<sb::arguments> f) {
+    REQUIRE(f.wait_for(10s) == std::future_status::ready);
+    return f.get();
+}
+
 bool connected(const sb::socket& s) {
     return eventually([&] { return s.connected(); });
 }
@@ -67,13 +73,15 @@ bool connected(const sb::socket& s) {
 TEST_CASE("emit_with_ack returns the answer as a future, and errc::timeout when none comes") {
     sb::connection io(url(), websocket_only());
     auto s = io.socket();
-    const auto reply = s.emit_with_ack("echo", 1, "two", json::object{{"three", json::array{3, nullptr, true}}}).get();
+    const auto reply =
+        answer(s.emit_with_ack("echo", 1, "two", json::object{{"three", json::array{3, nullptr, true}}}));
     REQUIRE(reply.size() == 3);
     CHECK(reply.get<int>(0) == 1);
     CHECK(reply.get<std::string>(1) == "two");
     CHECK(json::serialize(reply[2]) == R"({"three":[3,null,true]})");
     auto late = s.timeout(100ms).emit_with_ack("no-such-handler");
     try {
+        REQUIRE(late.wait_for(10s) == std::future_status::ready);
         late.get();
         FAIL("no timeout");
     } catch (const std::system_error& e) {
@@ -88,7 +96,7 @@ TEST_CASE("a reserved event name is refused before anything is sent") {
     for (const char* name :
          {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"})
         CHECK(s.emit(name, 1) == sb::errc::reserved_name);
-    CHECK(s.emit_with_ack("echo", "still fine").get().get<std::string>(0) == "still fine");
+    CHECK(answer(s.emit_with_ack("echo", "still fine")).get<std::string>(0) == "still fine");
 }
 
 TEST_CASE("binary arguments both ways, nested") {
@@ -98,7 +106,7 @@ TEST_CASE("binary arguments both ways, nested") {
     args.push(sb::binary{switchboard::make_shared_bytes(std::string("\x00\x01\xff", 3))});
     json::object nested{{"file", args.attach(switchboard::make_shared_bytes("\x09\x08"))}};
     args.push(std::move(nested));
-    const auto reply = s.emit_args_with_ack("echo", std::move(args)).get();
+    const auto reply = answer(s.emit_args_with_ack("echo", std::move(args)));
     REQUIRE(reply.size() == 2);
     REQUIRE(reply.bytes_at(0));
     CHECK(*reply.bytes_at(0) == std::string("\x00\x01\xff", 3));
@@ -117,11 +125,11 @@ TEST_CASE("any-handlers come first (prepended ones before), off() removes, outgo
         .prepend_any([&](sb::event& e) { order.add("prepended:" + e.name); })
         .on_any_outgoing([&](const std::string& name, const sb::arguments&) { order.add("out:" + name); });
     REQUIRE(connected(s));
-    s.emit_with_ack("emit", json::object{}, "news", "first").get(); // to the whole namespace, this socket too
+    answer(s.emit_with_ack("emit", json::object{}, "news", "first")); // to the whole namespace, this socket too
     REQUIRE(eventually([&] { return order.size() >= 4; }));
     CHECK(order.get() == std::vector<std::string>{"out:emit", "prepended:news", "any:news", "on:first"});
     s.off("news").off_any_outgoing();
-    s.emit_with_ack("emit", json::object{}, "news", "second").get();
+    answer(s.emit_with_ack("emit", json::object{}, "news", "second"));
     REQUIRE(eventually([&] { return order.size() >= 6; }));
     CHECK(order.get() ==
           std::vector<std::string>{"out:emit", "prepended:news", "any:news", "on:first", "prepended:news", "any:news"});
@@ -134,7 +142,7 @@ TEST_CASE("the server's ack request is answered from the handler") {
         REQUIRE(e.ack);
         e.ack("forty-two", 42);
     });
-    const auto reply = s.emit_with_ack("ask", 2000).get();
+    const auto reply = answer(s.emit_with_ack("ask", 2000));
     CHECK(json::serialize(reply[0]) == R"({"err":null,"reply":["forty-two",42]})");
 }
 
@@ -144,12 +152,12 @@ TEST_CASE("an auth function is asked before every CONNECT") {
     sb::socket_options opts;
     opts.auth_fn = [&] { return json::object{{"n", ++asked}}; };
     auto s = io.socket("/", opts);
-    const auto first = s.emit_with_ack("handshake").get();
+    const auto first = answer(s.emit_with_ack("handshake"));
     CHECK(json::serialize(first[0].as_object().at("auth")) == R"({"n":1})");
     s.disconnect();
     REQUIRE(eventually([&] { return !s.connected(); }));
     s.connect();
-    const auto second = s.emit_with_ack("handshake").get();
+    const auto second = answer(s.emit_with_ack("handshake"));
     CHECK(json::serialize(second[0].as_object().at("auth")) == R"({"n":2})");
     CHECK(asked == 2);
 }
@@ -171,8 +179,8 @@ TEST_CASE("namespaces share one connection; a refusal reaches only its socket") 
     REQUIRE(connected(main));
     REQUIRE(connected(admin));
     CHECK(eventually([&] { return welcome.size() == 1; }));
-    CHECK(admin.emit_with_ack("handshake").get()[0].as_object().at("nsp") == "/admin");
-    CHECK(main.emit_with_ack("handshake").get()[0].as_object().at("nsp") == "/");
+    CHECK(answer(admin.emit_with_ack("handshake"))[0].as_object().at("nsp") == "/admin");
+    CHECK(answer(main.emit_with_ack("handshake"))[0].as_object().at("nsp") == "/");
     CHECK(io.transport() == "websocket");
     CHECK(eventually([&] { return !refused.active(); }));
     CHECK_FALSE(refused.connected());
@@ -189,8 +197,8 @@ TEST_CASE("acks in flight fail with errc::disconnected; emits buffered before co
     s.volatile_().emit("record", tag + "-volatile");
     auto buffered = s.emit_with_ack("echo", tag);
     s.connect();
-    CHECK(buffered.get().get<std::string>(0) == tag);
-    const auto records = s.emit_with_ack("records").get();
+    CHECK(answer(std::move(buffered)).get<std::string>(0) == tag);
+    const auto records = answer(s.emit_with_ack("records"));
     const auto text = json::serialize(records[0]);
     CHECK(text.find(tag + "-volatile") == std::string::npos);
     // Sent, unanswered, then disconnected.
@@ -211,9 +219,9 @@ TEST_CASE("a throwing handler is reported and the client keeps working") {
     s.on("news", [](sb::event&) { throw std::runtime_error("handler bug"); });
     s.on("news", [&](sb::event&) { ++after; }); // the next handler still runs
     REQUIRE(connected(s));
-    s.emit_with_ack("emit", json::object{}, "news", 1).get();
+    answer(s.emit_with_ack("emit", json::object{}, "news", 1));
     CHECK(eventually([&] { return after == 1; }));
-    CHECK(s.emit_with_ack("echo", "alive").get().get<std::string>(0) == "alive");
+    CHECK(answer(s.emit_with_ack("echo", "alive")).get<std::string>(0) == "alive");
 }
 
 TEST_CASE("destroying the connection: disconnect handlers run, pending acks fail with errc::closed") {

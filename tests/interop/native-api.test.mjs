@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { binaries, startServer } from '../server/harness.mjs';
+import { binaries, sanitizerEnv, startServer } from '../server/harness.mjs';
 
 const servers = { switchboard: 'fixture', 'node socket.io': 'reference', 'python-socketio': 'python' };
 
@@ -13,7 +13,7 @@ for (const [serverName, binary] of Object.entries(servers)) {
     try {
       const result = await new Promise((resolve) => {
         execFile(binaries.nativeClientTests, ['--use-colour', 'no'], {
-          env: { ...process.env, SWITCHBOARD_TEST_URL: server.url }, timeout: 120000,
+          env: { ...process.env, ...sanitizerEnv, SWITCHBOARD_TEST_URL: server.url }, timeout: 120000,
         }, (error, stdout, stderr) => resolve({ code: error ? error.code ?? error.signal : 0, stdout, stderr }));
       });
       assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);

@@ -9,14 +9,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { binaries, startServer, until } from '../server/harness.mjs';
+import { binaries, sanitizerEnv, startServer, until } from '../server/harness.mjs';
 
 const servers = { switchboard: 'fixture', 'node socket.io': 'reference', 'python-socketio': 'python' };
 const base64 = (bytes) => Buffer.from(bytes).toString('base64');
 
 /// Runs the CLI; `lines` fills as it prints. `done` resolves with the exit code (killed after `ms`).
 function cli(args, ms = 20000) {
-  const proc = spawn(binaries.cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(binaries.cli, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...sanitizerEnv } });
   const lines = [];
   let stderr = '';
   createInterface({ input: proc.stdout }).on('line', (line) => lines.push(JSON.parse(line)));

@@ -11,6 +11,8 @@ export const build = process.env.SWITCHBOARD_BUILD ?? join(root, 'build', 'nativ
 // The sanitizer builds (SWITCHBOARD_BUILD=build/asan, ASan+UBSan; build/tsan, ThreadSanitizer): slower,
 // and their RSS is no measure of leaks. A report from either fails the test that stops the server.
 export const sanitized = /asan|tsan/.test(build);
+// TSan's suppressions (tests/tsan-suppressions.txt says why each is there), for every process a test starts.
+export const sanitizerEnv = /tsan/.test(build) ? { TSAN_OPTIONS: `suppressions=${join(root, 'tests', 'tsan-suppressions.txt')}` } : {};
 const sanitizerReport = /ERROR: AddressSanitizer|ERROR: LeakSanitizer|WARNING: ThreadSanitizer|runtime error:/;
 export const binaries = {
   echo: join(build, 'examples', 'echo'),
@@ -44,7 +46,7 @@ export async function startServer(name, args = [], env = {}, { port: fixedPort =
   const db = chat && !args.includes('--db') ? { SWITCHBOARD_DB: join(tmpdir(), `switchboard-test-${process.pid}-${Date.now()}.db`) } : {};
   // The chat keeps connection state recovery's sessions in a database too: one per server started here.
   const recoveryDb = chat && !args.includes('--recovery-db') ? { SWITCHBOARD_RECOVERY_DB: join(tmpdir(), `switchboard-test-recovery-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.db`) } : {};
-  const proc = spawn(command, [...leading, '--port', String(fixedPort), ...threads, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...db, ...recoveryDb, ...env } });
+  const proc = spawn(command, [...leading, '--port', String(fixedPort), ...threads, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...sanitizerEnv, ...db, ...recoveryDb, ...env } });
   let output = '';
   let scheme = 'http';
   const port = await new Promise((resolve, reject) => {
