@@ -34,16 +34,17 @@ class Emitter {
     return this;
   }
   listeners(event) { return [...(this._listeners.get(event) || [])]; }
-  _emitLocal(event, ...args) {
-    for (const fn of this.listeners(event)) callListener(this, fn, args);
-  }
+  // As socket.io-client's emitter: the listeners in order, and one that throws ends this emit (the later
+  // ones are not called); its error is rethrown asynchronously and the client carries on.
+  _emitLocal(event, ...args) { callListeners(this, this.listeners(event), args); }
 }
 
 // An application's listener that throws must not stop the client, nor the other listeners: its error
 // is rethrown asynchronously, as a browser reports an error thrown in an event handler.
-function callListener(self, fn, args) {
+function callListener(self, fn, args) { callListeners(self, [fn], args); }
+function callListeners(self, fns, args) {
   try {
-    fn.apply(self, args);
+    for (const fn of fns) fn.apply(self, args);
   } catch (err) {
     setTimeout(() => { throw err; });
   }
@@ -484,8 +485,8 @@ export class Socket extends Emitter {
             this.io._call((c) => c.ack(this.nsp, effect.id, encoded.data, encoded.attachments));
           });
         }
-        for (const fn of [...this._any]) callListener(this, fn, [name, ...args]);
-        this._emitLocal(name, ...args);
+        // Any-listeners first, then the event's (one throw ends both, as in socket.io-client).
+        callListeners(this, [...this._any.map((fn) => (...a) => fn.call(this, name, ...a)), ...this.listeners(name)], args);
         return;
       }
       case 'ack': {
