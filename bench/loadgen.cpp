@@ -174,8 +174,13 @@ private:
 
     /// Carries out the manager's effects.
     void run() {
-        for (auto effects = manager_.take_effects(); !effects.empty(); effects = manager_.take_effects())
-            for (auto& effect : effects) std::visit([this](auto& e) { on(e); }, effect);
+        // One batch buffer per client, swapped with the manager's: no allocation per batch. Handling a
+        // batch may produce more (an ack's answer emits the next echo): the loop takes those next.
+        if (in_run_) return;
+        in_run_ = true;
+        while (manager_.take_effects(batch_))
+            for (auto& effect : batch_) std::visit([this](auto& e) { on(e); }, effect);
+        in_run_ = false;
     }
     void on(switchboard::client::send_frames& e) {
         for (auto& f : e.frames) queue_.push_back(std::move(f.bytes));
@@ -253,6 +258,8 @@ private:
     const bool& running_;
     const bool& measuring_;
     switchboard::client::manager manager_;
+    std::vector<switchboard::client::effect> batch_;
+    bool in_run_ = false;
     std::unordered_map<std::uint64_t, clock_type::time_point> sent_at_;
     std::uint64_t next_echo_ = 0;
     std::deque<switchboard::shared_bytes> queue_;

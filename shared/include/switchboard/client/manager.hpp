@@ -177,6 +177,13 @@ public:
 
     /// The effects produced so far, oldest first (moves them out).
     std::vector<effect> take_effects() { return std::exchange(effects_, {}); }
+    /// The same into the caller's buffer (cleared first), which the manager takes in exchange: a caller
+    /// that keeps one buffer allocates nothing per batch. False when there was none.
+    bool take_effects(std::vector<effect>& into) {
+        into.clear();
+        into.swap(effects_);
+        return !into.empty();
+    }
 
     /// The handshake of the current Engine.IO session, once open.
     const std::optional<eio::handshake>& handshake() const noexcept { return handshake_; }
