@@ -605,13 +605,7 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
         // As engine.io-client: one POST stays within the server's maxPayload (at least one packet each).
         const auto& h = manager_.handshake();
         const std::size_t limit = h ? static_cast<std::size_t>(h->max_payload) : SIZE_MAX;
-        std::size_t take = 0;
-        for (std::size_t size = 0; take < outbox_.size(); ++take) {
-            const auto one =
-                eio::encode_payload(std::span<const eio::frame>(&outbox_[take], 1)).size() + (take ? 1 : 0);
-            if (take > 0 && size + one > limit) break;
-            size += one;
-        }
+        const std::size_t take = eio::frames_within(outbox_, limit);
         auto payload = eio::encode_payload(std::span<const eio::frame>(outbox_.data(), take));
         outbox_.erase(outbox_.begin(), outbox_.begin() + static_cast<std::ptrdiff_t>(take));
         post_bytes_ = payload.size();
@@ -926,40 +920,39 @@ client::socket connection::socket(std::string nsp, socket_options opts) {
     return s;
 }
 
+/// Adds `handler` to one of the connection's handler lists, on its strand.
+template <class Handler>
+static void add_handler(const std::shared_ptr<detail::connection_impl>& impl,
+                        std::vector<Handler> detail::connection_impl::*list, Handler handler) {
+    impl->on_strand([c = impl.get(), list, h = std::move(handler)]() mutable { (c->*list).push_back(std::move(h)); });
+}
+
 connection& connection::on_open(std::function<void()> handler) {
-    impl_->on_strand(
-        [impl = impl_.get(), h = std::move(handler)]() mutable { impl->on_open_.push_back(std::move(h)); });
+    add_handler(impl_, &detail::connection_impl::on_open_, std::move(handler));
     return *this;
 }
 connection& connection::on_close(std::function<void(std::string_view)> handler) {
-    impl_->on_strand(
-        [impl = impl_.get(), h = std::move(handler)]() mutable { impl->on_close_.push_back(std::move(h)); });
+    add_handler(impl_, &detail::connection_impl::on_close_, std::move(handler));
     return *this;
 }
 connection& connection::on_error(std::function<void(std::string_view)> handler) {
-    impl_->on_strand(
-        [impl = impl_.get(), h = std::move(handler)]() mutable { impl->on_error_.push_back(std::move(h)); });
+    add_handler(impl_, &detail::connection_impl::on_error_, std::move(handler));
     return *this;
 }
 connection& connection::on_reconnect_attempt(std::function<void(std::uint32_t)> handler) {
-    impl_->on_strand([impl = impl_.get(), h = std::move(handler)]() mutable {
-        impl->on_reconnect_attempt_.push_back(std::move(h));
-    });
+    add_handler(impl_, &detail::connection_impl::on_reconnect_attempt_, std::move(handler));
     return *this;
 }
 connection& connection::on_reconnect(std::function<void(std::uint32_t)> handler) {
-    impl_->on_strand(
-        [impl = impl_.get(), h = std::move(handler)]() mutable { impl->on_reconnect_.push_back(std::move(h)); });
+    add_handler(impl_, &detail::connection_impl::on_reconnect_, std::move(handler));
     return *this;
 }
 connection& connection::on_reconnect_failed(std::function<void()> handler) {
-    impl_->on_strand(
-        [impl = impl_.get(), h = std::move(handler)]() mutable { impl->on_reconnect_failed_.push_back(std::move(h)); });
+    add_handler(impl_, &detail::connection_impl::on_reconnect_failed_, std::move(handler));
     return *this;
 }
 connection& connection::on_transport(std::function<void(std::string_view)> handler) {
-    impl_->on_strand(
-        [impl = impl_.get(), h = std::move(handler)]() mutable { impl->on_transport_.push_back(std::move(h)); });
+    add_handler(impl_, &detail::connection_impl::on_transport_, std::move(handler));
     return *this;
 }
 

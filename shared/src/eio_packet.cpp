@@ -72,6 +72,18 @@ std::string encode_payload(std::span<const frame> frames) {
     return out;
 }
 
+std::size_t frames_within(std::span<const frame> frames, std::size_t limit) {
+    std::size_t take = 0;
+    for (std::size_t size = 0; take < frames.size(); ++take) {
+        const auto& f = frames[take];
+        // A text frame is its type digit and data; a binary one is written "b" + base64.
+        const std::size_t one = (take ? 1 : 0) + (f.binary ? 1 + (f.bytes->size() + 2) / 3 * 4 : f.bytes->size());
+        if (take > 0 && size + one > limit) break;
+        size += one;
+    }
+    return take;
+}
+
 payload_result decode_payload(std::string_view payload, const codec_limits& limits) {
     payload_result out;
     if (payload.size() > limits.max_payload) {

@@ -77,6 +77,26 @@ TEST_CASE("polling payloads: the engine.io-protocol examples both ways", "[eio][
                                                  text(packet_type::ping), text(packet_type::noop)});
 }
 
+TEST_CASE("a client's next POST: the frames one payload within the limit holds, at least one", "[eio][payload]") {
+    const std::vector<eio::frame> frames = {
+        eio::make_text_frame(packet_type::message, "hello"),   // 6 bytes
+        eio::make_text_frame(packet_type::message, "x"),       // + separator + 2
+        eio::make_binary_frame(make_shared_bytes(bytes_1234)), // + separator + "bAQIDBA=="
+    };
+    const auto payload_size = [&](std::size_t n) {
+        return eio::encode_payload(std::span<const eio::frame>(frames.data(), n)).size();
+    };
+    for (std::size_t limit : {0, 5, 6, 8, 9, 18, 19, 1000}) {
+        const auto n = eio::frames_within(frames, limit);
+        CHECK(n >= 1);
+        if (n > 1) CHECK(payload_size(n) <= limit);                // it fits
+        if (n < frames.size()) CHECK(payload_size(n + 1) > limit); // and one more would not
+    }
+    CHECK(eio::frames_within(frames, 9) == 2);
+    CHECK(eio::frames_within(frames, 19) == 3);
+    CHECK(eio::frames_within({}, 100) == 0);
+}
+
 TEST_CASE("a single packet is a payload of one, with no separator", "[eio][payload]") {
     const std::vector<eio::frame> one = {eio::make_text_frame(packet_type::noop)};
     CHECK(eio::encode_payload(one) == "6");

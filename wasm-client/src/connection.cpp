@@ -453,13 +453,7 @@ private:
         // the rest waits for the next.
         const auto& h = manager_.handshake();
         const std::size_t limit = h ? static_cast<std::size_t>(h->max_payload) : SIZE_MAX;
-        std::size_t take = 0;
-        for (std::size_t size = 0; take < outbox_.size(); ++take) {
-            const auto one =
-                eio::encode_payload(std::span<const eio::frame>(&outbox_[take], 1)).size() + (take ? 1 : 0);
-            if (take > 0 && size + one > limit) break;
-            size += one;
-        }
+        const std::size_t take = eio::frames_within(outbox_, limit);
         auto payload = eio::encode_payload(std::span<const eio::frame>(outbox_.data(), take));
         post_bytes_ = payload.size();
         post_id_ = http(true, url(transport_kind::polling), std::move(payload));

@@ -81,6 +81,10 @@ void append_to_payload(std::string& out, const frame& f);
 /// Encodes frames as one polling payload.
 std::string encode_payload(std::span<const frame> frames);
 
+/// How many of `frames`, from the first, one payload of at most `limit` bytes holds (at least one, as
+/// engine.io-client sends a packet larger than the server's maxPayload alone): a client's next POST.
+std::size_t frames_within(std::span<const frame> frames, std::size_t limit);
+
 /// The packets of a polling payload. Like engine.io-parser, decoding stops at the first bad packet:
 /// `packets` holds those before it and `error` says why it stopped.
 struct payload_result {
