@@ -9,8 +9,14 @@ import asyncio
 import os
 import signal
 
+import engineio
 import socketio
 from aiohttp import web
+
+# python-engineio refuses a polling payload of more than 16 packets (engine.io-client, ours and the
+# native client send all that is queued in one POST, up to maxPayload bytes): raised as python-socketio's
+# documentation advises, so that emits buffered before the connection do not fail the POST.
+engineio.payload.Payload.max_decode_packets = 1000
 
 parser = argparse.ArgumentParser()
 parser.add_argument('--port', type=int, default=3000)
