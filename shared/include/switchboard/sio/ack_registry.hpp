@@ -14,9 +14,10 @@
 
 #include <switchboard/sio/packet.hpp>
 
+#include <boost/container/flat_map.hpp>
+
 #include <chrono>
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <utility>
 
@@ -31,7 +32,7 @@ public:
     std::uint64_t add(T value, std::optional<duration> deadline = {}) {
         const auto id = next_id_;
         next_id_ = next_id_ == max_ack_id ? 0 : next_id_ + 1;
-        waits_.insert_or_assign(id, entry{std::move(value), deadline});
+        waits_.insert_or_assign(id, entry{std::move(value), deadline}); // at the end, but after a wrap
         return id;
     }
 
@@ -97,7 +98,9 @@ private:
         T value;
         std::optional<duration> deadline;
     };
-    std::map<std::uint64_t, entry> waits_; // few at a time: ordered, no hash buckets per socket
+    // Few at a time, and ids handed out in order: a sorted vector (new ids go at the end), no node
+    // allocation per emit, no hash buckets per socket.
+    boost::container::flat_map<std::uint64_t, entry> waits_;
     std::uint64_t next_id_ = 0;
 };
 
