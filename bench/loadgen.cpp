@@ -146,6 +146,10 @@ private:
     static switchboard::client::duration now() {
         return std::chrono::duration_cast<switchboard::client::duration>(clock_type::now().time_since_epoch());
     }
+    /// The manager's clock: the last message's arrival (the generator arms no timer from it).
+    switchboard::client::duration manager_time() const {
+        return std::chrono::duration_cast<switchboard::client::duration>(received_at_.time_since_epoch());
+    }
 
     void fail() {
         if (!failed_) ++results_.failed;
@@ -160,11 +164,13 @@ private:
             }
             const auto data = self->buffer_.cdata();
             const std::string_view frame(static_cast<const char*>(data.data()), data.size());
+            // One clock reading per message: the manager's time (milliseconds) and an ack's arrival.
+            self->received_at_ = clock_type::now();
             if (self->ws_.got_text()) {
                 if (frame == "2") ++self->results_.pings; // the manager answers it
-                self->manager_.on_text(now(), frame);
+                self->manager_.on_text(self->manager_time(), frame);
             } else {
-                self->manager_.on_binary(now(), switchboard::copy_shared_bytes(frame));
+                self->manager_.on_binary(self->manager_time(), switchboard::copy_shared_bytes(frame));
             }
             self->buffer_.consume(self->buffer_.size());
             self->run();
@@ -212,7 +218,7 @@ private:
         if (it == sent_at_.end()) return;
         if (measuring_) {
             results_.latencies_us.push_back(
-                std::chrono::duration<double, std::micro>(clock_type::now() - it->second).count());
+                std::chrono::duration<double, std::micro>(received_at_ - it->second).count());
             ++results_.round_trips;
         }
         sent_at_.erase(it);
@@ -229,7 +235,7 @@ private:
     void on(Other&) {} // open/close_transport (the socket is ours), reconnection, timeouts: not in a bench
 
     void emit(std::string data_json, bool want_ack) {
-        const auto id = manager_.emit(now(), "/", std::move(data_json), {}, want_ack);
+        const auto id = manager_.emit(manager_time(), "/", std::move(data_json), {}, want_ack);
         if (id) sent_at_[*id] = clock_type::now();
         run();
     }
@@ -258,6 +264,7 @@ private:
     const bool& running_;
     const bool& measuring_;
     switchboard::client::manager manager_;
+    clock_type::time_point received_at_ = clock_type::now();
     std::vector<switchboard::client::effect> batch_;
     bool in_run_ = false;
     std::unordered_map<std::uint64_t, clock_type::time_point> sent_at_;
