@@ -485,7 +485,7 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
         kind_ = kind;
         set_transport_name(kind == transport_kind::websocket ? "websocket" : "polling");
         if (kind == transport_kind::websocket) {
-            ws_ = open_ws(/*probe=*/false);
+            ws_ = open_ws();
         } else {
             polling_ = true;
             get_ = make_http_link(strand_, endpoint_);
@@ -527,10 +527,11 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
         const auto& upgrades = manager_.handshake()->upgrades;
         const bool offered = std::find(upgrades.begin(), upgrades.end(), "websocket") != upgrades.end();
         if (kind_ == transport_kind::polling && opts_.upgrade && offered && allowed(transport_kind::websocket))
-            probe_ = open_ws(/*probe=*/true);
+            probe_ = open_ws();
     }
 
-    std::shared_ptr<websocket_link> open_ws(bool probe) {
+    /// A WebSocket, the transport or an upgrade's probe: its callbacks find out which it is when they come.
+    std::shared_ptr<websocket_link> open_ws() {
         websocket_link::events events;
         const auto weak = weak_from_this();
         auto link = std::make_shared<websocket_link*>(nullptr); // which link the callbacks come from
@@ -546,7 +547,6 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
         };
         auto ws = open_websocket(strand_, endpoint_, target(transport_kind::websocket), std::move(events));
         *link = ws.get();
-        (void)probe;
         return ws;
     }
 

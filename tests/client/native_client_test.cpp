@@ -173,8 +173,7 @@ TEST_CASE("namespaces share one connection; a refusal reaches only its socket") 
     sb::socket_options wrong;
     wrong.auth = {{"token", "nope"}};
     auto refused = io.socket("/admin-refused-here", wrong); // not served: refused by the server
-    std::promise<sb::connect_error> error;
-    auto admin_twice = io.socket("/admin"); // the same socket
+    auto admin_twice = io.socket("/admin");                 // the same socket
     CHECK(admin_twice == admin);
     REQUIRE(connected(main));
     REQUIRE(connected(admin));
