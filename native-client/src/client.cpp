@@ -263,14 +263,18 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
 
     void emit(socket_impl& s, std::string name, arguments args, ack_callback callback,
               std::optional<std::chrono::milliseconds> timeout, bool is_volatile) {
-        boost::json::array data;
-        data.reserve(args.values.size() + 1);
-        data.emplace_back(name);
-        for (auto& v : args.values) data.push_back(v);
+        // The packet's JSON text, [name, ...args], written once (no copy of the arguments into an array).
+        std::string data = "[";
+        stringify_string(data, name);
+        for (const auto& v : args.values) {
+            data += ',';
+            stringify(data, v);
+        }
+        data += ']';
         if (callback && !timeout) timeout = opts_.ack_timeout;
         const bool was_connected = manager_.is_connected(s.nsp);
         if (is_volatile && !was_connected) return;
-        const auto id = manager_.emit(now(), s.nsp, stringify(data), args.attachments, static_cast<bool>(callback),
+        const auto id = manager_.emit(now(), s.nsp, std::move(data), args.attachments, static_cast<bool>(callback),
                                       timeout, is_volatile);
         call_each("any outgoing", s.any_outgoing, name, args);
         if (callback && id) s.acks.emplace(*id, socket_impl::pending_ack{std::move(callback), !was_connected});
