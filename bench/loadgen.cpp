@@ -27,10 +27,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/container/flat_map.hpp>
 
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <deque>
@@ -40,8 +42,8 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 namespace net = boost::asio;
@@ -130,7 +132,7 @@ public:
     std::function<void()> on_connected; // the Socket.IO connect arrived
 
     /// echo --rate: one ack'd echo now.
-    void emit_paced() { emit_echo(); }
+    void emit_paced() { emit_echo(clock_type::now()); }
 
     void stop() {
         beast::error_code ignored;
@@ -198,8 +200,8 @@ private:
         if (on_connected) on_connected();
         if (settings_.scenario == "idle" || settings_.paced_echo()) return; // idle, or echo paced from outside
         if (settings_.scenario == "fanout") return emit("[\"join\",\"fan\"]", false);
-        if (settings_.scenario == "churn") return emit_echo();
-        for (int i = 0; i < settings_.inflight; ++i) emit_echo();
+        if (settings_.scenario == "churn") return emit_echo(clock_type::now());
+        for (int i = 0; i < settings_.inflight; ++i) emit_echo(clock_type::now());
     }
     void on(switchboard::client::event_received& e) {
         // fanout: ["msg",{"t":<ns sent>,"m":<measured>}]
@@ -221,27 +223,35 @@ private:
                 std::chrono::duration<double, std::micro>(received_at_ - it->second).count());
             ++results_.round_trips;
         }
-        sent_at_.erase(it);
+        sent_at_.erase(it);                  // the oldest, nearly always: acks come back in order
         if (settings_.scenario == "churn") { // counted above
             stop();
             if (on_done) on_done();
             return;
         }
-        if (running_ && !settings_.paced_echo()) emit_echo();
+        // The next echo goes out now, while handling this ack: its send time is the ack's arrival (a
+        // clock reading saved; the latency counted includes this handling, never less).
+        if (running_ && !settings_.paced_echo()) emit_echo(received_at_);
     }
     void on(switchboard::client::socket_disconnected&) { stop(); }
     void on(switchboard::client::connect_failed&) { fail(); }
     template <class Other>
     void on(Other&) {} // open/close_transport (the socket is ours), reconnection, timeouts: not in a bench
 
-    void emit(std::string data_json, bool want_ack) {
-        const auto id = manager_.emit(manager_time(), "/", std::move(data_json), {}, want_ack);
-        if (id) sent_at_[*id] = clock_type::now();
+    /// Emits `data_json`; with `want_ack`, its round trip is timed from `sent_at`.
+    void emit(std::string_view data_json, bool want_ack, clock_type::time_point sent_at = {}) {
+        const auto id = manager_.emit(manager_time(), root_nsp_, data_json, {}, want_ack);
+        if (id) sent_at_.emplace_hint(sent_at_.end(), *id, sent_at);
         run();
     }
-    void emit_echo() {
-        const auto n = next_echo_++;
-        emit("[\"echo\"," + std::to_string(n) + ",\"payload\"]", true);
+    void emit_echo(clock_type::time_point now) {
+        // ["echo",<n>,"payload"], written into a buffer on the stack: the manager copies it into the frame.
+        char text[64] = "[\"echo\",";
+        constexpr std::size_t prefix = sizeof "[\"echo\"," - 1;
+        char* end = std::to_chars(text + prefix, text + sizeof text, next_echo_++).ptr;
+        constexpr std::string_view suffix = ",\"payload\"]";
+        end = std::copy(suffix.begin(), suffix.end(), end);
+        emit(std::string_view(text, static_cast<std::size_t>(end - text)), true, now);
     }
 
     // One writer: frames wait in `queue_` while a write is in flight.
@@ -264,10 +274,13 @@ private:
     const bool& running_;
     const bool& measuring_;
     switchboard::client::manager manager_;
+    const std::string root_nsp_ = "/";
     clock_type::time_point received_at_ = clock_type::now();
     std::vector<switchboard::client::effect> batch_;
     bool in_run_ = false;
-    std::unordered_map<std::uint64_t, clock_type::time_point> sent_at_;
+    // Ack ids are handed out in order and come back (nearly) in order: a flat map appends and erases at
+    // its front, without a node per emit.
+    boost::container::flat_map<std::uint64_t, clock_type::time_point> sent_at_;
     std::uint64_t next_echo_ = 0;
     std::deque<switchboard::shared_bytes> queue_;
     bool writing_ = false;

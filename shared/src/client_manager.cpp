@@ -3,6 +3,7 @@
 #include <switchboard/sio/disconnect_reason.hpp>
 
 #include <algorithm>
+#include <type_traits>
 
 namespace switchboard::client {
 
@@ -74,28 +75,41 @@ std::optional<std::uint64_t> manager::emit(duration now, const std::string& nsp,
     return emit(now, nsp, stringify(data), std::move(attachments), want_ack, ack_timeout, is_volatile);
 }
 
-std::optional<std::uint64_t> manager::emit(duration now, const std::string& nsp, std::string data_json,
+std::optional<std::uint64_t> manager::emit(duration now, const std::string& nsp, std::string_view data_json,
                                            std::vector<shared_bytes> attachments, bool want_ack,
                                            std::optional<duration> ack_timeout, bool is_volatile) {
     auto& s = sockets_[nsp];
-    sio::raw_packet packet{sio::packet_type::event, nsp, std::nullopt, std::move(data_json), std::move(attachments)};
     std::optional<std::uint64_t> id;
-    if (want_ack) {
-        id = s.acks.add({}, ack_timeout ? std::optional<duration>(now + *ack_timeout) : std::nullopt);
-        packet.id = id;
-    }
-    auto frames = encode(packet);
-    if (!frames) { // invalid (e.g. a reserved name): nothing sent, no ack to wait for
+    if (want_ack) id = s.acks.add({}, ack_timeout ? std::optional<duration>(now + *ack_timeout) : std::nullopt);
+    auto refused = [&] { // invalid (e.g. a bad namespace): nothing sent, no ack to wait for
         if (id) s.acks.take(*id);
         return std::nullopt;
+    };
+    // The common case (the default parser, no binary): the event's text written once, into its one frame.
+    if (!options_.parser && attachments.empty()) {
+        auto frame = sio::encode_raw_text_frame(sio::packet_type::event, nsp, id, data_json);
+        if (!frame) return refused();
+        send_or_buffer(s, id, std::move(*frame), is_volatile);
+        return id;
     }
-
-    if (s.state == socket_state::connected && engine_ == engine_state::open) {
-        send(std::move(*frames));
-    } else if (!is_volatile) {
-        s.buffer.push_back(buffered{id, std::move(*frames)}); // sent once connected
-    }
+    auto frames =
+        encode(sio::raw_packet{sio::packet_type::event, nsp, id, std::string(data_json), std::move(attachments)});
+    if (!frames) return refused();
+    send_or_buffer(s, id, std::move(*frames), is_volatile);
     return id;
+}
+
+template <class Frames>
+void manager::send_or_buffer(socket& s, std::optional<std::uint64_t> ack_id, Frames&& frames, bool is_volatile) {
+    if (s.state == socket_state::connected && engine_ == engine_state::open) {
+        send(std::forward<Frames>(frames));
+    } else if (!is_volatile) {
+        auto& b = s.buffer.emplace_back(buffered{ack_id, {}}); // sent once connected
+        if constexpr (std::is_same_v<std::decay_t<Frames>, eio::frame>)
+            b.frames.push_back(std::forward<Frames>(frames));
+        else
+            b.frames = std::forward<Frames>(frames);
+    }
 }
 
 void manager::ack(const std::string& nsp, std::uint64_t id, const boost::json::array& data,
@@ -120,7 +134,7 @@ void manager::close(duration) {
         s.wanted = false;
     }
     if (engine_ == engine_state::open || engine_ == engine_state::opening) {
-        if (engine_ == engine_state::open) send({eio::make_text_frame(eio::packet_type::close)});
+        if (engine_ == engine_state::open) send(eio::make_text_frame(eio::packet_type::close));
         effects_.emplace_back(close_transport{});
         if (engine_ == engine_state::open) effects_.emplace_back(engine_closed{"forced close"});
     }
@@ -141,6 +155,11 @@ std::string manager::id_of(const std::string& nsp) const {
 // --- sending ---------------------------------------------------------------------------------------------
 
 void manager::send(std::vector<eio::frame> frames) { effects_.emplace_back(send_frames{std::move(frames)}); }
+
+void manager::send(eio::frame frame) {
+    auto& effect = std::get<send_frames>(effects_.emplace_back(send_frames{}));
+    effect.frames.push_back(std::move(frame));
+}
 
 void manager::send_packet(const sio::raw_packet& packet) {
     if (auto frames = encode(packet)) send(std::move(*frames));
@@ -198,6 +217,9 @@ void manager::send_connect(const std::string& nsp, socket& s) {
 void manager::on_text(duration now, std::string_view frame) {
     if (engine_ != engine_state::opening && engine_ != engine_state::open) return;
     last_heard_ = now;
+    // A message (nearly every frame) goes to the Socket.IO decoder as it is, not copied into a packet.
+    if (frame.size() <= options_.limits.max_payload && frame.starts_with('4'))
+        return on_message_text(now, frame.substr(1));
     auto packet = eio::decode_text(frame, options_.limits);
     if (!packet) {
         effects_.emplace_back(close_transport{});
@@ -249,29 +271,30 @@ void manager::on_engine_packet(duration now, eio::packet&& packet) {
             if (s.wanted && s.state == socket_state::disconnected) start_connect(nsp, s);
         return;
     }
-    case eio::packet_type::ping: send({eio::make_text_frame(eio::packet_type::pong, packet.data)}); return;
+    case eio::packet_type::ping: send(eio::make_text_frame(eio::packet_type::pong, packet.data)); return;
     case eio::packet_type::close:
         effects_.emplace_back(close_transport{});
         return transport_lost(now, sio::disconnect_reason::transport_close);
-    case eio::packet_type::message: {
-        if (engine_ != engine_state::open) return;
-        if (options_.parser) {
-            if (parse_message(packet.data, false)) return;
-            effects_.emplace_back(close_transport{});
-            return transport_lost(now, sio::disconnect_reason::parse_error);
-        }
-        auto progress = decoder_.feed_text(packet.data);
-        if (!progress) {
-            effects_.emplace_back(close_transport{});
-            return transport_lost(now, sio::disconnect_reason::parse_error);
-        }
-        if (*progress == sio::decoder::progress::packet_ready) on_socket_packet(decoder_.take_packet());
-        return;
-    }
+    case eio::packet_type::message: return on_message_text(now, packet.data);
     case eio::packet_type::pong:
     case eio::packet_type::upgrade:
     case eio::packet_type::noop: return;
     }
+}
+
+void manager::on_message_text(duration now, std::string_view text) {
+    if (engine_ != engine_state::open) return;
+    if (options_.parser) {
+        if (parse_message(text, false)) return;
+        effects_.emplace_back(close_transport{});
+        return transport_lost(now, sio::disconnect_reason::parse_error);
+    }
+    auto progress = decoder_.feed_text(text);
+    if (!progress) {
+        effects_.emplace_back(close_transport{});
+        return transport_lost(now, sio::disconnect_reason::parse_error);
+    }
+    if (*progress == sio::decoder::progress::packet_ready) on_socket_packet(decoder_.take_packet());
 }
 
 void manager::on_socket_packet(sio::raw_packet&& packet) {
@@ -328,7 +351,7 @@ void manager::on_socket_packet(sio::raw_packet&& packet) {
             socket_disconnected{packet.nsp, std::string(to_string(sio::disconnect_reason::io_server_disconnect))});
         return;
     case sio::packet_type::event:
-    case sio::packet_type::binary_event:
+    case sio::packet_type::binary_event: {
         if (s.state == socket_state::connecting && !s.pid.empty()) { // a recovery's replay, before CONNECT
             if (s.early.size() < 10000) s.early.push_back(std::move(packet));
             return;
@@ -336,13 +359,19 @@ void manager::on_socket_packet(sio::raw_packet&& packet) {
         if (s.state != socket_state::connected) return;
         if (!s.pid.empty() && !packet.id)
             if (auto offset = last_string_argument(packet.data)) s.last_offset = std::move(*offset);
-        effects_.emplace_back(event_received{packet.nsp, std::move(packet)});
+        auto& event = std::get<event_received>(effects_.emplace_back(std::in_place_type<event_received>));
+        event.nsp = it->first;
+        event.packet = std::move(packet);
         return;
+    }
     case sio::packet_type::ack:
     case sio::packet_type::binary_ack: {
         if (!packet.id || !s.acks.take(*packet.id)) return; // no id, unknown, or it timed out
-        const auto id = *packet.id;
-        effects_.emplace_back(ack_received{packet.nsp, id, std::move(packet)});
+        // Built in place: the packet moved once (a reply per emit with ack makes this a hot path).
+        auto& ack = std::get<ack_received>(effects_.emplace_back(std::in_place_type<ack_received>));
+        ack.nsp = it->first;
+        ack.id = *packet.id;
+        ack.packet = std::move(packet);
         return;
     }
     }

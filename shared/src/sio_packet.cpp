@@ -93,7 +93,7 @@ void append_header(std::string& out, packet_type type, std::size_t attachments, 
         append_decimal(out, attachments);
         out.push_back('-');
     }
-    if (nsp != "/") {
+    if (nsp.size() != 1 || nsp.front() != '/') { // not the main namespace (a hot path: no memcmp call)
         out.append(nsp);
         out.push_back(',');
     }
@@ -111,7 +111,7 @@ std::error_code encode_into(std::string& out, const packet& p) {
 std::vector<eio::frame> frames_of(std::string text, const std::vector<shared_bytes>& attachments) {
     std::vector<eio::frame> frames;
     frames.reserve(1 + attachments.size());
-    frames.push_back({make_shared_bytes(std::move(text)), false});
+    frames.emplace_back().bytes = make_shared_bytes(std::move(text));
     for (const auto& bytes : attachments) frames.push_back(eio::make_binary_frame(bytes));
     return frames;
 }
@@ -310,15 +310,36 @@ result<packet> decode_text(std::string_view text, const codec_limits& limits, st
 
 // --- raw packets -----------------------------------------------------------------------------------------
 
-result<std::vector<eio::frame>> encode_raw_frames(const raw_packet& p) {
-    if (!is_valid_namespace(p.nsp)) return errc::invalid_namespace;
-    if (p.id && *p.id > max_ack_id) return errc::invalid_ack_id;
+namespace {
+
+// `4<header><data>`: the Engine.IO message holding a raw packet's text.
+result<std::string> raw_text(packet_type type, std::size_t attachments, std::string_view nsp,
+                             std::optional<std::uint64_t> id, std::string_view data) {
+    if (!is_valid_namespace(nsp)) return errc::invalid_namespace;
+    if (id && *id > max_ack_id) return errc::invalid_ack_id;
     std::string text;
-    text.reserve(p.data.size() + p.nsp.size() + 24);
+    text.reserve(data.size() + nsp.size() + 24);
     text.push_back('4'); // Engine.IO message
-    append_header(text, p.type, p.attachments.size(), p.nsp, p.id);
-    text.append(p.data);
-    return frames_of(std::move(text), p.attachments);
+    append_header(text, type, attachments, nsp, id);
+    text.append(data);
+    return text;
+}
+
+} // namespace
+
+result<std::vector<eio::frame>> encode_raw_frames(const raw_packet& p) {
+    auto text = raw_text(p.type, p.attachments.size(), p.nsp, p.id, p.data);
+    if (!text) return text.error();
+    return frames_of(std::move(*text), p.attachments);
+}
+
+result<eio::frame> encode_raw_text_frame(packet_type type, std::string_view nsp, std::optional<std::uint64_t> id,
+                                         std::string_view data) {
+    auto text = raw_text(type, 0, nsp, id, data);
+    if (!text) return text.error();
+    eio::frame frame;
+    frame.bytes = make_shared_bytes(std::move(*text));
+    return frame;
 }
 
 // --- reassembly (both decoders) -------------------------------------------------------------------------

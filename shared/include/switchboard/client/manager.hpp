@@ -142,7 +142,7 @@ public:
     /// With `want_ack`, returns the ack id (and with a timeout, ack_timed_out follows if no answer).
     /// `data_json` is the JSON text of `[name, ...args]` (binary values as placeholders), written as
     /// given: the caller vouches for it (the JS API makes it with JSON.stringify and checks the name).
-    std::optional<std::uint64_t> emit(duration now, const std::string& nsp, std::string data_json,
+    std::optional<std::uint64_t> emit(duration now, const std::string& nsp, std::string_view data_json,
                                       std::vector<shared_bytes> attachments, bool want_ack = false,
                                       std::optional<duration> ack_timeout = {}, bool is_volatile = false);
     /// As above from JSON values; refuses (nullopt, nothing sent) what is not `[name, ...]` with a
@@ -217,8 +217,12 @@ private:
         return backoff(o.reconnection_delay, o.reconnection_delay_max, o.randomization_factor, seed);
     }
     void send(std::vector<eio::frame> frames);
+    void send(eio::frame frame);
     void send_packet(const sio::raw_packet& packet);
     result<std::vector<eio::frame>> encode(const sio::raw_packet& packet) const;
+    /// An emit's frames go now, or wait in the socket's buffer (a volatile one is dropped instead).
+    template <class Frames>
+    void send_or_buffer(socket& s, std::optional<std::uint64_t> ack_id, Frames&& frames, bool is_volatile);
     /// A message through the custom parser (options.parser): false when it was not a packet.
     bool parse_message(std::string_view message, bool binary);
     void send_connect(const std::string& nsp, socket& s);
@@ -226,6 +230,8 @@ private:
     void start_connect(const std::string& nsp, socket& s);
     static std::optional<std::string> last_string_argument(std::string_view array);
     void on_engine_packet(duration now, eio::packet&& packet);
+    /// An Engine.IO message's text (after its `4`): a Socket.IO packet, or a part of one.
+    void on_message_text(duration now, std::string_view text);
     void on_socket_packet(sio::raw_packet&& packet);
     void transport_lost(duration now, sio::disconnect_reason reason);
     void schedule_reconnect(duration now);

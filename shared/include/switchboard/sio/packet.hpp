@@ -116,6 +116,10 @@ struct raw_packet {
 /// Encodes as encode_frames() does, the payload written as given. Checks the namespace and ack id;
 /// the type follows the attachments (EVENT with attachments is sent as BINARY_EVENT and so on).
 result<std::vector<eio::frame>> encode_raw_frames(const raw_packet& p);
+/// The Engine.IO message frame of a packet without attachments, written once from its parts (no
+/// raw_packet, no copy of `data` before it goes into the frame): a client's emit.
+result<eio::frame> encode_raw_text_frame(packet_type type, std::string_view nsp, std::optional<std::uint64_t> id,
+                                         std::string_view data);
 
 /// What feeding one message to a decoder produced.
 enum class decode_progress {
