@@ -70,6 +70,10 @@ json::object to_json(const stored_message& m) {
 /// Socket.IO room of a chat room (socket ids are rooms too: keep the names apart).
 std::string room_key(const std::string& room) { return "#" + room; }
 
+/// Where two users' private messages are stored: their nickname keys ("@…"), in order. No room name
+/// holds an '@', so no `history` request reaches it.
+std::string conversation_key(const std::string& a, const std::string& b) { return a < b ? a + b : b + a; }
+
 bool valid_room(std::string_view room, std::size_t max) {
     if (room.empty() || room.size() > max) return false;
     return std::all_of(room.begin(), room.end(), [](char c) {
@@ -90,12 +94,15 @@ struct user_record {
     std::deque<std::int64_t> recent; // message send times within the rate window
     std::string token;               // proves that a reconnect is the same user
     std::int64_t reserved_until = 0; // steady ms; 0 while connected
+    std::set<std::string> rooms;     // the rooms others were told they joined (not yet that they left)
+    std::uint64_t departures = 0;    // disconnects so far: a pending "left" is told only after the latest
 };
 
 /// What this node keeps of one of its connections (their handlers' state; the socket's strand only).
 struct local_user {
     explicit local_user(double rate) : budget(rate) {}
     std::string nickname;                // empty until hello succeeds
+    std::string key;                     // nickname_key(nickname): the user in the store's read marks
     bool claiming = false;               // a hello is being checked across the cluster
     std::set<std::string> rooms;         // what on_disconnect must announce (rooms are left by then)
     sio::event_budget budget;            // before hello: the connection's own
@@ -120,8 +127,8 @@ json::array nicknames(const std::vector<io::remote_socket>& found) {
 /// the Socket.IO room "#<room>", and the history is the shared store.
 class chat_service::impl : public std::enable_shared_from_this<impl> {
 public:
-    impl(io::server& io, chat_store& store, chat_limits limits, store_worker& worker)
-        : io_(io.main()), http_(io.http()), store_(store), limits_(limits), worker_(worker) {}
+    impl(io::server& io, chat_store& store, chat_limits limits, std::shared_ptr<store_worker> worker)
+        : io_(io.main()), http_(io.http()), store_(store), limits_(limits), worker_(std::move(worker)) {}
 
     void on_connection(io::socket& socket) {
         auto self = this;
@@ -138,8 +145,10 @@ public:
         socket.on("join", guarded([self, socket, me](io::event& e) { self->join(socket, *me, e); }));
         socket.on("leave", guarded([self, socket, me](io::event& e) { answer(e, self->leave(socket, *me, e)); }));
         socket.on("message", guarded([self, socket, me](io::event& e) { self->message(*me, e); }));
-        socket.on("private", guarded([self, socket, me](io::event& e) { self->private_message(socket, *me, e); }));
+        socket.on("private", guarded([self, me](io::event& e) { self->private_message(*me, e); }));
         socket.on("history", guarded([self](io::event& e) { self->history(e); }));
+        socket.on("conversation", guarded([self, me](io::event& e) { self->conversation(*me, e); }));
+        socket.on("read", guarded([self, me](io::event& e) { self->mark_read(*me, e); }));
         socket.on("rooms", guarded([self](io::event& e) { self->room_list(e); }));
         socket.on("typing", guarded([self, socket, me](io::event& e) { self->typing(socket, *me, e); }));
         socket.on_disconnect([self, me](std::string_view) { self->gone(*me); });
@@ -155,12 +164,14 @@ private:
         const auto* nick = o ? o->if_contains("nickname") : nullptr;
         if (!nick || !nick->is_string()) return;
         me->nickname = nick->get_string();
-        me->record = claim(nickname_key(me->nickname), nullptr);
+        me->key = nickname_key(me->nickname);
+        me->record = claim(me->key, nullptr);
         for (const auto& room : socket.rooms())
             if (room.size() > 1 && room.front() == '#') me->rooms.insert(room.substr(1));
         for (const auto& room : me->rooms) {
-            socket.to(room_key(room))
-                .emit("notification", json::object{{"kind", "joined"}, {"room", room}, {"nickname", me->nickname}});
+            if (now_member(*me, room)) // not if they were back before anyone was told they left
+                socket.to(room_key(room))
+                    .emit("notification", json::object{{"kind", "joined"}, {"room", room}, {"nickname", me->nickname}});
             publish_presence(room);
         }
     }
@@ -199,14 +210,23 @@ private:
         return slot;
     }
 
-    void release(const local_user& me) {
+    /// The user disconnected: their nickname is kept for them a while. Returns the departure's number.
+    std::uint64_t release(const local_user& me) {
         std::lock_guard lock(users_mutex_);
         const auto now = steady_ms().count();
         me.record->reserved_until = now + limits_.nickname_grace.count();
-        if (++releases_ % 256 != 0) return; // now and then, forget users whose grace is over
+        const auto departure = ++me.record->departures;
+        if (++releases_ % 256 != 0) return departure; // now and then, forget users whose grace is over
         std::erase_if(users_, [now](const auto& entry) {
             return entry.second->reserved_until != 0 && now >= entry.second->reserved_until;
         });
+        return departure;
+    }
+
+    /// Records that the user is in `room`; true when that is news to the room's members.
+    bool now_member(const local_user& me, const std::string& room) {
+        std::lock_guard lock(users_mutex_);
+        return me.record->rooms.insert(room).second;
     }
 
     static void answer(const io::event& e, json::object reply) {
@@ -245,8 +265,23 @@ private:
                 return answer(ack, refuse(ec ? "the other nodes did not answer: try again" : "that nickname is taken"));
             }
             me->nickname = nickname;
+            me->key = key;
             me->record = self->claim(key, token ? &*token : nullptr);
-            answer(ack, ok({{"nickname", nickname}, {"token", me->record->token}}));
+            // With the rooms and private conversations the user has (their read marks, in the store), so
+            // that a reload finds them again with their unread counts.
+            self->worker_->post([self, key, nickname, token = me->record->token, ack] {
+                json::array rooms, conversations;
+                for (const auto& [place, id] : self->store_.read_marks(key)) {
+                    if (place.starts_with('@'))
+                        conversations.push_back(json::object{{"with", place.substr(1)}, {"lastRead", id}});
+                    else
+                        rooms.push_back(json::object{{"room", place}, {"lastRead", id}});
+                }
+                answer(ack, ok({{"nickname", nickname},
+                                {"token", token},
+                                {"rooms", std::move(rooms)},
+                                {"conversations", std::move(conversations)}}));
+            });
         });
     }
 
@@ -262,21 +297,56 @@ private:
             return answer(e, refuse(fmt::format("too many rooms (at most {})", limits_.max_rooms)));
         if (fresh && !socket.join(room_key(name))) return answer(e, refuse("too many rooms"));
         me.rooms.insert(name);
-        if (fresh)
+        // Told once per membership: not again when a reload or a reconnect comes back to the room.
+        if (fresh && now_member(me, name))
             socket.to(room_key(name))
                 .emit("notification", json::object{{"kind", "joined"}, {"room", name}, {"nickname", me.nickname}});
-        // The history from the store's thread; then the members, from every node.
-        worker_.post([self = shared_from_this(), name, fresh, ack = e.ack] {
+        // The history and the user's read mark from the store's thread; then the members, from every node.
+        worker_->post([self = shared_from_this(), name, fresh, key = me.key, ack = e.ack] {
             json::array history;
             for (const auto& m : self->store_.page(name, 0, static_cast<int>(self->limits_.history_page)))
                 history.push_back(to_json(m));
+            self->store_.mark_read(key, name, 0); // the room is the user's (listed on their next hello)
+            const auto last_read = self->read_mark(key, name);
             self->io_.in(room_key(name))
-                .fetch_sockets([self, name, fresh, history = std::move(history),
+                .fetch_sockets([self, name, fresh, last_read, history = std::move(history),
                                 ack](std::error_code, std::vector<io::remote_socket> found) mutable {
                     auto members = nicknames(found);
                     if (fresh) self->publish_presence(name);
-                    answer(ack, ok({{"room", name}, {"history", std::move(history)}, {"members", std::move(members)}}));
+                    answer(ack, ok({{"room", name},
+                                    {"history", std::move(history)},
+                                    {"members", std::move(members)},
+                                    {"lastRead", last_read}}));
                 });
+        });
+    }
+
+    /// The user's read mark of `place` (0: none). On the store's thread.
+    std::int64_t read_mark(const std::string& key, const std::string& place) {
+        for (const auto& [p, id] : store_.read_marks(key))
+            if (p == place) return id;
+        return 0;
+    }
+
+    /// `read` {room | with, id}: the user has seen the place up to message `id`.
+    void mark_read(const local_user& me, const io::event& e) {
+        if (me.nickname.empty()) return answer(e, refuse("say hello with a nickname first"));
+        const auto* id_field = field(e, "id");
+        const auto id = id_field ? whole_number(*id_field) : std::nullopt;
+        if (!id || *id < 0) return answer(e, refuse("'id' is the id of a message"));
+        std::string place;
+        if (const auto* room = string_field(e, "room")) {
+            if (!me.rooms.count(std::string(*room))) return answer(e, refuse("join the room first"));
+            place = std::string(*room);
+        } else if (const auto* with = string_field(e, "with"); with && !with->empty()) {
+            if (with->size() > 4 * limits_.max_nickname) return answer(e, refuse("who is that?"));
+            place = "@" + std::string(*with);
+        } else {
+            return answer(e, refuse("read which room or conversation?"));
+        }
+        worker_->post([self = shared_from_this(), key = me.key, place = std::move(place), id = *id, ack = e.ack] {
+            self->store_.mark_read(key, place, id);
+            answer(ack, ok());
         });
     }
 
@@ -286,6 +356,11 @@ private:
         const std::string name(*room);
         if (!me.rooms.erase(name)) return refuse("you are not in that room");
         socket.leave(room_key(name));
+        {
+            std::lock_guard lock(users_mutex_);
+            me.record->rooms.erase(name);
+        }
+        worker_->post([self = shared_from_this(), key = me.key, name] { self->store_.forget(key, name); });
         io_.to(room_key(name))
             .emit("notification", json::object{{"kind", "left"}, {"room", name}, {"nickname", me.nickname}});
         publish_presence(name);
@@ -296,8 +371,8 @@ private:
         if (auto refused = check_message(me, e)) return answer(e, std::move(*refused));
         // Stored before anyone hears of it (an acknowledged message survives a crash), on the store's
         // thread: in the order the messages came, and never on a connection's.
-        worker_.post([self = shared_from_this(), room = std::string(*string_field(e, "room")), author = me.nickname,
-                      text = std::string(*string_field(e, "text")), ts = now_ms(), ack = e.ack] {
+        worker_->post([self = shared_from_this(), room = std::string(*string_field(e, "room")), author = me.nickname,
+                       text = std::string(*string_field(e, "text")), ts = now_ms(), ack = e.ack] {
             const auto stored = self->store_.append(room, author, text, ts);
             if (!stored) return answer(ack, refuse("the message could not be stored"));
             self->io_.to(room_key(room)).emit("message", to_json(*stored));
@@ -327,25 +402,63 @@ private:
         return std::nullopt;
     }
 
-    void private_message(const io::socket& socket, local_user& me, const io::event& e) {
+    /// A private message: stored in the two users' conversation (its history, paged like a room's),
+    /// then told to the recipient and to the sender's own page, wherever they are connected.
+    void private_message(const local_user& me, const io::event& e) {
         const auto* to = string_field(e, "to");
         const auto* text = string_field(e, "text");
         if (!to || !text) return answer(e, refuse("a private message needs a recipient and a text"));
         const auto length = characters(*text);
         if (length == 0 || length > limits_.max_text) return answer(e, refuse("a message is 1 to 2000 characters"));
         if (me.nickname.empty()) return answer(e, refuse("say hello with a nickname first"));
+        if (to->size() > 4 * limits_.max_nickname) return answer(e, refuse("nobody by that nickname is online"));
         const auto key = nickname_key(*to);
-        json::object pm{{"from", me.nickname}, {"to", *to}, {"text", *text}};
-        json::object note{{"kind", "private"}, {"from", me.nickname}, {"text", *text}};
-        // Whoever holds the nickname, on any node (socket.to(): the answer comes back on this strand).
-        socket.to(key).fetch_socket_ids([self = shared_from_this(), key, pm = std::move(pm), note = std::move(note),
-                                         ack = e.ack](std::error_code, std::vector<std::string> ids) mutable {
-            if (ids.empty()) return answer(ack, refuse("nobody by that nickname is online"));
-            const auto ts = now_ms();
-            pm["ts"] = ts;
-            self->io_.to(key).emit("private", pm);
-            self->io_.to(key).emit("notification", note);
-            answer(ack, ok({{"ts", ts}}));
+        if (key == me.key) return answer(e, refuse("that is you"));
+        // Whoever holds the nickname, on any node: their nickname as they spell it.
+        io_.in(key).fetch_sockets([self = shared_from_this(), key, from = me.nickname, from_key = me.key,
+                                   text = std::string(*text),
+                                   ack = e.ack](std::error_code, std::vector<io::remote_socket> found) mutable {
+            const auto names = nicknames(found);
+            if (names.empty() || !names[0].is_string()) return answer(ack, refuse("nobody by that nickname is online"));
+            std::string to_nickname(names[0].get_string());
+            self->worker_->post([self, key, from, from_key, to_nickname = std::move(to_nickname),
+                                 text = std::move(text), ts = now_ms(), ack] {
+                const auto stored = self->store_.append(conversation_key(from_key, key), from, text, ts);
+                if (!stored) return answer(ack, refuse("the message could not be stored"));
+                self->store_.mark_read(from_key, "@" + to_nickname, stored->id); // the sender has read it
+                self->store_.mark_read(key, "@" + from, 0);                      // listed for the recipient
+                const json::object pm{
+                    {"id", stored->id}, {"from", from}, {"to", to_nickname}, {"text", text}, {"ts", ts}};
+                self->io_.to(key).emit("private", pm);
+                self->io_.to(from_key).emit("private", pm); // the sender's page, and their other tabs
+                self->io_.to(key).emit(
+                    "notification",
+                    json::object{{"kind", "private"}, {"from", from}, {"id", stored->id}, {"text", text}});
+                answer(ack, ok({{"id", stored->id}, {"ts", ts}, {"to", to_nickname}}));
+            });
+        });
+    }
+
+    /// `conversation` {with, before?}: a page of the private conversation with `with`, as `history` is
+    /// for a room, with the user's read mark.
+    void conversation(const local_user& me, const io::event& e) {
+        if (me.nickname.empty()) return answer(e, refuse("say hello with a nickname first"));
+        const auto* with = string_field(e, "with");
+        if (!with || with->empty() || with->size() > 4 * limits_.max_nickname) return answer(e, refuse("with whom?"));
+        std::int64_t before = 0;
+        if (const auto* b = field(e, "before"); b && !b->is_null()) {
+            const auto id = whole_number(*b);
+            if (!id || *id < 0) return answer(e, refuse("'before' is the id of a message"));
+            before = *id;
+        }
+        worker_->post([self = shared_from_this(), key = me.key, with = std::string(*with), before, ack = e.ack] {
+            const auto place = conversation_key(key, nickname_key(with));
+            json::array messages;
+            for (const auto& m : self->store_.page(place, before, static_cast<int>(self->limits_.history_page)))
+                messages.push_back(json::object{{"id", m.id}, {"author", m.author}, {"text", m.text}, {"ts", m.ts}});
+            answer(ack, ok({{"with", with},
+                            {"messages", std::move(messages)},
+                            {"lastRead", self->read_mark(key, "@" + with)}}));
         });
     }
 
@@ -358,7 +471,7 @@ private:
             if (!id || *id < 0) return answer(e, refuse("'before' is the id of a message"));
             before = *id;
         }
-        worker_.post([self = shared_from_this(), room = std::string(*room), before, ack = e.ack] {
+        worker_->post([self = shared_from_this(), room = std::string(*room), before, ack = e.ack] {
             json::array messages;
             for (const auto& m : self->store_.page(room, before, static_cast<int>(self->limits_.history_page)))
                 messages.push_back(to_json(m));
@@ -395,12 +508,21 @@ private:
 
     void gone(const local_user& me) {
         if (me.nickname.empty()) return;
-        release(me);
-        for (const auto& room : me.rooms) {
-            io_.to(room_key(room))
-                .emit("notification", json::object{{"kind", "left"}, {"room", room}, {"nickname", me.nickname}});
-            publish_presence(room);
-        }
+        const auto departure = release(me);
+        for (const auto& room : me.rooms) publish_presence(room); // who is here: at once
+        // "X left" waits a moment: a reload or a reconnect that comes back meanwhile changed nothing.
+        http_.post_after(
+            limits_.leave_grace, [self = shared_from_this(), record = me.record, departure, nickname = me.nickname] {
+                std::set<std::string> rooms;
+                {
+                    std::lock_guard lock(self->users_mutex_);
+                    if (record->departures != departure || record->reserved_until == 0) return; // back, or gone again
+                    rooms.swap(record->rooms);
+                }
+                for (const auto& room : rooms)
+                    self->io_.to(room_key(room))
+                        .emit("notification", json::object{{"kind", "left"}, {"room", room}, {"nickname", nickname}});
+            });
     }
 
     void notify_mentions(const stored_message& m) {
@@ -455,19 +577,19 @@ private:
     bool presence_armed_ = false;
     chat_store& store_;
     chat_limits limits_;
-    store_worker& worker_; // the store's thread (owned by chat_service, which outlives its tasks' use of it)
+    std::shared_ptr<store_worker> worker_; // the store's thread (stopped by chat_service; posts after it are dropped)
     std::mutex users_mutex_;
     std::unordered_map<std::string, std::shared_ptr<user_record>> users_; // by nickname key
     std::uint64_t releases_ = 0;
 };
 
-chat_service::chat_service(io::server& io, chat_store& store, chat_limits limits)
-    : impl_(nullptr), worker_(std::make_unique<store_worker>()) {
+chat_service::chat_service(io::server& io, chat_store& store, chat_limits limits, bool store_thread)
+    : impl_(nullptr), worker_(std::make_shared<store_worker>(store_thread)) {
     prepare_nicknames(); // before the server's threads run the handlers
-    impl_ = std::make_shared<impl>(io, store, limits, *worker_);
+    impl_ = std::make_shared<impl>(io, store, limits, worker_);
     io.on_connection([a = impl_.get()](io::socket& socket) { a->on_connection(socket); });
 }
 
-chat_service::~chat_service() = default;
+chat_service::~chat_service() { worker_->stop(); }
 
 } // namespace switchboard::chat

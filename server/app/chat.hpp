@@ -22,6 +22,7 @@ struct chat_limits {
     std::chrono::milliseconds rate_window{5000};     ///< … per window, per user
     double events_per_second = 20;                   ///< every chat event of a user (bursts of 5x), across reconnects
     std::chrono::milliseconds nickname_grace{30000}; ///< a nickname stays its owner's this long after a disconnect
+    std::chrono::milliseconds leave_grace{3000};     ///< "X left" waits this long for them to come back (a reload)
     std::chrono::milliseconds presence_delay{200};   ///< a room's presence goes out at most this often
 };
 
@@ -31,7 +32,8 @@ class store_worker;
 
 class chat_service {
 public:
-    chat_service(io::server& io, chat_store& store, chat_limits limits = {});
+    /// `store_thread` false: the store's work runs inline (tests that play every strand on one thread).
+    chat_service(io::server& io, chat_store& store, chat_limits limits = {}, bool store_thread = true);
     ~chat_service();
     chat_service(const chat_service&) = delete;
     chat_service& operator=(const chat_service&) = delete;
@@ -39,8 +41,10 @@ public:
     class impl;
 
 private:
-    std::shared_ptr<impl> impl_;           // shared with the cluster queries still under way
-    std::unique_ptr<store_worker> worker_; // destroyed first: its queued tasks finish while impl_ lives
+    std::shared_ptr<impl> impl_; // shared with the cluster queries still under way
+    // Shared with impl_ (replies that come back late may still post to it); stopped first, in the
+    // destructor: its queued tasks finish while impl_ lives, later posts are dropped.
+    std::shared_ptr<store_worker> worker_;
 };
 
 } // namespace switchboard::chat

@@ -48,7 +48,9 @@ sqlite_chat_store::sqlite_chat_store(const std::string& path) {
     exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
               "CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY AUTOINCREMENT, room TEXT NOT NULL,"
               " author TEXT NOT NULL, text TEXT NOT NULL, ts INTEGER NOT NULL);"
-              "CREATE INDEX IF NOT EXISTS messages_by_room ON messages (room, id);");
+              "CREATE INDEX IF NOT EXISTS messages_by_room ON messages (room, id);"
+              "CREATE TABLE IF NOT EXISTS read_marks (user TEXT NOT NULL, place TEXT NOT NULL,"
+              " last_id INTEGER NOT NULL, PRIMARY KEY (user, place));");
 }
 
 sqlite_chat_store::~sqlite_chat_store() { sqlite3_close(db_); }
@@ -81,6 +83,37 @@ std::vector<stored_message> sqlite_chat_store::page(const std::string& room, std
                        column_text(s.stmt, 3), sqlite3_column_int64(s.stmt, 4)});
     }
     return {out.rbegin(), out.rend()}; // oldest first
+}
+
+void sqlite_chat_store::mark_read(const std::string& user, const std::string& place, std::int64_t id) {
+    std::lock_guard lock(mutex_);
+    statement s(db_, "INSERT INTO read_marks (user, place, last_id) VALUES (?, ?, ?) ON CONFLICT (user, place)"
+                     " DO UPDATE SET last_id = max(last_id, excluded.last_id)");
+    if (!s.stmt) return;
+    sqlite3_bind_text(s.stmt, 1, user.data(), static_cast<int>(user.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(s.stmt, 2, place.data(), static_cast<int>(place.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s.stmt, 3, id);
+    sqlite3_step(s.stmt);
+}
+
+std::vector<std::pair<std::string, std::int64_t>> sqlite_chat_store::read_marks(const std::string& user) {
+    std::lock_guard lock(mutex_);
+    statement s(db_, "SELECT place, last_id FROM read_marks WHERE user = ? ORDER BY place");
+    std::vector<std::pair<std::string, std::int64_t>> out;
+    if (!s.stmt) return out;
+    sqlite3_bind_text(s.stmt, 1, user.data(), static_cast<int>(user.size()), SQLITE_TRANSIENT);
+    while (sqlite3_step(s.stmt) == SQLITE_ROW)
+        out.emplace_back(column_text(s.stmt, 0), sqlite3_column_int64(s.stmt, 1));
+    return out;
+}
+
+void sqlite_chat_store::forget(const std::string& user, const std::string& place) {
+    std::lock_guard lock(mutex_);
+    statement s(db_, "DELETE FROM read_marks WHERE user = ? AND place = ?");
+    if (!s.stmt) return;
+    sqlite3_bind_text(s.stmt, 1, user.data(), static_cast<int>(user.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(s.stmt, 2, place.data(), static_cast<int>(place.size()), SQLITE_TRANSIENT);
+    sqlite3_step(s.stmt);
 }
 
 } // namespace switchboard::chat

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 struct sqlite3;
@@ -31,6 +32,14 @@ public:
                                                  const std::string& text, std::int64_t ts) = 0;
     /// Up to `limit` messages of `room` older than `before_id` (all when 0), oldest first.
     virtual std::vector<stored_message> page(const std::string& room, std::int64_t before_id, int limit) = 0;
+
+    /// Read marks: how far `user` (a nickname key) has read in each place (a room's name, or "@" and the
+    /// other's nickname for a private conversation): the id of the last message read. A mark only moves
+    /// forward; marking 0 lists a place not read yet.
+    virtual void mark_read(const std::string& user, const std::string& place, std::int64_t id) = 0;
+    virtual std::vector<std::pair<std::string, std::int64_t>> read_marks(const std::string& user) = 0;
+    /// Drops `user`'s mark of `place` (a room they left is not theirs any more).
+    virtual void forget(const std::string& user, const std::string& place) = 0;
 };
 
 class sqlite_chat_store final : public chat_store {
@@ -44,6 +53,9 @@ public:
     std::optional<stored_message> append(const std::string& room, const std::string& author, const std::string& text,
                                          std::int64_t ts) override;
     std::vector<stored_message> page(const std::string& room, std::int64_t before_id, int limit) override;
+    void mark_read(const std::string& user, const std::string& place, std::int64_t id) override;
+    std::vector<std::pair<std::string, std::int64_t>> read_marks(const std::string& user) override;
+    void forget(const std::string& user, const std::string& place) override;
 
 private:
     std::mutex mutex_; // one connection, used from any I/O thread
@@ -51,7 +63,8 @@ private:
 };
 
 /// The history in Redis, for a chat served by several nodes: ids from `INCR <prefix>seq`, each room a
-/// sorted set `<prefix>room:<room>` of the messages (JSON) scored by id. Commands are synchronous on
+/// sorted set `<prefix>room:<room>` of the messages (JSON) scored by id, each user's read marks a hash
+/// `<prefix>read:<user>` (place -> id). Commands are synchronous on
 /// one connection (as SQLite's writes are), reconnected when Redis went away.
 class redis_chat_store final : public chat_store {
 public:
@@ -64,9 +77,13 @@ public:
     std::optional<stored_message> append(const std::string& room, const std::string& author, const std::string& text,
                                          std::int64_t ts) override;
     std::vector<stored_message> page(const std::string& room, std::int64_t before_id, int limit) override;
+    void mark_read(const std::string& user, const std::string& place, std::int64_t id) override;
+    std::vector<std::pair<std::string, std::int64_t>> read_marks(const std::string& user) override;
+    void forget(const std::string& user, const std::string& place) override;
 
 private:
     bool connect(); // mutex_ held
+    std::string read_key(const std::string& user) const;
     std::mutex mutex_;
     std::string host_;
     int port_;

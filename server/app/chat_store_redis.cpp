@@ -5,6 +5,8 @@
 #include <boost/json/object.hpp>
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <stdexcept>
 
 namespace switchboard::chat {
@@ -92,7 +94,9 @@ std::vector<stored_message> redis_chat_store::page(const std::string& room, std:
     std::lock_guard lock(mutex_);
     std::vector<stored_message> out;
     if (!connect()) return out;
-    const auto newest = before_id > 0 ? "(" + std::to_string(before_id) : std::string("+inf");
+    // Built by appending: GCC 12 warns wrongly (-Wrestrict) on `"(" + std::to_string(…)`.
+    std::string newest = "+inf";
+    if (before_id > 0) newest.assign("(").append(std::to_string(before_id));
     auto r = run(redis_,
                  {"ZREVRANGEBYSCORE", prefix_ + "room:" + room, newest, "-inf", "LIMIT", "0", std::to_string(limit)});
     if (!r || r.r->type != REDIS_REPLY_ARRAY) return out;
@@ -102,6 +106,39 @@ std::vector<stored_message> redis_chat_store::page(const std::string& room, std:
         if (auto m = decode(room, std::string_view(e->str, e->len))) out.push_back(std::move(*m));
     }
     return out;
+}
+
+std::string redis_chat_store::read_key(const std::string& user) const { return prefix_ + "read:" + user; }
+
+void redis_chat_store::mark_read(const std::string& user, const std::string& place, std::int64_t id) {
+    // Forward only, atomically: two nodes may mark the same user's place at once.
+    static const std::string forward_only =
+        "local old = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '-1')\n"
+        "if tonumber(ARGV[2]) > old then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end";
+    std::lock_guard lock(mutex_);
+    if (!connect()) return;
+    run(redis_, {"EVAL", forward_only, "1", read_key(user), place, std::to_string(id)});
+}
+
+std::vector<std::pair<std::string, std::int64_t>> redis_chat_store::read_marks(const std::string& user) {
+    std::lock_guard lock(mutex_);
+    std::vector<std::pair<std::string, std::int64_t>> out;
+    if (!connect()) return out;
+    auto r = run(redis_, {"HGETALL", read_key(user)});
+    if (!r || r.r->type != REDIS_REPLY_ARRAY) return out;
+    for (std::size_t i = 0; i + 1 < r.r->elements; i += 2) {
+        const auto* place = r.r->element[i];
+        const auto* id = r.r->element[i + 1];
+        if (place->type != REDIS_REPLY_STRING || id->type != REDIS_REPLY_STRING) continue;
+        out.emplace_back(std::string(place->str, place->len), std::strtoll(id->str, nullptr, 10));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+void redis_chat_store::forget(const std::string& user, const std::string& place) {
+    std::lock_guard lock(mutex_);
+    if (connect()) run(redis_, {"HDEL", read_key(user), place});
 }
 
 } // namespace switchboard::chat

@@ -14,22 +14,34 @@ namespace switchboard::chat {
 
 class store_worker {
 public:
-    store_worker() : thread_([this] { run(); }) {}
-    /// Finishes what is queued, then stops.
-    ~store_worker() {
+    /// With `threaded` false, post() runs each task at once on the caller's thread (the fuzz target:
+    /// one thread plays every strand, and nothing may run behind its back).
+    explicit store_worker(bool threaded = true) {
+        if (threaded) thread_ = std::thread([this] { run(); });
+    }
+    ~store_worker() { stop(); }
+    store_worker(const store_worker&) = delete;
+    store_worker& operator=(const store_worker&) = delete;
+
+    /// Finishes what is queued, then stops; tasks posted from then on are dropped (a reply that comes
+    /// back while the server shuts down has nothing left to store). Not from a task.
+    void stop() {
         {
             std::lock_guard lock(mutex_);
             stopping_ = true;
         }
         wake_.notify_one();
-        thread_.join();
+        if (thread_.joinable()) thread_.join();
     }
-    store_worker(const store_worker&) = delete;
-    store_worker& operator=(const store_worker&) = delete;
 
     void post(std::function<void()> task) {
+        if (!thread_.joinable()) {
+            if (!stopping_) run_guarded(task);
+            return;
+        }
         {
             std::lock_guard lock(mutex_);
+            if (stopping_) return;
             tasks_.push_back(std::move(task));
         }
         wake_.notify_one();
@@ -46,11 +58,14 @@ private:
                 task = std::move(tasks_.front());
                 tasks_.pop_front();
             }
-            try {
-                task();
-            } catch (...) {
-                // A task answers its own failures; whatever escapes must not end the worker.
-            }
+            run_guarded(task);
+        }
+    }
+    static void run_guarded(const std::function<void()>& task) {
+        try {
+            task();
+        } catch (...) {
+            // A task answers its own failures; whatever escapes must not end the worker.
         }
     }
 
@@ -58,7 +73,7 @@ private:
     std::condition_variable wake_;
     std::deque<std::function<void()>> tasks_;
     bool stopping_ = false;
-    std::thread thread_; // last: it starts once the rest is ready
+    std::thread thread_; // started in the constructor's body, once the rest is ready
 };
 
 } // namespace switchboard::chat

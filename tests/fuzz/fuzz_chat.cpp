@@ -19,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         chat::chat_limits limits;
         limits.rate_window = std::chrono::milliseconds(0); // the rate limits never hide a handler from the fuzzer
         limits.events_per_second = 1e12;
-        chat::chat_service chat(io, store, limits);
+        chat::chat_service chat(io, store, limits, /*store_thread=*/false); // one thread plays everything
         fuzz::play(http, data, size);
         if (!io.main().sockets().empty()) std::abort();
     }

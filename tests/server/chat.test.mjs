@@ -126,6 +126,101 @@ test('private messages reach only their target; unknown targets are refused', as
   closeAll();
 });
 
+// A page coming back (a reload, a reconnect) as the user it was: its nickname reclaimed with the token.
+async function again(previous, nickname) {
+  const s = await user();
+  const reply = await s.emitWithAck('hello', { nickname, token: previous.token });
+  assert.equal(reply.ok, true, reply.error);
+  s.token = reply.token;
+  s.hello = reply;
+  return s;
+}
+
+test('read marks: hello lists the user\'s rooms with how far they read; join tells it; marks only move forward', async () => {
+  const reader = await user('reader');
+  const writer = await user('writer');
+  assert.equal((await reader.emitWithAck('join', { room: 'books' })).lastRead, 0);
+  await writer.emitWithAck('join', { room: 'books' });
+  const ids = [];
+  for (const text of ['one', 'two', 'three']) ids.push((await writer.emitWithAck('message', { room: 'books', text })).id);
+  assert.deepEqual(await reader.emitWithAck('read', { room: 'books', id: ids[1] }), { ok: true });
+  assert.deepEqual(await reader.emitWithAck('read', { room: 'books', id: ids[0] }), { ok: true }); // not backwards
+  assert.equal((await reader.emitWithAck('read', { room: 'nope', id: 1 })).error, 'join the room first');
+  assert.equal((await reader.emitWithAck('read', { room: 'books', id: -1 })).error, "'id' is the id of a message");
+  assert.equal((await reader.emitWithAck('read', { id: 1 })).error, 'read which room or conversation?');
+
+  reader.disconnect();
+  const back = await again(reader, 'reader');
+  assert.deepEqual(back.hello.rooms.find((r) => r.room === 'books'), { room: 'books', lastRead: ids[1] });
+  assert.deepEqual(back.hello.conversations, []);
+  const joined = await back.emitWithAck('join', { room: 'books' });
+  assert.equal(joined.lastRead, ids[1]);
+  assert.deepEqual(joined.history.filter((m) => m.id > joined.lastRead).map((m) => m.text), ['three']);
+
+  // A room left is not the user's any more: the next hello does not list it.
+  assert.equal((await back.emitWithAck('leave', { room: 'books' })).ok, true);
+  back.disconnect();
+  const later = await again(back, 'reader');
+  assert.equal(later.hello.rooms.some((r) => r.room === 'books'), false);
+  closeAll();
+});
+
+test('private conversations: stored and paged, listed for both, told to the recipient and to the sender\'s pages', async () => {
+  const pia = await user('pia');
+  const quin = await user('quin');
+  const toQuin = [];
+  const toPia = [];
+  quin.on('private', (m) => toQuin.push(m));
+  pia.on('private', (m) => toPia.push(m));
+  const sent = [];
+  for (const text of ['one', 'two', 'three']) {
+    const reply = await pia.emitWithAck('private', { to: 'QUIN', text });
+    assert.deepEqual([reply.ok, reply.to], [true, 'quin']); // the recipient's own spelling
+    sent.push(reply.id);
+  }
+  await until(() => toQuin.length === 3 && toPia.length === 3, 5000, 'the three messages, on both sides');
+  assert.deepEqual(toQuin.map((m) => [m.id, m.from, m.to, m.text]), sent.map((id, i) => [id, 'pia', 'quin', ['one', 'two', 'three'][i]]));
+  assert.deepEqual(toPia.map((m) => m.id), sent);
+
+  const page = await quin.emitWithAck('conversation', { with: 'pia' });
+  assert.deepEqual([page.ok, page.with, page.lastRead], [true, 'pia', 0]);
+  assert.deepEqual(page.messages.map((m) => [m.author, m.text]), [['pia', 'one'], ['pia', 'two'], ['pia', 'three']]);
+  const older = await pia.emitWithAck('conversation', { with: 'quin', before: sent[2] });
+  assert.deepEqual(older.messages.map((m) => m.text), ['one', 'two']);
+  assert.equal(older.lastRead, sent[2], 'what the sender wrote counts as read');
+  assert.deepEqual(await quin.emitWithAck('read', { with: 'pia', id: sent[1] }), { ok: true });
+
+  // Both find the conversation again after a reload; nobody else can read it.
+  quin.disconnect();
+  const quinBack = await again(quin, 'quin');
+  assert.deepEqual(quinBack.hello.conversations, [{ with: 'pia', lastRead: sent[1] }]);
+  const rex = await user('rex');
+  assert.deepEqual((await rex.emitWithAck('conversation', { with: 'pia' })).messages, []);
+  assert.equal((await rex.emitWithAck('private', { to: 'Rex', text: 'me' })).error, 'that is you');
+  closeAll();
+});
+
+test('"joined" and "left" only when membership changes: a page back within the leave grace tells nobody', async () => {
+  const watcher = await user('watcher');
+  await watcher.emitWithAck('join', { room: 'porch' });
+  const told = [];
+  watcher.on('notification', (n) => { if (n.nickname === 'uma') told.push(n.kind); });
+  const uma = await user('uma');
+  await uma.emitWithAck('join', { room: 'porch' });
+  await until(() => told.length === 1, 5000, 'uma joined');
+
+  uma.disconnect(); // a reload: back within a second, in the same room
+  const back = await again(uma, 'uma');
+  await back.emitWithAck('join', { room: 'porch' });
+  await new Promise((r) => setTimeout(r, 4000)); // past the leave grace (3 s)
+  assert.deepEqual(told, ['joined']);
+
+  back.disconnect(); // gone for good
+  await until(() => told.length === 2, 8000, 'uma left');
+  assert.deepEqual(told, ['joined', 'left']);
+  closeAll();
+});
+
 test('joining a room again tells nobody; a user is in at most 50 rooms', async () => {
   const amy = await user('amy');
   const ben = await user('ben');
