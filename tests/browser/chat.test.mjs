@@ -70,9 +70,12 @@ test('alice and bob chat in #general: delivery, typing, private messages, text s
   await bob.getByTestId('typing').getByText('alice is typing').waitFor();
   await alice.getByTestId('message-input').fill('');
 
+  // A private message goes into the two users' conversation, listed beside the rooms.
   await say(alice, '/msg bob a secret');
   await bob.getByTestId('toast').filter({ hasText: 'a secret' }).waitFor();
+  await bob.getByTestId('conversation-list').getByText('alice').click();
   await bob.getByTestId('message-list').getByText('a secret').waitFor();
+  await bob.getByTestId('room-list').getByText('#general').click();
   await say(alice, 'sync point');
   await messagesOf(carol).filter({ hasText: 'sync point' }).waitFor();
   assert.equal(await carol.getByText('a secret').count(), 0);
