@@ -89,6 +89,14 @@ test('two nodes, one chat: nicknames, presence, messages, typing, private messag
   const again = await user(nodes.b.url);
   const reclaimed = await again.emitWithAck('hello', { nickname: 'ann' });
   assert.deepEqual([reclaimed.ok, reclaimed.nickname], [true, 'ann']);
+  // Read marks are in Redis beside the history: on node b, ann finds the room and the private
+  // conversation she had on node a, and the conversation's history.
+  assert.deepEqual(reclaimed.rooms, [{ room: 'lobby', lastRead: 0 }]);
+  assert.equal(reclaimed.conversations.length, 1);
+  assert.equal(reclaimed.conversations[0].with, 'bob');
+  assert.ok(reclaimed.conversations[0].lastRead > 0, 'what she wrote counts as read');
+  const talk = await again.emitWithAck('conversation', { with: 'bob' });
+  assert.deepEqual(talk.messages.map((m) => [m.author, m.text]), [['ann', 'psst']]);
 });
 
 test('the same nickname said on both nodes at once: never both', async () => {
