@@ -154,10 +154,13 @@ std::string manager::id_of(const std::string& nsp) const {
 
 // --- sending ---------------------------------------------------------------------------------------------
 
-void manager::send(std::vector<eio::frame> frames) { effects_.emplace_back(send_frames{std::move(frames)}); }
+void manager::send(std::vector<eio::frame> frames) {
+    auto& effect = std::get<send_frames>(effects_.emplace_back(std::in_place_type<send_frames>));
+    effect.frames.assign(std::make_move_iterator(frames.begin()), std::make_move_iterator(frames.end()));
+}
 
 void manager::send(eio::frame frame) {
-    auto& effect = std::get<send_frames>(effects_.emplace_back(send_frames{}));
+    auto& effect = std::get<send_frames>(effects_.emplace_back(std::in_place_type<send_frames>));
     effect.frames.push_back(std::move(frame));
 }
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
 
 namespace switchboard::sio {
@@ -63,16 +64,6 @@ bool is_valid_namespace(std::string_view nsp) noexcept {
     return !nsp.empty() && nsp.front() == '/' && nsp.find(',') == std::string_view::npos;
 }
 
-void append_decimal(std::string& out, std::uint64_t v) {
-    char buf[24];
-    char* p = buf + sizeof buf;
-    do {
-        *--p = static_cast<char>('0' + v % 10);
-        v /= 10;
-    } while (v);
-    out.append(p, buf + sizeof buf);
-}
-
 // The type written on the wire: EVENT/ACK become BINARY_* when they carry attachments and back.
 packet_type wire_type(packet_type type, bool has_attachments) noexcept {
     switch (type) {
@@ -84,20 +75,26 @@ packet_type wire_type(packet_type type, bool has_attachments) noexcept {
     }
 }
 
-// Everything before the payload: `<type>[<attachments>-][<nsp>,][<id>]`.
+// Everything before the payload: `<type>[<attachments>-][<nsp>,][<id>]`. The short parts are written
+// into a buffer on the stack and appended together (every packet sent goes through here).
 void append_header(std::string& out, packet_type type, std::size_t attachments, std::string_view nsp,
                    std::optional<std::uint64_t> id) {
     type = wire_type(type, attachments != 0);
-    out.push_back(static_cast<char>('0' + static_cast<int>(type)));
+    char head[48]; // type, up to 20 digits and '-', up to 20 digits
+    char* end = head;
+    *end++ = static_cast<char>('0' + static_cast<int>(type));
     if (is_binary_type(type)) {
-        append_decimal(out, attachments);
-        out.push_back('-');
+        end = std::to_chars(end, head + sizeof head, attachments).ptr;
+        *end++ = '-';
     }
-    if (nsp.size() != 1 || nsp.front() != '/') { // not the main namespace (a hot path: no memcmp call)
+    if (nsp.size() != 1 || nsp.front() != '/') { // not the main namespace (no memcmp call for the usual one)
+        out.append(head, end);
         out.append(nsp);
         out.push_back(',');
+        end = head;
     }
-    if (id) append_decimal(out, *id);
+    if (id) end = std::to_chars(end, head + sizeof head, *id).ptr;
+    out.append(head, end);
 }
 
 std::error_code encode_into(std::string& out, const packet& p) {

@@ -21,6 +21,7 @@
 #include <switchboard/sio/disconnect_reason.hpp>
 #include <switchboard/sio/packet.hpp>
 
+#include <boost/container/small_vector.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
@@ -67,7 +68,9 @@ struct options {
 struct open_transport {};  ///< open a transport to the server (a new Engine.IO session)
 struct close_transport {}; ///< close it (any frames queued before are sent first)
 struct send_frames {
-    std::vector<eio::frame> frames; ///< Engine.IO frames, in order (one WebSocket message each)
+    /// Engine.IO frames, in order (one WebSocket message each). Nearly always one: held inline, so that
+    /// an emit allocates nothing for its list (the effect is built in place, never moved per emit).
+    boost::container::small_vector<eio::frame, 1> frames;
 };
 struct socket_connected {
     std::string nsp;
