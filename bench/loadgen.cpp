@@ -531,7 +531,8 @@ void raise_fd_limit() {
     }
 }
 
-/// idle: `clients` connections opened (a bounded number at a time), then held for `seconds`.
+/// idle: `clients` connections opened (a bounded number at a time), held for `seconds`, then closed; the
+/// server's RSS is read before, once connected, and 3 s after the last one left.
 int run_idle(const settings& s) {
     raise_fd_limit();
     net::io_context ioc;
@@ -552,7 +553,8 @@ int run_idle(const settings& s) {
     long rss_connected = 0;
     std::uint64_t pings_before_hold = 0;
     auto phase_start = start;
-    enum class phase { connecting, settling, holding } state = phase::connecting;
+    enum class phase { connecting, settling, holding, leaving } state = phase::connecting;
+    double hold_s = 0;
     net::steady_timer timer(ioc);
     std::function<void()> step = [&] {
         const auto now = clock_type::now();
@@ -590,19 +592,27 @@ int run_idle(const settings& s) {
         case phase::holding:
             if (in_phase >= s.seconds) {
                 cpu_us_at_rest = cpu_us(s.pid) - cpu_start;
+                hold_s = in_phase;
+                running = false;
+                for (auto& c : clients) c->stop(); // every client leaves; the server's memory should follow
+                state = phase::leaving;
+                phase_start = now;
+            }
+            break;
+        case phase::leaving:
+            if (in_phase >= 3) {
+                const long rss_left = rss_kib(s.pid);
                 const double per_conn_bytes =
                     r.connected ? static_cast<double>(rss_connected - rss_before) * 1024.0 / r.connected : 0.0;
                 std::printf("{\"scenario\":\"idle\",\"server\":\"%s\",\"clients\":%d,\"source_addresses\":%d,"
                             "\"connected\":%d,\"failed\":%d,\"dropped\":%d,\"connect_s\":%.2f,\"connects_per_s\":%.0f,"
                             "\"rss_before_kib\":%ld,\"rss_connected_kib\":%ld,\"rss_per_conn_bytes\":%.0f,"
-                            "\"hold_s\":%.1f,\"pings_per_conn\":%.2f,\"server_cpu_pct_at_rest\":%.2f}\n",
+                            "\"hold_s\":%.1f,\"pings_per_conn\":%.2f,\"server_cpu_pct_at_rest\":%.2f,"
+                            "\"rss_left_kib\":%ld}\n",
                             s.label.c_str(), s.clients, sources, r.connected, r.failed, r.dropped, connect_s,
                             connect_s > 0 ? r.connected / connect_s : 0.0, rss_before, rss_connected, per_conn_bytes,
-                            in_phase,
-                            r.connected ? static_cast<double>(r.pings - pings_before_hold) / r.connected : 0.0,
-                            cpu_us_at_rest / (in_phase * 1e6) * 100.0);
-                running = false;
-                for (auto& c : clients) c->stop();
+                            hold_s, r.connected ? static_cast<double>(r.pings - pings_before_hold) / r.connected : 0.0,
+                            cpu_us_at_rest / (hold_s * 1e6) * 100.0, rss_left);
                 return;
             }
             break;

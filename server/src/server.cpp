@@ -12,7 +12,11 @@
 
 #include <sys/resource.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
+#include <algorithm>
 #include <fstream>
 
 #include <iostream>
@@ -42,6 +46,8 @@ struct server::impl {
     rate_per_address handshakes{config.handshakes_per_ip};
     http_context http{config, ioc, endpoints, allow_request, handshakes};
     std::atomic<std::uint16_t> bound_port{0};
+    net::steady_timer memory_timer{ioc};
+    std::size_t sessions_peak = 0;          // the most live sessions since memory was last given back
     std::mutex tls_mutex;                   // guards tls (the accept path reads it, SIGHUP replaces it)
     std::shared_ptr<const tls_context> tls; // --tls-cert: new connections speak TLS with this
     net::signal_set reload_signal{ioc};     // SIGHUP
@@ -70,6 +76,7 @@ struct server::impl {
     std::string unready();
     void accept();
     void accept_probes();
+    void watch_memory();
     void load_tls(bool reloading);
     void watch_reload();
     std::shared_ptr<const tls_context> current_tls() {
@@ -213,6 +220,27 @@ void server::impl::refuse(strand_socket socket, std::string peer, std::string_vi
     });
 }
 
+// Memory comes back after a crowd leaves. glibc keeps what ended sessions freed in its arenas for
+// reuse, so the RSS of a server that held 10,000 connections stays where it was when they are gone.
+// Once the live sessions fall to half their peak (and by at least 1,000), malloc_trim gives the free
+// pages back to the system; checked once a second, so a steady server never trims.
+void server::impl::watch_memory() {
+    memory_timer.expires_after(std::chrono::seconds(1));
+    memory_timer.async_wait([this](beast::error_code ec) {
+        if (ec || stopping) return;
+        const auto live = engine_session::live_count();
+        sessions_peak = std::max(sessions_peak, live);
+        if (sessions_peak >= live + 1000 && live <= sessions_peak / 2) {
+#ifdef __GLIBC__
+            ::malloc_trim(0);
+#endif
+            SB_LOG(debug, "sessions fell from {} to {}: free memory given back", sessions_peak, live);
+            sessions_peak = live;
+        }
+        watch_memory();
+    });
+}
+
 void server::impl::shutdown() {
     if (stopping.exchange(true)) return;
     beast::error_code ignored;
@@ -229,6 +257,7 @@ void server::impl::shutdown() {
         });
     signals.cancel(ignored);
     reload_signal.cancel(ignored);
+    memory_timer.cancel();
     for (auto& endpoint : endpoints)
         for (auto& session : endpoint->all()) session->close();
     // Give the close packets a moment to go out (the sessions end themselves), then stop.
@@ -329,6 +358,7 @@ void server::run() {
     });
     s.accept();
     if (s.probe_acceptor) s.accept_probes();
+    s.watch_memory();
 
     // Handlers guard the application's code themselves; this is the last line: whatever still escapes
     // a handler is logged and the thread goes back to serving everyone else.
