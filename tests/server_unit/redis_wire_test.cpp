@@ -1,5 +1,6 @@
 // The classic Redis adapter's broadcast message, against bytes captured from the Node adapter
 // (../shared/REDIS-WIRE.md §1.3), and the MessagePack reading of what other nodes may send.
+#include "../support/hex.hpp"
 #include "adapter/redis/classic_wire.hpp"
 
 #include <switchboard/json.hpp>
@@ -12,12 +13,7 @@ using namespace switchboard::server;
 
 namespace {
 
-std::string from_hex(std::string_view hex) {
-    std::string out;
-    for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
-        out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-    return out;
-}
+using switchboard::testing::from_hex;
 
 std::string to_hex(std::string_view bytes) {
     static const char* digits = "0123456789abcdef";

@@ -1,5 +1,7 @@
 // socket.io-msgpack-parser's packets (shared/msgpack): read as that parser (notepack.io 2.2) writes them,
 // written as it reads them, and through the client manager, natively and in WebAssembly.
+#include "../support/hex.hpp"
+
 #include <switchboard/client/manager.hpp>
 #include <switchboard/json.hpp>
 #include <switchboard/msgpack/parser.hpp>
@@ -13,12 +15,7 @@ using namespace switchboard;
 
 namespace {
 
-std::string from_hex(std::string_view hex) {
-    std::string out;
-    for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
-        out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-    return out;
-}
+using switchboard::testing::from_hex;
 
 // socket.emit("e", new Uint8Array([0]).buffer, Buffer.from([1, 2]), new Date(1500), {u: undefined, k: 1},
 // new Uint8Array(300).fill(7).buffer) with an ack, as socket.io-msgpack-parser 3.0.2's Encoder wrote it:

@@ -15,6 +15,7 @@
 // another node until `connected:<node>` expires (a window after its last refresh).
 
 #include "buffer.hpp"
+#include "journal_changes.hpp"
 
 #include <chrono>
 #include <condition_variable>
@@ -70,16 +71,9 @@ public:
     void flush();
 
 private:
-    struct drop {
-        std::string pid;
-    };
-    struct purge {
-        std::uint64_t through;
-    };
-    struct rooms {
-        std::string pid;
-        std::vector<std::string> list;
-    };
+    using drop = journal_change::drop;
+    using purge = journal_change::purge;
+    using rooms = journal_change::rooms;
     struct claim_request {
         std::string pid;
         std::string offset;

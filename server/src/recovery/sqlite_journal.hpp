@@ -5,6 +5,7 @@
 // handed to SQLite; a crash of the machine may lose the last moments.
 
 #include "buffer.hpp"
+#include "journal_changes.hpp"
 
 #include <condition_variable>
 #include <memory>
@@ -44,16 +45,9 @@ public:
     void flush();
 
 private:
-    struct drop {
-        std::string pid;
-    };
-    struct purge {
-        std::uint64_t through;
-    };
-    struct rooms {
-        std::string pid;
-        std::vector<std::string> list;
-    };
+    using drop = journal_change::drop;
+    using purge = journal_change::purge;
+    using rooms = journal_change::rooms;
     using change = std::variant<stored_packet, session, drop, purge, rooms>;
 
     void post(change c);
