@@ -252,10 +252,21 @@ function markRead(p) {
   p.mention = false;
   if (newest > p.lastRead) {
     p.lastRead = newest;
-    socket.emit('read', p.kind === 'room' ? { room: p.name, id: newest } : { with: p.name, id: newest });
+    tellRead(p);
   }
   renderPlaces();
   updateTitle();
+}
+
+/** The server hears of a read mark at once, then at most once a second per place: a busy room read live
+ * would otherwise cost the store a write per message per reader. */
+function tellRead(p) {
+  if (p.readTimer) { p.readPending = true; return; }
+  socket.emit('read', p.kind === 'room' ? { room: p.name, id: p.lastRead } : { with: p.name, id: p.lastRead });
+  p.readTimer = setTimeout(() => {
+    p.readTimer = null;
+    if (p.readPending) { p.readPending = false; tellRead(p); }
+  }, 1000);
 }
 
 /** Counts what of `p`'s log came after its read mark (from others). */
