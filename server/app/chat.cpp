@@ -345,6 +345,11 @@ private:
             return answer(e, refuse("read which room or conversation?"));
         }
         worker_->post([self = shared_from_this(), key = me.key, place = std::move(place), id = *id, ack = e.ack] {
+            // A conversation is listed by its first message, never by a read mark: a client cannot fill
+            // the store with conversations that do not exist.
+            const auto marks = self->store_.read_marks(key);
+            const bool known = std::any_of(marks.begin(), marks.end(), [&](const auto& m) { return m.first == place; });
+            if (!known && place.starts_with('@')) return answer(ack, refuse("no such conversation"));
             self->store_.mark_read(key, place, id);
             answer(ack, ok());
         });

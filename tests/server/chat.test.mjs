@@ -189,6 +189,7 @@ test('private conversations: stored and paged, listed for both, told to the reci
   assert.deepEqual(older.messages.map((m) => m.text), ['one', 'two']);
   assert.equal(older.lastRead, sent[2], 'what the sender wrote counts as read');
   assert.deepEqual(await quin.emitWithAck('read', { with: 'pia', id: sent[1] }), { ok: true });
+  assert.equal((await quin.emitWithAck('read', { with: 'nobody', id: 1 })).error, 'no such conversation');
 
   // Both find the conversation again after a reload; nobody else can read it.
   quin.disconnect();
