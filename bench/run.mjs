@@ -1,11 +1,13 @@
-// scripts/bench: every scenario against Switchboard (examples/bench) and the Node.js reference
-// (bench/reference/server.mjs) in one run, alternating, server pinned to core 0 and the generator to
-// core 1 (taskset). Prints JSON lines, then a side-by-side Markdown table with ratios.
-//   scripts/bench [--quick] [--only echo,churn,...]   (cases: echo, echo-paced, fanout, fanout-flat, churn, idle, idle-max,
+// scripts/bench: every scenario against Switchboard (examples/bench), the floor (bench/floor: the least a
+// server can do for the same work on this kernel), the Node.js reference (bench/reference/server.mjs)
+// and the same reference on uWebSockets.js (--uws, where its prebuilt binary runs), in one run,
+// alternating, server pinned to core 0 and the generator to core 1 (taskset). Prints JSON lines, then
+// a side-by-side Markdown table with ratios: Switchboard ÷ floor, ÷ Node, ÷ Node on uWS.
+//   scripts/bench [--quick] [--only echo,churn,...]   (cases: echo, echo-1, echo-paced, fanout, fanout-flat, churn, idle, idle-max,
 //                                                      cluster-fanout, cluster-fanout-flat)
 // The cluster cases run two nodes of each server on one redis-server (Switchboard --redis; Node on
 // @socket.io/redis-adapter), all on core 0: receivers spread over both nodes, the sender on the first;
-// the CPU per delivery is the two nodes' together.
+// the CPU per delivery is the two nodes' together. The floor has no cluster: those rows compare to Node.
 import { spawn, execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +29,7 @@ const heartbeat = ['--ping-interval', quick ? '2000' : '10000']; // several hear
 const idleHold = quick ? '5' : '30';
 const cases = [
   { name: 'echo', args: ['--clients', '50', '--inflight', '16', '--seconds', seconds] },
+  { name: 'echo-1', args: ['--clients', '50', '--inflight', '1', '--seconds', seconds] },
   { name: 'echo-paced', args: ['--clients', '50', '--rate', '10000', '--seconds', seconds] },
   { name: 'fanout', args: ['--scenario', 'fanout', '--clients', String(receivers), '--rate', '100', '--seconds', seconds] },
   { name: 'fanout-flat', args: ['--scenario', 'fanout', '--clients', String(receivers), '--window', '20', '--seconds', seconds] },
@@ -38,8 +41,20 @@ const cases = [
 ];
 const servers = [
   { label: 'switchboard', name: 'bench' },
-  { label: 'node socket.io', name: 'referenceBench' },
+  { label: 'floor', name: 'floor', noCluster: true },
+  // Plain is what `npm install socket.io` gives: ws without its optional native helpers.
+  { label: 'node socket.io', name: 'referenceBench', env: { WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' } },
+  { label: 'node socket.io + uWS', name: 'referenceUws' },
 ];
+// uWebSockets.js ships prebuilt binaries for some platforms and Node.js versions only: without one the
+// reference on it is left out (said in the output), not replaced by its JavaScript fallback.
+try {
+  const probe = await startServer('referenceUws', []);
+  await probe.stop();
+} catch (e) {
+  console.log(`# node socket.io + uWS left out: ${String(e.message).split('\n')[0]}`);
+  servers.splice(servers.findIndex((s) => s.name === 'referenceUws'), 1);
+}
 
 const hasTaskset = (() => { try { execFileSync('taskset', ['-V']); return true; } catch { return false; } })();
 const pinned = (core, command, args) => (hasTaskset ? ['taskset', ['-c', String(core), command, ...args]] : [command, args]);
@@ -63,12 +78,13 @@ for (let round = 0; round < rounds; round++) {
   for (const c of cases) {
     if ((c.once && round > 0) || (only && !only.has(c.name))) continue;
     for (const server of servers) {
+      if (c.cluster && server.noCluster) continue;
       const redis = c.cluster ? await startRedis() : null;
       const started = [];
       try {
         const extra = redis ? ['--redis', redis.url()] : [];
         for (let i = 0; i < (c.cluster ? 2 : 1); ++i)
-          started.push(await startServer(server.name, [...(c.server ?? []), ...extra], {}, { taskset: hasTaskset ? 0 : undefined }));
+          started.push(await startServer(server.name, [...(c.server ?? []), ...extra], server.env ?? {}, { taskset: hasTaskset ? 0 : undefined }));
         const r = { case: c.name, ...(await loadgen(started, server.label, c.args)) };
         console.log(JSON.stringify(r));
         results.push(r);
@@ -86,6 +102,8 @@ const rows = [
   ['echo: round trips/s (50 clients x 16 in flight)', 'echo', 'rate'],
   ['echo: server CPU µs per round trip', 'echo', 'server_cpu_us_per_op'],
   ['echo: latency p99 µs (16 in flight)', 'echo', 'p99_us'],
+  ['echo, 50 clients x 1 in flight: round trips/s', 'echo-1', 'rate'],
+  ['echo, 50 clients x 1 in flight: server CPU µs per round trip', 'echo-1', 'server_cpu_us_per_op'],
   ['echo at 10,000 round trips/s: latency p50 µs', 'echo-paced', 'p50_us'],
   ['echo at 10,000 round trips/s: latency p99 µs', 'echo-paced', 'p99_us'],
   ['echo at 10,000 round trips/s: server CPU µs per round trip', 'echo-paced', 'server_cpu_us_per_op'],
@@ -116,14 +134,15 @@ const rows = [
     [`idle, ${maxIdle} connections: connections dropped`, 'idle-max', 'dropped'],
   ]),
 ];
-console.log(`\n| figure | Switchboard | Node.js socket.io 4.8 | ratio (ours / theirs) |`);
-console.log('|---|---|---|---|');
+const others = servers.filter((s) => s.label !== 'switchboard');
+console.log(`\n| figure | Switchboard | ${others.map((s) => s.label).join(' | ')} | ${others.map((s) => `÷ ${s.label}`).join(' | ')} |`);
+console.log(`|---|---|${others.map(() => '---|').join('')}${others.map(() => '---|').join('')}`);
 for (const [title, name, key] of rows) {
   if (only && !only.has(name)) continue;
   const ours = pick('switchboard', name, key);
-  const theirs = pick('node socket.io', name, key);
-  const ratio = theirs ? (ours / theirs).toFixed(2) : '—';
-  console.log(`| ${title} | ${ours} | ${theirs} | ${ratio} |`);
+  const theirs = others.map((s) => pick(s.label, name, key));
+  const ratios = theirs.map((t) => (t ? (ours / t).toFixed(2) : '—'));
+  console.log(`| ${title} | ${ours ?? '—'} | ${theirs.map((t) => t ?? '—').join(' | ')} | ${ratios.join(' | ')} |`);
 }
 console.log(`\n${rounds} round(s), median; ${hasTaskset ? 'server on core 0, generator on core 1' : 'no taskset: unpinned'}; ` +
   `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}); open files limit ${fdLimit}; ${new Date().toISOString().slice(0, 10)}`);

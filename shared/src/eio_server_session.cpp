@@ -2,6 +2,7 @@
 #include <switchboard/eio/server_session.hpp>
 
 #include <algorithm>
+#include <type_traits>
 
 namespace switchboard::eio {
 
@@ -45,6 +46,15 @@ void server_session::clear_output() {
 }
 
 server_session::send_outcome server_session::send(std::vector<frame> frames, bool droppable) {
+    return send_unit(frames, droppable);
+}
+
+server_session::send_outcome server_session::send(std::span<const frame> frames, bool droppable) {
+    return send_unit(frames, droppable);
+}
+
+template <class Frames>
+server_session::send_outcome server_session::send_unit(Frames&& frames, bool droppable) {
     send_outcome outcome;
     if (closed_) return outcome;
     if (droppable) {
@@ -52,7 +62,12 @@ server_session::send_outcome server_session::send(std::vector<frame> frames, boo
                                                                       : poll_held_ && probe_ != probe_state::upgrading;
         if (!writable) return outcome;
     }
-    for (auto& f : frames) enqueue(std::move(f));
+    for (auto& f : frames) {
+        if constexpr (std::is_const_v<std::remove_reference_t<decltype(f)>>)
+            enqueue(frame(f));
+        else
+            enqueue(std::move(f));
+    }
     outcome.queued = true;
     outcome.replaced = make_room();
     if (unsent_bytes() > options_.max_queue_bytes) {

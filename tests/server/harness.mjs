@@ -25,6 +25,8 @@ export const binaries = {
   cluster: join(build, 'examples', 'cluster'),
   nodeTwin: [process.execPath, join(root, 'tests', 'cluster', 'node-twin.mjs')], // Node socket.io on the Redis adapter
   referenceBench: [process.execPath, join(root, 'bench', 'reference', 'server.mjs')], // the benchmarks' reference
+  referenceUws: [process.execPath, join(root, 'bench', 'reference', 'server.mjs'), '--uws'], // the same on uWebSockets.js
+  floor: join(build, 'bench', 'floor'), // the least a server can do for the benchmarks' work (bench/floor)
   python: ['/usr/bin/python3', join(root, 'tests', 'interop', 'python-server.py')], // python-socketio 5 (Debian's)
   cli: join(build, 'native-client', 'switchboard-cli'), // the native client's command line
   nativeClientTests: join(build, 'tests', 'client', 'native_client_tests'), // its API, against a live server
@@ -40,7 +42,7 @@ export async function startServer(name, args = [], env = {}, { port: fixedPort =
     leading = ['-c', String(taskset), command, ...leading];
     command = 'taskset';
   }
-  const threads = ['reference', 'referenceBench', 'nodeTwin', 'python'].includes(name) ? [] : threadArgs;
+  const threads = ['reference', 'referenceBench', 'referenceUws', 'floor', 'nodeTwin', 'python'].includes(name) ? [] : threadArgs;
   // The chat's database goes to a temporary file unless the test names one.
   const chat = name === 'switchboard' || name === 'installed';
   const db = chat && !args.includes('--db') ? { SWITCHBOARD_DB: join(tmpdir(), `switchboard-test-${process.pid}-${Date.now()}.db`) } : {};

@@ -1,4 +1,5 @@
-// The native load generator works against both bench servers (a smoke run; scripts/bench measures).
+// The native load generator works against every bench server: ours, the floor (bench/floor), the Node.js
+// reference and the same on uWebSockets.js (a smoke run; scripts/bench measures).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -8,7 +9,7 @@ import { startServer, build } from './harness.mjs';
 
 const run = promisify(execFile);
 
-for (const name of ['bench', 'referenceBench']) {
+for (const name of ['bench', 'floor', 'referenceBench', 'referenceUws']) {
   test(`loadgen echo against ${name}: every client connects, round trips are counted`, async () => {
     const server = await startServer(name, []);
     try {

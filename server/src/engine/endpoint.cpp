@@ -22,7 +22,18 @@ eio::server_session_options session_options_of(const server_config& cfg) {
 engine_endpoint::engine_endpoint(std::string path, engine_handler handler, const server_config& config,
                                  net::io_context& ioc)
     : path_(std::move(path)), handler_(std::move(handler)), config_(config),
-      session_options_(session_options_of(config)), heartbeats_(ioc) {}
+      session_options_(session_options_of(config)), heartbeats_(ioc), ioc_(ioc) {}
+
+void engine_endpoint::flush_after_this_pass(std::shared_ptr<engine_session> session) {
+    to_flush_.push_back(std::move(session));
+    if (to_flush_.size() > 1) return; // the task is posted already
+    // Posted behind everything ready now: the sessions given frames by those handlers too leave in it.
+    net::post(ioc_, [this] {
+        flushing_.swap(to_flush_);
+        for (auto& s : flushing_) s->flush_given();
+        flushing_.clear();
+    });
+}
 
 std::shared_ptr<engine_session> engine_endpoint::find(const std::string& sid) {
     std::lock_guard lock(mutex_);
@@ -55,6 +66,7 @@ void engine_endpoint::release_sessions() {
         sessions.swap(sessions_);
     }
     sessions.clear(); // outside the lock: a session's destructor may come back here
+    to_flush_.clear();
     heartbeats_.stop();
 }
 

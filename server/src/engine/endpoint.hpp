@@ -39,12 +39,24 @@ public:
     /// The server is going away: forget every session and stop the heartbeat timer.
     void release_sessions();
 
+    /// True when the caller is the server's only I/O thread, inside its loop: then no session's strand
+    /// can be running anywhere else, and a session may be given frames without a hop to its strand.
+    bool on_the_only_loop() const noexcept {
+        return config_.threads == 1 && ioc_.get_executor().running_in_this_thread();
+    }
+    /// (Only loop) `session` was given frames outside its strand: it writes them once this loop pass
+    /// ends, with whatever else it is given in the pass — one task for every such session, not one each.
+    void flush_after_this_pass(std::shared_ptr<engine_session> session);
+
 private:
     std::string path_;
     engine_handler handler_;
     const server_config& config_;
     eio::server_session_options session_options_;
     heartbeat_scheduler heartbeats_;
+    net::io_context& ioc_;
+    std::vector<std::shared_ptr<engine_session>> to_flush_; // only loop: sessions given frames in this pass
+    std::vector<std::shared_ptr<engine_session>> flushing_; // the pass being flushed (its capacity is kept)
     std::mutex mutex_;
     // Keyed by a view of the session's own id (the entry holds the session): no copy of the id.
     std::unordered_map<std::string_view, std::shared_ptr<engine_session>> sessions_;

@@ -6,11 +6,12 @@
 #include "../util/random_id.hpp"
 
 #include <algorithm>
+#include <type_traits>
 
 namespace switchboard::server {
 
 namespace {
-std::size_t frame_bytes(const std::vector<eio::frame>& frames) noexcept {
+std::size_t frame_bytes(std::span<const eio::frame> frames) noexcept {
     std::size_t n = 0;
     for (const auto& f : frames) n += f.bytes ? f.bytes->size() : 0;
     return n;
@@ -70,42 +71,84 @@ void engine_session::start() {
 
 // --- the layer above ---------------------------------------------------------------------------------
 
+// Frames from the layer above. On the session's strand, or on the server's only I/O loop (where no
+// strand can be running anywhere else), they are queued now; from another thread they hop to the
+// strand. Queued from outside the strand, they leave at the end of the loop's pass (flush_given), in
+// one write with whatever else the pass gives this session: a room broadcast costs each recipient a
+// queue append and its share of one write, no task of its own.
 void engine_session::send(std::vector<eio::frame> frames, bool droppable) {
-    on_strand([self = shared_from_this(), frames = std::move(frames), droppable]() mutable {
-        const bool was_closed = self->machine_.closed();
-        const auto count = frames.size();
-        const auto bytes = frame_bytes(frames);
-        const auto outcome = self->machine_.send(std::move(frames), droppable);
-        if (outcome.queued) {
-            metrics::add(metrics::counter::packets_out, count);
-            metrics::add(metrics::counter::bytes_out, bytes);
-        } else if (!was_closed) {
-            metrics::add(metrics::counter::dropped_volatile);
-        }
-        if (outcome.replaced) metrics::add(metrics::counter::dropped_replaced, outcome.replaced);
-        if (!was_closed && self->machine_.closed()) metrics::add(metrics::counter::refused_queue);
-        // Now, not at the end of the step: a handler that emits in a loop sees its queue grow.
-        self->buffered_.store(self->machine_.closed() ? 0 : self->machine_.unsent_bytes(), std::memory_order_relaxed);
-        self->run_effects();
+    if (strand_.running_in_this_thread() || endpoint_.on_the_only_loop()) return queue(frames, droppable);
+    net::post(strand_, [self = shared_from_this(), frames = std::move(frames), droppable]() mutable {
+        self->queue(frames, droppable);
     });
 }
 
+void engine_session::send_shared(std::span<const eio::frame> frames, bool droppable) {
+    if (strand_.running_in_this_thread() || endpoint_.on_the_only_loop()) return queue(frames, droppable);
+    net::post(strand_, [self = shared_from_this(), frames = std::vector<eio::frame>(frames.begin(), frames.end()),
+                        droppable]() mutable { self->queue(frames, droppable); });
+}
+
+template <class Frames>
+void engine_session::queue(Frames& frames, bool droppable) {
+    const bool was_closed = machine_.closed();
+    const auto count = frames.size();
+    const auto bytes = frame_bytes(frames);
+    eio::server_session::send_outcome outcome;
+    if constexpr (std::is_same_v<Frames, std::vector<eio::frame>>)
+        outcome = machine_.send(std::move(frames), droppable);
+    else
+        outcome = machine_.send(frames, droppable);
+    if (outcome.queued) {
+        metrics::add(metrics::counter::packets_out, count);
+        metrics::add(metrics::counter::bytes_out, bytes);
+    } else if (!was_closed) {
+        metrics::add(metrics::counter::dropped_volatile);
+    }
+    if (outcome.replaced) metrics::add(metrics::counter::dropped_replaced, outcome.replaced);
+    if (!was_closed && machine_.closed()) metrics::add(metrics::counter::refused_queue);
+    // Now, not at the end of the step: a handler that emits in a loop sees its queue grow.
+    buffered_.store(machine_.closed() ? 0 : machine_.unsent_bytes(), std::memory_order_relaxed);
+    given();
+}
+
+void engine_session::given() {
+    if (strand_.running_in_this_thread()) return run_effects();
+    if (flush_due_) return; // this pass's flush takes it too
+    flush_due_ = true;
+    endpoint_.flush_after_this_pass(shared_from_this());
+}
+
+void engine_session::flush_given() {
+    flush_due_ = false;
+    // The sends' effects (a held long-poll answered, the close of an overfull queue), then what they
+    // queued, written now rather than in yet another task (write_soon).
+    running_effects_ = true;
+    while (auto e = machine_.next_effect()) std::visit([this](auto& effect) { apply(effect); }, *e);
+    running_effects_ = false;
+    write_now();
+    settle();
+}
+
 void engine_session::send_replaceable(std::vector<eio::frame> frames) {
-    on_strand([self = shared_from_this(), frames = std::move(frames)]() mutable {
-        const bool was_closed = self->machine_.closed();
+    const auto replace = [](engine_session& self, std::vector<eio::frame>& frames) {
+        const bool was_closed = self.machine_.closed();
         if (!was_closed) {
             metrics::add(metrics::counter::packets_out, frames.size());
             metrics::add(metrics::counter::bytes_out, frame_bytes(frames));
         }
-        const auto dropped = self->machine_.send_replaceable(std::move(frames));
-        if (!was_closed && self->machine_.closed()) metrics::add(metrics::counter::refused_queue);
+        const auto dropped = self.machine_.send_replaceable(std::move(frames));
+        if (!was_closed && self.machine_.closed()) metrics::add(metrics::counter::refused_queue);
         if (dropped) metrics::add(metrics::counter::dropped_replaced, dropped);
         if (dropped)
-            SB_LOG(trace, "{} session {}: {} older replaceable packet(s) dropped (queue full)", self->remote_address_,
-                   self->id(), dropped);
-        self->buffered_.store(self->machine_.closed() ? 0 : self->machine_.unsent_bytes(), std::memory_order_relaxed);
-        self->run_effects();
-    });
+            SB_LOG(trace, "{} session {}: {} older replaceable packet(s) dropped (queue full)", self.remote_address_,
+                   self.id(), dropped);
+        self.buffered_.store(self.machine_.closed() ? 0 : self.machine_.unsent_bytes(), std::memory_order_relaxed);
+        self.given();
+    };
+    if (strand_.running_in_this_thread() || endpoint_.on_the_only_loop()) return replace(*this, frames);
+    net::post(strand_,
+              [self = shared_from_this(), frames = std::move(frames), replace]() mutable { replace(*self, frames); });
 }
 
 void engine_session::close() {

@@ -41,6 +41,7 @@ public:
     const request_info& request() const noexcept override;
     const std::string& remote_address() const noexcept override { return remote_address_; }
     void send(std::vector<eio::frame> frames, bool droppable = false) override;
+    void send_shared(std::span<const eio::frame> frames, bool droppable = false) override;
     void send_replaceable(std::vector<eio::frame> frames) override;
     void close() override;
     void post(std::function<void()> task) override;
@@ -68,6 +69,9 @@ public:
     void on_post_request(std::string body, responder r);
     /// An accepted WebSocket that may replace polling (the upgrade: 2probe, 3probe, 5).
     void on_probe(std::shared_ptr<websocket_transport> ws);
+
+    /// (The only I/O loop, at the end of a pass) writes what was queued from outside the strand.
+    void flush_given();
 
     /// Sessions alive (not yet destroyed), for the graceful shutdown's wait.
     static std::size_t live_count() noexcept { return live_.load(); }
@@ -97,6 +101,11 @@ private:
     void start(); // handshake done: run the handler, start the heartbeat
     /// Carries out what the state machine asked for, then writes and re-arms the timer.
     void run_effects();
+    /// Queues frames (a vector, moved, or a span of shared frames), then given().
+    template <class Frames>
+    void queue(Frames& frames, bool droppable);
+    /// Frames were queued: carried out now on the strand, else by this loop pass's flush.
+    void given();
     void apply(eio::deliver_text& e);
     void apply(eio::deliver_binary& e);
     void apply(eio::answer_poll& e);
@@ -128,6 +137,7 @@ private:
     bool over_high_water_ = false;         // strand: a drain is due when the bytes fall to the low-water mark
 
     bool running_effects_ = false;
+    bool flush_due_ = false;    // only loop: in the endpoint's list for the end of this pass
     bool corked_ = false;       // WebSocket: handling what one read brought; its replies go out in one write
     bool write_posted_ = false; // WebSocket: a write_now() is posted (write_soon)
 

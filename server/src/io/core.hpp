@@ -122,6 +122,8 @@ struct socket_impl : std::enable_shared_from_this<socket_impl> {
     /// Encodes and queues a packet on the connection (any thread).
     void send_packet(const sio::packet& packet, bool droppable);
     void send_frames(std::vector<eio::frame> frames, bool droppable);
+    /// Frames other sockets get too (a broadcast's one encoding): queued without a copy of the list.
+    void send_shared(const std::vector<eio::frame>& frames, bool droppable);
     /// Whether `frames` fit under --max-queue on this socket's connection now.
     bool fits(const std::vector<eio::frame>& frames) const;
 

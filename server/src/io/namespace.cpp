@@ -176,7 +176,7 @@ void namespace_impl::deliver(const std::string& sid, const sio::packet& packet, 
     }
     if (core.http.config().refuse_when_full && !socket->fits(frames)) return; // this recipient misses it
     socket->notify_outgoing(packet); // as the reference adapter does, for every recipient
-    socket->send_frames(frames, droppable);
+    socket->send_shared(frames, droppable);
 }
 
 bool namespace_impl::deliver_with_ack(const std::string& sid, const sio::packet& packet,
@@ -190,7 +190,7 @@ bool namespace_impl::deliver_with_ack(const std::string& sid, const sio::packet&
         if (!ec) on_ack(std::move(reply));
     };
     if (packet.id && socket->register_ack_at(*packet.id, answered, timeout)) {
-        socket->send_frames(frames, droppable); // the broadcast's one encoding
+        socket->send_shared(frames, droppable); // the broadcast's one encoding
         return true;
     }
     sio::packet own = packet; // that id is taken by one of this socket's own waits

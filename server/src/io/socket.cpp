@@ -135,6 +135,10 @@ void socket_impl::send_frames(std::vector<eio::frame> frames, bool droppable) {
     if (connected) owner->engine().send(std::move(frames), droppable);
 }
 
+void socket_impl::send_shared(const std::vector<eio::frame>& frames, bool droppable) {
+    if (connected) owner->engine().send_shared(frames, droppable);
+}
+
 namespace {
 std::size_t bytes_of(const std::vector<eio::frame>& frames) {
     std::size_t size = 0;

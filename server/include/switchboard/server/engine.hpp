@@ -10,6 +10,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,11 @@ public:
     /// Callable from any thread. A `droppable` send is dropped when the transport cannot take it at
     /// once (Socket.IO's `volatile`). A session whose queue exceeds max_queue_bytes is closed.
     virtual void send(std::vector<eio::frame> frames, bool droppable = false) = 0;
+    /// The same for frames other sessions get too (a broadcast's one encoding): the frames are queued
+    /// by reference to their bytes, without a list made per recipient.
+    virtual void send_shared(std::span<const eio::frame> frames, bool droppable = false) {
+        send(std::vector<eio::frame>(frames.begin(), frames.end()), droppable);
+    }
     /// Queues frames as one unit that may be dropped later: when the queue passes max_queue_bytes, the
     /// oldest such units still queued go first (latest wins). By default, a volatile send.
     virtual void send_replaceable(std::vector<eio::frame> frames) { send(std::move(frames), true); }

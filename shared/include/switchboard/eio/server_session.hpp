@@ -112,6 +112,9 @@ public:
         std::size_t replaced = 0;
     };
     send_outcome send(std::vector<frame> frames, bool droppable = false);
+    /// The same for frames shared with other sessions (a broadcast's one encoding): each is copied by
+    /// reference (its bytes are shared), no list is built.
+    send_outcome send(std::span<const frame> frames, bool droppable = false);
     /// Queues a unit that may be dropped later: while more than max_queue_bytes are unsent, the oldest
     /// such units still queued are dropped (latest wins: positions, progress), this one included if
     /// need be; only then does the session close as send() would. Returns the units dropped.
@@ -188,6 +191,8 @@ private:
     void on_packet(duration now, packet&& p);
     std::size_t make_room(); // drops the oldest replaceable units while over max_queue_bytes
     void enqueue(frame&& f);
+    template <class Frames>
+    send_outcome send_unit(Frames&& frames, bool droppable);
     void flush_poll();
     void answer_held_poll(std::string payload);
     void drop_probe();
