@@ -21,6 +21,7 @@
 
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -47,10 +48,11 @@ struct server::impl {
     http_context http{config, ioc, endpoints, allow_request, handshakes};
     std::atomic<std::uint16_t> bound_port{0};
     net::steady_timer memory_timer{ioc};
-    std::size_t sessions_peak = 0;          // the most live sessions since memory was last given back
-    std::mutex tls_mutex;                   // guards tls (the accept path reads it, SIGHUP replaces it)
-    std::shared_ptr<const tls_context> tls; // --tls-cert: new connections speak TLS with this
-    net::signal_set reload_signal{ioc};     // SIGHUP
+    std::size_t sessions_peak = 0;            // the most live sessions since memory was last given back
+    std::optional<std::size_t> given_back_at; // live sessions when memory was last given back, while they fall
+    std::mutex tls_mutex;                     // guards tls (the accept path reads it, SIGHUP replaces it)
+    std::shared_ptr<const tls_context> tls;   // --tls-cert: new connections speak TLS with this
+    net::signal_set reload_signal{ioc};       // SIGHUP
     std::atomic<bool> stopping{false};
 
     // /metrics, /healthz, /readyz: on the main listener, or on their own (--metrics-port).
@@ -220,22 +222,42 @@ void server::impl::refuse(strand_socket socket, std::string peer, std::string_vi
     });
 }
 
-// Memory comes back after a crowd leaves. glibc keeps what ended sessions freed in its arenas for
-// reuse, so the RSS of a server that held 10,000 connections stays where it was when they are gone.
-// Once the live sessions fall to half their peak (and by at least 1,000), malloc_trim gives the free
-// pages back to the system; checked once a second, so a steady server never trims.
+// jemalloc's control call, when the program is linked with jemalloc (the server binaries are); null
+// otherwise (glibc's malloc, the sanitizers' allocators).
+extern "C" int mallctl(const char* name, void* old_value, std::size_t* old_size, void* new_value, std::size_t new_size)
+    __attribute__((weak));
+
+namespace {
+/// Gives free memory back to the system, whichever allocator holds it.
+void give_back_free_memory() {
+#ifdef __GLIBC__
+    ::malloc_trim(0); // glibc keeps what ended sessions freed in its arenas for reuse
+#endif
+    // jemalloc: every arena's unused dirty pages, now ("arena.<MALLCTL_ARENAS_ALL>.purge"). Its own
+    // background purging thread is not used: see server/app/allocator.cpp.
+    if (mallctl) mallctl("arena.4096.purge", nullptr, nullptr, nullptr, 0);
+}
+} // namespace
+
+// Memory comes back after a crowd leaves, so the RSS of a server that held 10,000 connections does
+// not stay where it was when they are gone. Once the live sessions fall to half their peak (and by at
+// least 1,000), free memory is given back, and again each second while they keep falling; checked
+// once a second, so a steady server never does it.
 void server::impl::watch_memory() {
     memory_timer.expires_after(std::chrono::seconds(1));
     memory_timer.async_wait([this](beast::error_code ec) {
         if (ec || stopping) return;
         const auto live = engine_session::live_count();
         sessions_peak = std::max(sessions_peak, live);
-        if (sessions_peak >= live + 1000 && live <= sessions_peak / 2) {
-#ifdef __GLIBC__
-            ::malloc_trim(0);
-#endif
+        const bool crowd_left = sessions_peak >= live + 1000 && live <= sessions_peak / 2;
+        const bool still_leaving = given_back_at && live < *given_back_at;
+        if (crowd_left || still_leaving) {
+            give_back_free_memory();
             SB_LOG(debug, "sessions fell from {} to {}: free memory given back", sessions_peak, live);
             sessions_peak = live;
+            given_back_at = live;
+        } else {
+            given_back_at.reset();
         }
         watch_memory();
     });
