@@ -233,8 +233,7 @@ void give_back_free_memory() {
 #ifdef __GLIBC__
     ::malloc_trim(0); // glibc keeps what ended sessions freed in its arenas for reuse
 #endif
-    // jemalloc: every arena's unused dirty pages, now ("arena.<MALLCTL_ARENAS_ALL>.purge"). Its own
-    // background purging thread is not used: see server/app/allocator.cpp.
+    // jemalloc: every arena's unused dirty pages, now ("arena.<MALLCTL_ARENAS_ALL>.purge").
     if (mallctl) mallctl("arena.4096.purge", nullptr, nullptr, nullptr, 0);
 }
 } // namespace

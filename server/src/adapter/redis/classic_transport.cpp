@@ -200,7 +200,9 @@ void classic_transport::on_broadcast(const std::string& pattern, std::string_vie
 } // namespace
 
 std::shared_ptr<cluster::transport> make_classic_transport(const address& at, std::string key) {
-    return std::make_shared<classic_transport>(at, std::move(key));
+    auto transport = std::make_shared<classic_transport>(at, std::move(key));
+    transport->start(); // now that it is whole (see pubsub_transport::start)
+    return transport;
 }
 
 } // namespace switchboard::server::redis

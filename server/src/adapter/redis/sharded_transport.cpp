@@ -161,7 +161,9 @@ private:
 } // namespace
 
 std::shared_ptr<cluster::transport> make_sharded_transport(const address& at, std::string prefix) {
-    return std::make_shared<sharded_transport>(at, std::move(prefix));
+    auto transport = std::make_shared<sharded_transport>(at, std::move(prefix));
+    transport->start(); // now that it is whole (see pubsub_transport::start)
+    return transport;
 }
 
 } // namespace switchboard::server::redis

@@ -12,6 +12,9 @@ pubsub_transport::pubsub_transport(const address& at)
     on.connected = [this] { resubscribe(); };
     on.push = [this](const reply& r) { on_push(r); };
     subscriber_ = std::make_shared<subscriber>(strand_, at, std::move(on));
+}
+
+void pubsub_transport::start() {
     commands_->start();
     subscriber_->start();
     // The thread holds the io_context: if the last owner lets go of this transport on that thread (a

@@ -22,6 +22,9 @@ public:
     void post(std::function<void()> task) override { net::post(strand_, std::move(task)); }
     std::function<void()> after(std::chrono::milliseconds delay, std::function<void()> task) override;
     bool connected() const override { return commands_->connected() && subscriber_->connected(); }
+    /// Connects and starts the thread. Called by the factory once the derived transport is whole: the
+    /// subscriber's callbacks call its overrides, which must not run while it is still being built.
+    void start();
 
 protected:
     explicit pubsub_transport(const address& at);
