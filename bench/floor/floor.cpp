@@ -193,10 +193,10 @@ bool handle_packet(connection& c, string_view p) {
         if (room == rooms.end() || rest.size() < name_end + 1 + msg_key.size() + 2) return true;
         const string_view msg = rest.substr(name_end + 1 + msg_key.size(),
                                             rest.size() - (name_end + 1 + msg_key.size()) - 2); // drop `}]`
-        // The frame, built once for every member.
-        static std::string frame;
+        // The frame, built once for every member (in buffers kept from one broadcast to the next).
+        static std::string frame, payload;
         frame.clear();
-        std::string payload = R"(42["msg",)";
+        payload.assign(R"(42["msg",)");
         payload.append(msg);
         payload.push_back(']');
         append_frame(frame, payload);

@@ -347,9 +347,12 @@ private:
         worker_->post([self = shared_from_this(), key = me.key, place = std::move(place), id = *id, ack = e.ack] {
             // A conversation is listed by its first message, never by a read mark: a client cannot fill
             // the store with conversations that do not exist.
-            const auto marks = self->store_.read_marks(key);
-            const bool known = std::any_of(marks.begin(), marks.end(), [&](const auto& m) { return m.first == place; });
-            if (!known && place.starts_with('@')) return answer(ack, refuse("no such conversation"));
+            // (Existence, not the mark's value: a conversation's mark may be 0.) Rooms need no look-up.
+            if (place.starts_with('@')) {
+                const auto marks = self->store_.read_marks(key);
+                if (std::none_of(marks.begin(), marks.end(), [&](const auto& m) { return m.first == place; }))
+                    return answer(ack, refuse("no such conversation"));
+            }
             self->store_.mark_read(key, place, id);
             answer(ack, ok());
         });
