@@ -376,45 +376,50 @@ double servers_cpu_us(const settings& s) {
     return total;
 }
 
-/// The server's resident memory, in KiB (from /proc/PID/status).
-long rss_kib(int pid) {
+/// A field of /proc/PID/status in KiB: "VmRSS:" (resident memory) or "RssAnon:" (its anonymous part:
+/// the heap and stacks, without the program's code and files paged in).
+long status_kib(int pid, std::string_view field) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/status");
     for (std::string line; std::getline(in, line);)
-        if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+        if (line.rfind(field, 0) == 0) return std::strtol(line.c_str() + field.size(), nullptr, 10);
     return 0;
+}
+long rss_kib(int pid) { return status_kib(pid, "VmRSS:"); }
+
+/// `lanes` lanes of connect, one ack'd echo, disconnect, for `seconds`; `r` counts the sessions.
+/// Returns the elapsed time.
+double churn_for(settings s, int lanes, double seconds, results& r) {
+    s.scenario = "churn"; // also idle's warm-up
+    net::io_context ioc;
+    const tcp::endpoint server = server_endpoint(ioc, s);
+    bool running = true;
+    bool measuring = true;
+    const auto start = clock_type::now();
+    const auto until = start + std::chrono::microseconds(static_cast<std::int64_t>(seconds * 1e6));
+    std::function<void()> lane = [&] {
+        if (clock_type::now() >= until) return;
+        auto c = std::make_shared<client>(ioc, s, r, running, measuring);
+        c->on_done = [&] { net::post(ioc, lane); };
+        c->start(server);
+    };
+    for (int i = 0; i < lanes; ++i) lane();
+    ioc.run();
+    const double elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
+    // Let the server see every close and free what it can before its memory is read again.
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    return elapsed;
 }
 
 /// churn: `clients` lanes of connect, one ack'd echo, disconnect, for `seconds`.
 int run_churn(const settings& s) {
     const long rss_fresh = s.pid > 0 ? rss_kib(s.pid) : 0;
-    // Churns for `seconds`; returns the elapsed time. `r` counts the sessions.
-    const auto churn = [&](double seconds, results& r) {
-        net::io_context ioc;
-        const tcp::endpoint server = server_endpoint(ioc, s);
-        bool running = true;
-        bool measuring = true;
-        const auto start = clock_type::now();
-        const auto until = start + std::chrono::microseconds(static_cast<std::int64_t>(seconds * 1e6));
-        std::function<void()> lane = [&] {
-            if (clock_type::now() >= until) return;
-            auto c = std::make_shared<client>(ioc, s, r, running, measuring);
-            c->on_done = [&] { net::post(ioc, lane); };
-            c->start(server);
-        };
-        for (int i = 0; i < s.clients; ++i) lane();
-        ioc.run();
-        const double elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
-        // Let the server see every close and free what it can before its memory is read again.
-        std::this_thread::sleep_for(std::chrono::seconds(1));
-        return elapsed;
-    };
     // A warm-up first: the first sessions page in code and size the server's pools once; what the
     // measured churn must give back is what it took after that.
     results warm;
-    churn(std::min(1.0, s.seconds), warm);
+    churn_for(s, s.clients, std::min(1.0, s.seconds), warm);
     const long rss_before = s.pid > 0 ? rss_kib(s.pid) : 0;
     results r;
-    const double elapsed = churn(s.seconds, r);
+    const double elapsed = churn_for(s, s.clients, s.seconds, r);
     const long rss_after = s.pid > 0 ? rss_kib(s.pid) : 0;
     std::printf("{\"scenario\":\"churn\",\"server\":\"%s\",\"lanes\":%d,\"seconds\":%.2f,\"sessions\":%llu,"
                 "\"failed\":%d,\"sessions_per_s\":%.0f,\"rss_fresh_kib\":%ld,\"rss_before_kib\":%ld,"
@@ -547,7 +552,14 @@ int run_idle(const settings& s) {
     std::vector<std::shared_ptr<client>> clients;
     clients.reserve(static_cast<std::size_t>(s.clients));
 
+    // A warm-up first (as churn's): the first sessions page in the server's code and size its pools
+    // once, which is not memory per connection. What is measured is what the crowd adds after that.
+    const long rss_fresh = rss_kib(s.pid);
+    results warm;
+    churn_for(s, 64, 1.0, warm);
     const long rss_before = rss_kib(s.pid);
+    const long anon_before = status_kib(s.pid, "RssAnon:");
+    long anon_connected = 0;
     const auto start = clock_type::now();
     double connect_s = 0, cpu_start = 0, cpu_us_at_rest = 0;
     long rss_connected = 0;
@@ -583,6 +595,7 @@ int run_idle(const settings& s) {
         case phase::settling: // the server's allocations of the last connections settle
             if (in_phase >= 2) {
                 rss_connected = rss_kib(s.pid);
+                anon_connected = status_kib(s.pid, "RssAnon:");
                 cpu_start = cpu_us(s.pid);
                 pings_before_hold = r.pings;
                 state = phase::holding;
@@ -602,15 +615,18 @@ int run_idle(const settings& s) {
         case phase::leaving:
             if (in_phase >= 3) {
                 const long rss_left = rss_kib(s.pid);
-                const double per_conn_bytes =
-                    r.connected ? static_cast<double>(rss_connected - rss_before) * 1024.0 / r.connected : 0.0;
+                const auto per_conn = [&](long before, long after) {
+                    return r.connected ? static_cast<double>(after - before) * 1024.0 / r.connected : 0.0;
+                };
                 std::printf("{\"scenario\":\"idle\",\"server\":\"%s\",\"clients\":%d,\"source_addresses\":%d,"
                             "\"connected\":%d,\"failed\":%d,\"dropped\":%d,\"connect_s\":%.2f,\"connects_per_s\":%.0f,"
-                            "\"rss_before_kib\":%ld,\"rss_connected_kib\":%ld,\"rss_per_conn_bytes\":%.0f,"
+                            "\"rss_fresh_kib\":%ld,\"rss_before_kib\":%ld,\"rss_connected_kib\":%ld,"
+                            "\"rss_per_conn_bytes\":%.0f,\"anon_per_conn_bytes\":%.0f,"
                             "\"hold_s\":%.1f,\"pings_per_conn\":%.2f,\"server_cpu_pct_at_rest\":%.2f,"
                             "\"rss_left_kib\":%ld}\n",
-                            s.label.c_str(), s.clients, sources, r.connected, r.failed, r.dropped, connect_s,
-                            connect_s > 0 ? r.connected / connect_s : 0.0, rss_before, rss_connected, per_conn_bytes,
+                            s.label.c_str(), s.clients, sources, r.connected, r.failed + warm.failed, r.dropped,
+                            connect_s, connect_s > 0 ? r.connected / connect_s : 0.0, rss_fresh, rss_before,
+                            rss_connected, per_conn(rss_before, rss_connected), per_conn(anon_before, anon_connected),
                             hold_s, r.connected ? static_cast<double>(r.pings - pings_before_hold) / r.connected : 0.0,
                             cpu_us_at_rest / (hold_s * 1e6) * 100.0, rss_left);
                 return;

@@ -11,8 +11,8 @@ std::string_view to_string(transport_kind kind) noexcept {
 }
 
 server_session::server_session(std::string sid, transport_kind transport, const server_session_options& options)
-    : sid_(std::move(sid)), options_(options), transport_(transport),
-      heartbeat_(options.ping_interval, options.ping_timeout) {}
+    : sid_(std::move(sid)), options_(options), heartbeat_(options.ping_interval, options.ping_timeout),
+      transport_(transport) {}
 
 codec_limits server_session::limits() const noexcept {
     codec_limits limits;
@@ -284,8 +284,10 @@ void server_session::drop_probe() {
 
 void server_session::on_timer(duration now) {
     if (released_ || !opened_) return;
-    // An idle session gives back what its last burst of effects needed (heartbeats are rare enough).
+    // An idle session gives back what its last burst of effects and output needed (heartbeats are
+    // rare enough).
     if (next_effect_ == 0 && effects_.empty() && effects_.capacity() != 0) effects_ = {};
+    if (output_.empty() && output_.capacity() != 0) output_ = {};
     if (closed_) {
         if (close_deferred_ && now >= release_at_) release();
         return;

@@ -68,6 +68,7 @@ server_action server_connection::on_decoded(packet&& p) {
 
 void server_connection::connected(const std::string& nsp) {
     std::erase(connecting_, nsp);
+    if (connecting_.empty()) connecting_.shrink_to_fit(); // kept per connection: no list while none is on its way
     if (!is_connected(nsp)) connected_.push_back(nsp);
     connect_deadline_.reset(); // as the reference server, the timeout goes with the first namespace
 }

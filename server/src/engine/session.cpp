@@ -24,7 +24,7 @@ engine_session::engine_session(engine_endpoint& endpoint, strand_type strand, re
                                eio::transport_kind transport)
     : endpoint_(endpoint), strand_(std::move(strand)), machine_(random_id(), transport, endpoint.session_options()),
       remote_address_(std::move(request.remote_address)), request_block_(std::move(request.block)),
-      transport_(transport), heartbeat_slot_(endpoint.heartbeats().acquire(this)) {
+      heartbeat_slot_(endpoint.heartbeats().acquire(this)), transport_(transport) {
     ++live_;
 }
 
@@ -185,6 +185,7 @@ std::uint64_t engine_session::post_after(std::chrono::milliseconds delay, std::f
             auto s = weak.lock();
             if (!s) return;
             std::erase_if(s->timers_, [id](const auto& t) { return t.first == id; });
+            if (s->timers_.empty()) s->timers_.shrink_to_fit(); // an idle session keeps no list (the connect timeout's)
             if (!ec && !s->machine_.closed()) s->guarded("a timer task", task);
         });
     });

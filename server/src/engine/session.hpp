@@ -132,17 +132,16 @@ private:
     mutable std::string request_block_;             // the request_head's block, until the first request()
     mutable std::unique_ptr<request_info> request_; // from then on
     mutable std::once_flag request_once_;
-    std::atomic<eio::transport_kind> transport_;
+    // Small members together, without padding between them (a session is kept per connection).
+    static constexpr std::uint32_t no_slot = ~std::uint32_t{0};
+    std::uint32_t heartbeat_slot_;         // the machine's deadlines wake the session through it
     std::atomic<std::size_t> buffered_{0}; // the machine's unsent bytes, for buffered_amount()
-    bool over_high_water_ = false;         // strand: a drain is due when the bytes fall to the low-water mark
-
+    std::atomic<eio::transport_kind> transport_;
+    bool over_high_water_ = false; // strand: a drain is due when the bytes fall to the low-water mark
     bool running_effects_ = false;
     bool flush_due_ = false;    // only loop: in the endpoint's list for the end of this pass
     bool corked_ = false;       // WebSocket: handling what one read brought; its replies go out in one write
     bool write_posted_ = false; // WebSocket: a write_now() is posted (write_soon)
-
-    static constexpr std::uint32_t no_slot = ~std::uint32_t{0};
-    std::uint32_t heartbeat_slot_; // the machine's deadlines wake the session through it
     std::optional<std::chrono::milliseconds> armed_for_;
     // post_after() timers by id, cancelled at the close: nothing of an ended session waits for them.
     std::vector<std::pair<std::uint64_t, std::shared_ptr<strand_timer>>> timers_;

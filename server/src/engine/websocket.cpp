@@ -25,7 +25,7 @@ websocket_transport::websocket_transport(strand_socket socket, std::size_t max_m
                                          std::chrono::milliseconds write_timeout, admission::ticket ticket,
                                          std::unique_ptr<tls_engine> tls)
     : socket_(std::move(socket)), tls_(std::move(tls)), ticket_(std::move(ticket)), reader_(max_message),
-      write_timeout_(write_timeout), reader_max_(max_message) {}
+      write_timeout_(write_timeout) {}
 
 void websocket_transport::start(std::weak_ptr<listener> l) {
     listener_ = std::move(l);
@@ -37,7 +37,9 @@ void websocket_transport::start(std::weak_ptr<listener> l) {
 websocket_transport::write_state websocket_transport::write(std::span<eio::frame> frames) {
     if (closing_ || aborted_) return aborted_ ? write_state::failed : write_state::done; // nothing after the close
     if (frames.empty()) return waiting_ ? write_state::waiting_stalled : write_state::done;
-    // The common case: the frames go straight into the batch; else behind what waits.
+    if (!waiting_ && pending_.empty() && batch_.empty() && !tls_ && frames.size() <= direct_frames)
+        return write_direct(frames);
+    // Else the frames go into the batch, or behind what waits.
     auto& into = waiting_ || !pending_.empty() ? pending_ : batch_;
     for (auto& f : frames) {
         const auto op = f.binary ? ws::opcode::binary : ws::opcode::text;
@@ -46,6 +48,53 @@ websocket_transport::write_state websocket_transport::write(std::span<eio::frame
     if (&into == &pending_) return waiting_ ? write_state::waiting_stalled : write_pending();
     gather();
     return write_batch();
+}
+
+// The common case, a peer that keeps up: the frames go out at once in one gathered write from the
+// stack, so a connection holds no write lists between its bursts. What the socket does not take
+// waits in the batch as any write that waits.
+websocket_transport::write_state websocket_transport::write_direct(std::span<eio::frame> frames) {
+    unsigned char headers[direct_frames][ws::max_header_size];
+    std::array<net::const_buffer, direct_frames * 2> iov;
+    std::size_t buffers = 0;
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+        const auto& f = frames[i];
+        const bool compressed = deflate_ && f.deflated; // compressed once, for every recipient
+        const auto& bytes = compressed ? *f.deflated : *f.bytes;
+        const auto op = f.binary ? ws::opcode::binary : ws::opcode::text;
+        const auto header_size = ws::write_header(headers[i], op, bytes.size(), compressed);
+        iov[buffers++] = net::const_buffer(headers[i], header_size);
+        if (!bytes.empty()) iov[buffers++] = net::const_buffer(bytes.data(), bytes.size());
+        total += header_size + bytes.size();
+    }
+    beast::error_code ec;
+    const std::size_t n = send(std::span<const net::const_buffer>(iov.data(), buffers), ec);
+    if (ec && ec != net::error::would_block && ec != net::error::try_again) {
+        abort();
+        return write_state::failed;
+    }
+    if (n == total) return write_state::done;
+    for (auto& f : frames) {
+        const auto op = f.binary ? ws::opcode::binary : ws::opcode::text;
+        batch_.push_back({std::move(f), op});
+    }
+    gather(); // the same headers again, now kept with their frames
+    skip_written(n);
+    wait_writable();
+    return n > 0 ? write_state::waiting_progressed : write_state::waiting_stalled;
+}
+
+void websocket_transport::skip_written(std::size_t n) {
+    while (n > 0) { // the first buffer not fully written starts where it stopped
+        auto& b = iov_[iov_next_];
+        if (n < b.size()) {
+            b += n;
+            return;
+        }
+        n -= b.size();
+        ++iov_next_;
+    }
 }
 
 // Every frame of a batch goes out in one gathered write (header, payload, header, payload, ...): one
@@ -92,15 +141,7 @@ websocket_transport::write_state websocket_transport::write_batch() {
             return write_state::failed;
         }
         progressed = progressed || n > 0;
-        while (n > 0) { // skip what went out; the first buffer not fully written starts where it stopped
-            auto& b = iov_[iov_next_];
-            if (n < b.size()) {
-                b += n;
-                break;
-            }
-            n -= b.size();
-            ++iov_next_;
-        }
+        skip_written(n);
         if (ec) { // would block (over TLS, its ciphertext may wait with every byte taken)
             wait_writable();
             return progressed ? write_state::waiting_progressed : write_state::waiting_stalled;
@@ -129,7 +170,7 @@ void websocket_transport::batch_written() {
     batch_.clear();
     iov_.clear();
     iov_next_ = 0;
-    if (batch_.capacity() > 64) { // a burst doesn't pin its memory for the life of the connection
+    if (pending_.empty()) { // a connection that caught up keeps no write lists (write_direct's case)
         batch_ = {};
         iov_ = {};
     }
@@ -306,7 +347,7 @@ bool websocket_transport::on_event(listener& l, const ws::event& event) {
         // permessage-deflate: inflated here, bounded by the message limit, into this thread's buffer.
         thread_local std::string inflated;
         bool too_big = false;
-        const bool ok = deflate::inflate(event.payload, reader_max_, inflated, too_big);
+        const bool ok = deflate::inflate(event.payload, reader_.max_message(), inflated, too_big);
         const bool text = event.type == ws::event::kind::text;
         if (!ok || (text && !ws::is_valid_utf8(inflated))) {
             if (too_big) metrics::add(metrics::counter::refused_payload);

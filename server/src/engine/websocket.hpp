@@ -81,8 +81,11 @@ private:
         unsigned char header[ws::max_header_size] = {};
     };
 
+    static constexpr std::size_t direct_frames = 8; // at most this many frames go straight from the stack
+    write_state write_direct(std::span<eio::frame> frames);
     write_state write_pending();
-    void gather(); // batch_ into iov_
+    void gather();                    // batch_ into iov_
+    void skip_written(std::size_t n); // iov_next_ past n bytes written
     write_state write_batch();
     void batch_written();
     void wait_writable();
@@ -102,17 +105,16 @@ private:
     ws::reader reader_;
     std::chrono::milliseconds write_timeout_;
     std::weak_ptr<listener> listener_;
-    std::vector<outgoing_frame> pending_; // frames behind a write that waits, and control frames (rare)
-    std::vector<outgoing_frame> batch_;   // the frames of the write in flight
-    std::vector<net::const_buffer> iov_;  // ... their headers and payloads, gathered
-    std::size_t iov_next_ = 0;            // the first buffer of iov_ not (fully) written yet
-    bool waiting_ = false;                // a write waits for writability (the only writer waits for it)
-    bool closing_ = false;                // our close frame is queued: nothing more is read for the session
-    bool aborted_ = false;
-    bool deflate_ = false;                 // permessage-deflate, negotiated at the upgrade
-    std::size_t reader_max_;               // the message limit (also for what a compressed message inflates to)
-    std::uint16_t close_code_ = 0;         // the code our close frame will carry, when the peer's side set one
+    std::vector<outgoing_frame> pending_;  // frames behind a write that waits, and control frames (rare)
+    std::vector<outgoing_frame> batch_;    // the frames of the write in flight
+    std::vector<net::const_buffer> iov_;   // ... their headers and payloads, gathered
+    std::size_t iov_next_ = 0;             // the first buffer of iov_ not (fully) written yet
     std::unique_ptr<strand_timer> linger_; // bounds the close: our close frame's write, then the peer's
+    std::uint16_t close_code_ = 0;         // the code our close frame will carry, when the peer's side set one
+    bool waiting_ = false;                 // a write waits for writability (the only writer waits for it)
+    bool closing_ = false;                 // our close frame is queued: nothing more is read for the session
+    bool aborted_ = false;
+    bool deflate_ = false; // permessage-deflate, negotiated at the upgrade
 };
 
 } // namespace switchboard::server

@@ -326,18 +326,18 @@ const socket& socket::off(const std::string& event) const {
 }
 
 const socket& socket::on_any(any_handler handler) const {
-    impl_->any_incoming.push_back(std::move(handler));
+    impl_->rare_made().any_incoming.push_back(std::move(handler));
     return *this;
 }
 
 const socket& socket::on_any_outgoing(any_handler handler) const {
-    impl_->any_outgoing.push_back(std::move(handler));
+    impl_->rare_made().any_outgoing.push_back(std::move(handler));
     impl_->has_outgoing_listeners = true;
     return *this;
 }
 
 const socket& socket::on_disconnecting(disconnect_handler handler) const {
-    impl_->disconnecting_handlers.push_back(std::move(handler));
+    impl_->rare_made().disconnecting.push_back(std::move(handler));
     return *this;
 }
 
@@ -363,7 +363,7 @@ socket socket::when_full(overflow policy) const {
 std::size_t socket::buffered_amount() const noexcept { return impl_->owner->engine().buffered_amount(); }
 
 const socket& socket::on_drain(std::function<void()> handler) const {
-    impl_->drain_handlers.push_back(std::move(handler));
+    impl_->rare_made().drain.push_back(std::move(handler));
     return *this;
 }
 

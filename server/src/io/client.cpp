@@ -57,7 +57,8 @@ void client::arm_connect_timeout() {
 void client::on_drain() {
     const auto sockets = sockets_; // a handler may disconnect its socket
     for (const auto& socket : sockets) {
-        const auto handlers = socket->drain_handlers;
+        if (!socket->rare) continue;
+        const auto handlers = socket->rare->drain;
         for (const auto& handler : handlers) {
             if (!socket->connected) break;
             if (!run_guarded(socket->peer(), "a drain handler", [&] { handler(); })) {

@@ -103,7 +103,8 @@ struct socket_impl : std::enable_shared_from_this<socket_impl> {
     const handshake_info& handshake() const;
     boost::json::value data;
     std::atomic<bool> connected{false};
-    std::unique_ptr<recovery_state> recovery; ///< set before it connects, when recovery is on
+    std::atomic<bool> has_outgoing_listeners{false}; // read by broadcasts from any thread
+    std::unique_ptr<recovery_state> recovery;        ///< set before it connects, when recovery is on
     /// A dynamic namespace's child is not removed while a socket is on its way in (its middleware runs):
     /// held from resolve() until the socket is in the namespace, or gone.
     std::shared_ptr<void> joining;
@@ -112,12 +113,19 @@ struct socket_impl : std::enable_shared_from_this<socket_impl> {
     // Event handlers in registration order: a flat list (a socket has a few, and a map's buckets
     // and nodes would cost every idle connection more than the search costs an event).
     std::vector<std::pair<std::string, event_handler>> handlers;
-    std::vector<any_handler> any_incoming;
-    std::vector<any_handler> any_outgoing;
-    std::atomic<bool> has_outgoing_listeners{false}; // read by broadcasts from any thread
-    std::vector<disconnect_handler> disconnecting_handlers;
     std::vector<disconnect_handler> disconnect_handlers;
-    std::vector<std::function<void()>> drain_handlers;
+    /// Listeners few sockets have, apart, so that a socket without them pays one pointer.
+    struct rare_listeners {
+        std::vector<any_handler> any_incoming;
+        std::vector<any_handler> any_outgoing;
+        std::vector<disconnect_handler> disconnecting;
+        std::vector<std::function<void()>> drain;
+    };
+    std::unique_ptr<rare_listeners> rare; // made by the first of them
+    rare_listeners& rare_made() {
+        if (!rare) rare = std::make_unique<rare_listeners>();
+        return *rare;
+    }
 
     /// Encodes and queues a packet on the connection (any thread).
     void send_packet(const sio::packet& packet, bool droppable);
@@ -173,8 +181,8 @@ private:
     std::chrono::system_clock::time_point created_;
     std::unique_ptr<sio::event_budget> budget_;      // --events-per-second (none when off: idle sockets pay nothing)
     std::unique_ptr<sio::event_budget> byte_budget_; // --bytes-per-second (likewise)
-    mutable std::once_flag handshake_once_;
     mutable std::unique_ptr<handshake_info> handshake_;
+    mutable std::once_flag handshake_once_;
 
     struct pending_ack {
         ack_callback callback;

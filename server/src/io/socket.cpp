@@ -258,7 +258,8 @@ void socket_impl::notify_outgoing(const sio::packet& packet) {
 }
 
 void socket_impl::call_outgoing(std::string_view name, const arguments& args) {
-    if (!call_all(*this, "an outgoing listener", any_outgoing, std::string(name), args)) on_handler_failure();
+    if (rare && !call_all(*this, "an outgoing listener", rare->any_outgoing, std::string(name), args))
+        on_handler_failure();
 }
 
 void socket_impl::on_connected() {
@@ -312,7 +313,8 @@ void socket_impl::on_event(sio::packet&& packet, std::size_t bytes) {
     ev.args.attachments = std::move(packet.attachments);
     if (packet.id) ev.ack = ack_responder(std::make_shared<ack_state>(weak_from_this(), *packet.id));
 
-    if (!call_all(*this, "a catch-all listener", any_incoming, ev.name, ev.args)) return on_handler_failure();
+    if (rare && !call_all(*this, "a catch-all listener", rare->any_incoming, ev.name, ev.args))
+        return on_handler_failure();
     if (!connected) return; // a catch-all handler disconnected it
     // As an EventEmitter: handlers added meanwhile wait for the next event. Each one is copied
     // before it runs, since it may remove itself (small lambdas: no allocation).
@@ -370,7 +372,7 @@ void socket_impl::fail_pending_acks() {
 void socket_impl::close(sio::disconnect_reason why) {
     if (!connected) return;
     const auto reason = sio::to_string(why); // the application sees Socket.IO's string
-    call_all(*this, "a disconnecting listener", disconnecting_handlers, reason); // rooms are still there
+    if (rare) call_all(*this, "a disconnecting listener", rare->disconnecting, reason); // rooms are still there
     if (recovery) {
         // Kept for the window when the connection was lost (Socket.IO's recoverable reasons); an
         // explicit disconnect, either side's, ends the session for good.
@@ -388,12 +390,9 @@ void socket_impl::close(sio::disconnect_reason why) {
     auto on_disconnect = std::move(disconnect_handlers);
     // Handlers often capture their own socket: dropping them breaks that cycle.
     handlers.clear();
-    any_incoming.clear();
-    any_outgoing.clear();
     has_outgoing_listeners = false;
-    disconnecting_handlers.clear();
     disconnect_handlers.clear();
-    drain_handlers.clear();
+    rare.reset();
     fail_pending_acks();
     call_all(*this, "a disconnect listener", on_disconnect, reason);
 }

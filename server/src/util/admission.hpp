@@ -12,6 +12,7 @@
 #include <optional>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 namespace switchboard::server {
 
@@ -21,16 +22,18 @@ public:
     admission(std::size_t max_total, std::size_t max_per_address)
         : max_total_(max_total), max_per_address_(max_per_address) {}
 
-    /// An open connection's place (move-only; empty when limits are off).
+    /// An open connection's place (move-only; empty when limits are off). It points at its address's
+    /// count (nodes of an unordered_map stay put): kept per connection, it is two pointers.
     class ticket {
     public:
         ticket() = default;
-        ticket(ticket&& other) noexcept : owner_(std::exchange(other.owner_, nullptr)), address_(other.address_) {}
+        ticket(ticket&& other) noexcept
+            : owner_(std::exchange(other.owner_, nullptr)), count_(std::exchange(other.count_, nullptr)) {}
         ticket& operator=(ticket&& other) noexcept {
             if (this != &other) {
                 release();
                 owner_ = std::exchange(other.owner_, nullptr);
-                address_ = other.address_;
+                count_ = std::exchange(other.count_, nullptr);
             }
             return *this;
         }
@@ -38,12 +41,13 @@ public:
 
     private:
         friend class admission;
-        ticket(admission* owner, net::ip::address address) : owner_(owner), address_(address) {}
+        using address_count = std::pair<const net::ip::address, std::size_t>;
+        ticket(admission* owner, address_count* count) : owner_(owner), count_(count) {}
         void release() {
-            if (owner_) std::exchange(owner_, nullptr)->leave(address_);
+            if (owner_) std::exchange(owner_, nullptr)->leave(*std::exchange(count_, nullptr));
         }
         admission* owner_ = nullptr;
-        net::ip::address address_;
+        address_count* count_ = nullptr;
     };
 
     /// A ticket for a connection from `address`; nothing (and `why`) when a limit is reached.
@@ -54,22 +58,24 @@ public:
             why = "--max-connections";
             return std::nullopt;
         }
-        auto& mine = per_address_[address];
-        if (max_per_address_ != 0 && mine >= max_per_address_) {
+        auto& mine = *per_address_.try_emplace(address, 0).first;
+        if (max_per_address_ != 0 && mine.second >= max_per_address_) {
             why = "--max-connections-per-ip";
             return std::nullopt;
         }
-        ++mine;
+        ++mine.second;
         ++total_;
-        return ticket{this, address};
+        return ticket{this, &mine};
     }
 
 private:
-    void leave(const net::ip::address& address) {
+    void leave(ticket::address_count& count) {
         std::lock_guard lock(mutex_);
         --total_;
-        if (const auto it = per_address_.find(address); it != per_address_.end() && --it->second == 0)
-            per_address_.erase(it);
+        if (--count.second == 0) {
+            const auto address = count.first; // erased by a copy of its key, not by the node's own
+            per_address_.erase(address);
+        }
     }
 
     const std::size_t max_total_;

@@ -202,20 +202,21 @@ private:
 
     codec_limits limits() const noexcept;
 
+    // The one-byte members sit together (no padding between them: a session is kept per connection).
     std::string sid_;
     const server_session_options& options_;
-    transport_kind transport_;
     server_heartbeat heartbeat_;
+    transport_kind transport_;
     bool opened_ = false;
     bool closed_ = false;
     bool released_ = false;
     bool poll_held_ = false;      // polling: a GET waits for output
-    bool close_deferred_ = false; // polling: closed; the close packet waits for the client's next GET
-    duration release_at_{};       // ... until then
+    bool close_deferred_ = false; // polling: closed; the close packet waits for the client's next GET (release_at_)
     probe_state probe_ = probe_state::none;
+    bool write_waiting_ = false; // WebSocket: the caller's write waits for the socket (stalled_since_)
+    duration release_at_{};      // polling: when a deferred close's packet is released
     duration upgrade_deadline_{};
-    bool write_waiting_ = false;            // WebSocket: the caller's write waits for the socket
-    std::optional<duration> stalled_since_; // ... and since when the peer has taken nothing
+    std::optional<duration> stalled_since_; // WebSocket: since when the peer has taken nothing
     std::vector<frame> output_;
     std::size_t queued_bytes_ = 0;    // in output_
     std::size_t in_flight_bytes_ = 0; // taken, not yet written

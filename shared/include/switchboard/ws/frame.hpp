@@ -59,6 +59,8 @@ public:
 
     /// permessage-deflate was negotiated: RSV1 on a message's first frame is allowed (and reported).
     void allow_compression() noexcept { compression_ = true; }
+    /// The largest message accepted (also the limit for what a compressed one inflates to).
+    std::size_t max_message() const noexcept { return max_message_; }
 
     /// Parses the `size` bytes at `data`, unmasking in place, and calls `on_event(const event&)` for
     /// every complete message or control frame; `on_event` returns false to stop (the rest is
