@@ -560,6 +560,7 @@ int run_idle(const settings& s) {
     const long rss_before = rss_kib(s.pid);
     const long anon_before = status_kib(s.pid, "RssAnon:");
     long anon_connected = 0;
+    long rss_held = 0;
     const auto start = clock_type::now();
     double connect_s = 0, cpu_start = 0, cpu_us_at_rest = 0;
     long rss_connected = 0;
@@ -605,6 +606,7 @@ int run_idle(const settings& s) {
         case phase::holding:
             if (in_phase >= s.seconds) {
                 cpu_us_at_rest = cpu_us(s.pid) - cpu_start;
+                rss_held = rss_kib(s.pid); // after the hold's heartbeats: the buffers of the handshake given back
                 hold_s = in_phase;
                 running = false;
                 for (auto& c : clients) c->stop(); // every client leaves; the server's memory should follow
@@ -621,13 +623,15 @@ int run_idle(const settings& s) {
                 std::printf("{\"scenario\":\"idle\",\"server\":\"%s\",\"clients\":%d,\"source_addresses\":%d,"
                             "\"connected\":%d,\"failed\":%d,\"dropped\":%d,\"connect_s\":%.2f,\"connects_per_s\":%.0f,"
                             "\"rss_fresh_kib\":%ld,\"rss_before_kib\":%ld,\"rss_connected_kib\":%ld,"
-                            "\"rss_per_conn_bytes\":%.0f,\"anon_per_conn_bytes\":%.0f,"
+                            "\"rss_per_conn_bytes\":%.0f,\"anon_per_conn_bytes\":%.0f,\"rss_held_kib\":%ld,"
+                            "\"held_per_conn_bytes\":%.0f,"
                             "\"hold_s\":%.1f,\"pings_per_conn\":%.2f,\"server_cpu_pct_at_rest\":%.2f,"
                             "\"rss_left_kib\":%ld}\n",
                             s.label.c_str(), s.clients, sources, r.connected, r.failed + warm.failed, r.dropped,
                             connect_s, connect_s > 0 ? r.connected / connect_s : 0.0, rss_fresh, rss_before,
                             rss_connected, per_conn(rss_before, rss_connected), per_conn(anon_before, anon_connected),
-                            hold_s, r.connected ? static_cast<double>(r.pings - pings_before_hold) / r.connected : 0.0,
+                            rss_held, per_conn(rss_before, rss_held), hold_s,
+                            r.connected ? static_cast<double>(r.pings - pings_before_hold) / r.connected : 0.0,
                             cpu_us_at_rest / (hold_s * 1e6) * 100.0, rss_left);
                 return;
             }

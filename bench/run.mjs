@@ -127,11 +127,13 @@ const rows = [
   [`idle, ${idleClients} connections: connects/s`, 'idle', 'connects_per_s'],
   [`idle, ${idleClients} connections: server RSS bytes per connection (after a 1 s warm-up churn)`, 'idle', 'rss_per_conn_bytes'],
   [`idle, ${idleClients} connections: server anonymous RSS bytes per connection (heap, no code)`, 'idle', 'anon_per_conn_bytes'],
+  [`idle, ${idleClients} connections: server RSS bytes per connection at the end of the hold (after heartbeats)`, 'idle', 'held_per_conn_bytes'],
   [`idle, ${idleClients} connections: server CPU % at rest (heartbeats)`, 'idle', 'server_cpu_pct_at_rest'],
   [`idle, ${idleClients} connections: connections dropped`, 'idle', 'dropped'],
   ...(quick ? [] : [
     [`idle, ${maxIdle} connections: server RSS bytes per connection (after a 1 s warm-up churn)`, 'idle-max', 'rss_per_conn_bytes'],
     [`idle, ${maxIdle} connections: server anonymous RSS bytes per connection (heap, no code)`, 'idle-max', 'anon_per_conn_bytes'],
+    [`idle, ${maxIdle} connections: server RSS bytes per connection at the end of the hold (after heartbeats)`, 'idle-max', 'held_per_conn_bytes'],
     [`idle, ${maxIdle} connections: server CPU % at rest (heartbeats)`, 'idle-max', 'server_cpu_pct_at_rest'],
     [`idle, ${maxIdle} connections: connections dropped`, 'idle-max', 'dropped'],
   ]),

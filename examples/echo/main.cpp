@@ -20,10 +20,10 @@ namespace {
 
 void serve_engine_echo(server::server& http) {
     http.engine("/engine.io/", [](const std::shared_ptr<server::engine_socket>& socket) {
-        // Raw pointers: the callbacks belong to the socket, so they must not own it.
+        // Raw pointers: the listener belongs to the socket, so it must not own it.
         auto* s = socket.get();
-        s->on_text = [s](std::string_view text) { s->send({eio::make_text_frame(eio::packet_type::message, text)}); };
-        s->on_binary = [s](shared_bytes bytes) { s->send({eio::make_binary_frame(std::move(bytes))}); };
+        s->listen([s](std::string_view text) { s->send({eio::make_text_frame(eio::packet_type::message, text)}); },
+                  [s](shared_bytes bytes) { s->send({eio::make_binary_frame(std::move(bytes))}); });
     });
 }
 

@@ -70,7 +70,7 @@ void server_connection::connected(const std::string& nsp) {
     std::erase(connecting_, nsp);
     if (connecting_.empty()) connecting_.shrink_to_fit(); // kept per connection: no list while none is on its way
     if (!is_connected(nsp)) connected_.push_back(nsp);
-    connect_deadline_.reset(); // as the reference server, the timeout goes with the first namespace
+    connect_deadline_ = no_deadline; // as the reference server, the timeout goes with the first namespace
 }
 
 void server_connection::refused(const std::string& nsp) { std::erase(connecting_, nsp); }
@@ -84,10 +84,11 @@ bool server_connection::is_connected(std::string_view nsp) const noexcept { retu
 bool server_connection::is_connecting(std::string_view nsp) const noexcept { return contains(connecting_, nsp); }
 
 bool server_connection::on_timer(duration now) const noexcept {
-    return connect_deadline_ && now >= *connect_deadline_ && connected_.empty();
+    return connect_deadline_ != no_deadline && now >= connect_deadline_ && connected_.empty();
 }
 
 std::optional<server_connection::duration> server_connection::next_deadline() const noexcept {
+    if (connect_deadline_ == no_deadline) return std::nullopt;
     return connect_deadline_;
 }
 

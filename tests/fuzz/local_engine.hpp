@@ -71,10 +71,10 @@ public:
     void cancel_timer(std::uint64_t id) override { timers_.erase(id); }
 
     void receive_text(std::string_view text) {
-        if (!closed_ && on_text) on_text(text);
+        if (!closed_ && listener_) std::shared_ptr(listener_)->on_text(text);
     }
     void receive_binary(std::string_view bytes) {
-        if (!closed_ && on_binary) on_binary(make_shared_bytes(std::string(bytes)));
+        if (!closed_ && listener_) std::shared_ptr(listener_)->on_binary(make_shared_bytes(std::string(bytes)));
     }
     void fire_timers() {
         auto due = std::move(timers_);
@@ -87,11 +87,7 @@ public:
         if (closed_) return;
         closed_ = true;
         timers_.clear();
-        auto handler = std::move(on_close);
-        on_text = nullptr;
-        on_binary = nullptr;
-        on_close = nullptr;
-        if (handler) handler(reason);
+        if (const auto listener = std::move(listener_)) listener->on_close(reason);
     }
     bool closed() const noexcept { return closed_; }
 

@@ -212,13 +212,17 @@ void engine_session::run_effects() {
 void engine_session::apply(eio::deliver_text& e) {
     metrics::add(metrics::counter::packets_in);
     metrics::add(metrics::counter::bytes_in, e.text.size() + 1); // as sent: the type digit, then the text
-    if (!machine_.closed() && on_text) guarded("a message handler", [&] { on_text(e.text); });
+    if (machine_.closed() || !listener_) return;
+    const auto listener = listener_; // the call may end the session, and with it the session's hold
+    guarded("a message handler", [&] { listener->on_text(e.text); });
 }
 
 void engine_session::apply(eio::deliver_binary& e) {
     metrics::add(metrics::counter::packets_in);
     metrics::add(metrics::counter::bytes_in, e.bytes ? e.bytes->size() : 0);
-    if (!machine_.closed() && on_binary) guarded("a message handler", [&] { on_binary(std::move(e.bytes)); });
+    if (machine_.closed() || !listener_) return;
+    const auto listener = listener_;
+    guarded("a message handler", [&] { listener->on_binary(std::move(e.bytes)); });
 }
 
 void engine_session::apply(eio::answer_poll& e) { polling_.answer(std::move(e.payload)); }
@@ -259,14 +263,10 @@ void engine_session::apply(eio::session_closed& e) {
         SB_LOG(debug, "{} session {} closed ({})", remote_address_, id(), eio::to_string(e.reason));
     }
     for (auto& [timer_id, timer] : std::exchange(timers_, {})) timer->cancel();
-    auto on_close_handler = std::move(on_close);
-    // Drop the layers' callbacks: they may hold this session, which would keep it alive forever.
-    on_text = nullptr;
-    on_binary = nullptr;
-    on_close = nullptr;
-    if (on_close_handler) {
+    // Dropped: the listener may hold this session, which would keep it alive forever.
+    if (const auto listener = std::move(listener_)) {
         try {
-            on_close_handler(e.reason);
+            listener->on_close(e.reason);
         } catch (...) {
             SB_LOG(warn, "{} session {}: the close handler threw ({})", remote_address_, id(),
                    describe_current_exception());
@@ -292,7 +292,7 @@ void engine_session::settle() {
         over_high_water_ = true;
     } else if (over_high_water_ && unsent <= high / 2) {
         over_high_water_ = false;
-        if (on_drain) guarded("a drain handler", [&] { on_drain(); });
+        if (const auto listener = listener_) guarded("a drain handler", [&] { listener->on_drain(); });
     }
     const auto deadline = machine_.next_deadline();
     if (deadline == armed_for_ || heartbeat_slot_ == no_slot) return;

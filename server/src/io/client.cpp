@@ -23,16 +23,8 @@ client::client(std::shared_ptr<io_core> core, std::shared_ptr<switchboard::serve
       connection_(core_->limits, steady_now(), std::chrono::milliseconds(core_->http.config().connect_timeout_ms)) {}
 
 void client::start() {
-    // The session's close callback owns the client; the session drops its callbacks when it ends, and
-    // calls none after on_close, so the other two can hold a plain pointer (which std::function keeps
-    // without an allocation).
-    auto self = shared_from_this();
-    client* raw = this;
-    // Each call holds the client for its own duration: it may end the session, and with it on_close.
-    engine_->on_text = [raw](std::string_view text) { raw->shared_from_this()->on_text(text); };
-    engine_->on_binary = [raw](shared_bytes bytes) { raw->shared_from_this()->on_binary(std::move(bytes)); };
-    engine_->on_close = [self](eio::close_reason reason) { self->on_close(reason); };
-    engine_->on_drain = [raw] { raw->shared_from_this()->on_drain(); };
+    // The session holds the client (its listener) until it has told it of the close.
+    engine_->listen(shared_from_this());
     // A session that joins no namespace in time is closed (the reference server's connectTimeout).
     arm_connect_timeout();
 }

@@ -188,7 +188,10 @@ private:
         ack_callback callback;
         std::uint64_t timer = 0; // the session timer of its timeout (0: none)
     };
-    std::mutex acks_mutex_;               // emits with ack may come from any thread
+    // Emits with an ack may come from any thread. The registry is guarded by one of a few mutexes
+    // shared by all sockets (by address; held briefly, never two at once) rather than a 40-byte mutex
+    // kept by every socket.
+    std::mutex& acks_mutex() const noexcept;
     sio::ack_registry<pending_ack> acks_; // the client's registry too (its timeouts are session timers here)
 };
 
@@ -267,7 +270,7 @@ private:
 };
 
 /// The Socket.IO state of one Engine.IO session.
-class client : public std::enable_shared_from_this<client> {
+class client final : public switchboard::server::engine_listener, public std::enable_shared_from_this<client> {
 public:
     client(std::shared_ptr<io_core> core, std::shared_ptr<switchboard::server::engine_socket> engine);
 
@@ -285,13 +288,13 @@ public:
     std::vector<std::pair<std::string, std::string>> socket_names() const;
 
 private:
-    void on_text(std::string_view text);
-    void on_binary(shared_bytes bytes);
+    void on_text(std::string_view text) override;
+    void on_binary(shared_bytes bytes) override;
     void act(sio::server_action&& action);
     std::shared_ptr<socket_impl> find(const std::string& nsp) const;
     void arm_connect_timeout();
-    void on_close(eio::close_reason reason);
-    void on_drain();
+    void on_close(eio::close_reason reason) override;
+    void on_drain() override;
     void connect(const std::string& nsp, boost::json::object auth);
     /// A new socket of `ns`: through the middleware.
     void connect_new(const std::shared_ptr<namespace_impl>& ns, boost::json::object auth,

@@ -3,6 +3,7 @@
 
 #include "../util/random_id.hpp"
 
+#include <array>
 #include <switchboard/json.hpp>
 
 namespace switchboard::io::detail {
@@ -159,7 +160,7 @@ std::optional<std::uint64_t> socket_impl::register_ack_at(std::optional<std::uin
                                                           std::optional<std::chrono::milliseconds> timeout) {
     std::uint64_t id;
     {
-        std::lock_guard lock(acks_mutex_);
+        std::lock_guard lock(acks_mutex());
         if (!wanted) {
             id = acks_.add(pending_ack{std::move(callback), 0});
         } else if (acks_.add_at(*wanted, pending_ack{std::move(callback), 0})) {
@@ -176,7 +177,7 @@ std::optional<std::uint64_t> socket_impl::register_ack_at(std::optional<std::uin
             if (!self) return;
             ack_callback cb;
             {
-                std::lock_guard lock(self->acks_mutex_);
+                std::lock_guard lock(self->acks_mutex());
                 auto waiting = self->acks_.take(id);
                 if (!waiting) return; // answered meanwhile
                 cb = std::move(waiting->callback);
@@ -186,7 +187,7 @@ std::optional<std::uint64_t> socket_impl::register_ack_at(std::optional<std::uin
                              [&] { cb(make_error_code(errc::timeout), {}); }))
                 self->on_handler_failure();
         });
-        std::lock_guard lock(acks_mutex_);
+        std::lock_guard lock(acks_mutex());
         if (auto* waiting = acks_.find(id)) waiting->timer = timer; // for the answer to cancel
     }
     return id;
@@ -327,10 +328,15 @@ void socket_impl::on_event(sio::packet&& packet, std::size_t bytes) {
     }
 }
 
+std::mutex& socket_impl::acks_mutex() const noexcept {
+    static std::array<std::mutex, 64> pool;
+    return pool[(reinterpret_cast<std::uintptr_t>(this) / alignof(std::max_align_t)) % pool.size()];
+}
+
 void socket_impl::cancel_ack(std::uint64_t id) {
     std::uint64_t timer = 0;
     {
-        std::lock_guard lock(acks_mutex_);
+        std::lock_guard lock(acks_mutex());
         auto waiting = acks_.take(id);
         if (!waiting) return;
         timer = waiting->timer;
@@ -343,7 +349,7 @@ void socket_impl::on_ack(sio::packet&& packet) {
     ack_callback cb;
     std::uint64_t timer = 0;
     {
-        std::lock_guard lock(acks_mutex_);
+        std::lock_guard lock(acks_mutex());
         auto waiting = acks_.take(*packet.id);
         if (!waiting) return; // unknown or timed out: ignored, as the reference server does
         cb = std::move(waiting->callback);
@@ -359,7 +365,7 @@ void socket_impl::on_ack(sio::packet&& packet) {
 void socket_impl::fail_pending_acks() {
     std::vector<pending_ack> pending;
     {
-        std::lock_guard lock(acks_mutex_);
+        std::lock_guard lock(acks_mutex());
         acks_.drain([&](std::uint64_t, pending_ack ack) { pending.push_back(std::move(ack)); });
     }
     for (auto& ack : pending) {

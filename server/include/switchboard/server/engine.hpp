@@ -25,6 +25,19 @@ struct request_info {
     std::vector<std::pair<std::string, std::string>> query;   ///< decoded query parameters
 };
 
+/// Hears a session's events: the Socket.IO layer, or an application on Engine.IO directly. The calls
+/// run on the session's strand, one at a time, in the order of the session's events. An exception
+/// thrown by one of them closes the session and is logged; it never reaches the server's threads.
+class engine_listener {
+public:
+    virtual ~engine_listener() = default;
+    virtual void on_text(std::string_view text) = 0;     ///< a text message
+    virtual void on_binary(shared_bytes bytes) = 0;      ///< a binary message
+    virtual void on_close(eio::close_reason reason) = 0; ///< the session ended (called once, last)
+    /// The unsent bytes passed the high-water mark and have fallen to the low-water mark (half of it).
+    virtual void on_drain() {}
+};
+
 /// One Engine.IO session. Shared: the server holds it while it is open; the layers above may too.
 class engine_socket {
 public:
@@ -69,15 +82,52 @@ public:
     /// Bytes queued and not yet written to the peer (any thread; as of the session's last step).
     virtual std::size_t buffered_amount() const noexcept { return 0; }
 
-    /// Callbacks, set by the connection handler before it returns; they run on the session's strand,
-    /// one at a time, in the order of the session's events. An exception thrown by one of them, or by
-    /// a task above, closes the session and is logged; it never reaches the server's threads.
-    std::function<void(std::string_view text)> on_text; ///< a text message
-    std::function<void(shared_bytes bytes)> on_binary;  ///< a binary message
-    std::function<void(eio::close_reason)> on_close;    ///< the session ended (called once)
-    /// The unsent bytes passed the high-water mark and have fallen to the low-water mark (half of it).
-    std::function<void()> on_drain;
+    /// Sets who hears the session's events; the connection handler calls it before it returns. The
+    /// session holds the listener until it has called on_close, so a listener may hold its session
+    /// (the close breaks that cycle). One listener object per session, not four callbacks: a session
+    /// is kept per connection.
+    void listen(std::shared_ptr<engine_listener> listener) noexcept { listener_ = std::move(listener); }
+    /// The same from functions (any may be empty).
+    void listen(std::function<void(std::string_view text)> on_text,
+                std::function<void(shared_bytes bytes)> on_binary = {},
+                std::function<void(eio::close_reason)> on_close = {}, std::function<void()> on_drain = {});
+
+protected:
+    std::shared_ptr<engine_listener> listener_; ///< for the implementations: dropped at the close
 };
+
+namespace detail {
+class function_listener final : public engine_listener {
+public:
+    std::function<void(std::string_view)> text;
+    std::function<void(shared_bytes)> binary;
+    std::function<void(eio::close_reason)> close;
+    std::function<void()> drain;
+    void on_text(std::string_view t) override {
+        if (text) text(t);
+    }
+    void on_binary(shared_bytes b) override {
+        if (binary) binary(std::move(b));
+    }
+    void on_close(eio::close_reason r) override {
+        if (close) close(r);
+    }
+    void on_drain() override {
+        if (drain) drain();
+    }
+};
+} // namespace detail
+
+inline void engine_socket::listen(std::function<void(std::string_view text)> on_text,
+                                  std::function<void(shared_bytes bytes)> on_binary,
+                                  std::function<void(eio::close_reason)> on_close, std::function<void()> on_drain) {
+    auto listener = std::make_shared<detail::function_listener>();
+    listener->text = std::move(on_text);
+    listener->binary = std::move(on_binary);
+    listener->close = std::move(on_close);
+    listener->drain = std::move(on_drain);
+    listen(std::move(listener));
+}
 
 using engine_handler = std::function<void(const std::shared_ptr<engine_socket>&)>;
 

@@ -5,9 +5,9 @@
 /// ```cpp
 /// switchboard::server::server srv(config);
 /// srv.engine("/engine.io/", [](const auto& socket) {
-///     socket->on_text = [s = socket.get()](std::string_view text) {
+///     socket->listen([s = socket.get()](std::string_view text) {
 ///         s->send({switchboard::eio::make_text_frame(switchboard::eio::packet_type::message, text)});
-///     };
+///     });
 /// });
 /// srv.run();   // until SIGINT/SIGTERM or stop()
 /// ```

@@ -87,7 +87,8 @@ private:
     // Flat lists: a client is in one namespace or a few, and an idle one should not hold hash buckets.
     std::vector<std::string> connected_;
     std::vector<std::string> connecting_;
-    std::optional<duration> connect_deadline_; // none once a namespace was joined
+    static constexpr duration no_deadline = duration::max();
+    duration connect_deadline_; // no_deadline once a namespace was joined (not an optional: 8 bytes less per client)
 };
 
 } // namespace switchboard::sio
