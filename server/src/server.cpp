@@ -37,8 +37,11 @@ struct server::impl {
     }
 
     server_config config;
-    admission admitted{config.max_connections, config.max_connections_per_ip}; // outlives every connection
-    std::uint64_t refused = 0;                                                 // on the accept path only
+    // Both outlive every connection (declared before the io_context, whose pending operations hold the
+    // connections' tickets).
+    admission admitted{config.max_connections, config.max_connections_per_ip};
+    admission probe_admitted{64, 0}; // --metrics-port: a scraper or two, a load balancer's checks
+    std::uint64_t refused = 0;       // on the accept path only
     std::vector<std::unique_ptr<engine_endpoint>> endpoints;
     net::io_context ioc;
     std::optional<tcp::acceptor> acceptor;
@@ -63,7 +66,6 @@ struct server::impl {
     probe_handlers probes{[this] { return scrape(); }, [this] { return unready(); }};
     std::optional<tcp::acceptor> probe_acceptor;
     server_config probe_config = without_files(config);
-    admission probe_admitted{64, 0}; // a scraper or two, a load balancer's checks
     rate_per_address probe_rate{0};
     std::function<bool(const request_info&)> probe_filter;
     std::vector<std::unique_ptr<engine_endpoint>> probe_endpoints; // none: the probes only
