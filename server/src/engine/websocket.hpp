@@ -81,7 +81,7 @@ private:
         unsigned char header[ws::max_header_size] = {};
     };
 
-    static constexpr std::size_t direct_frames = 8; // at most this many frames go straight from the stack
+    static constexpr std::size_t direct_frames = 32; // at most this many frames go straight from the stack
     write_state write_direct(std::span<eio::frame> frames);
     write_state write_pending();
     void gather();                    // batch_ into iov_
