@@ -330,7 +330,10 @@ void socket_impl::on_event(sio::packet&& packet, std::size_t bytes) {
 
 std::mutex& socket_impl::acks_mutex() const noexcept {
     static std::array<std::mutex, 64> pool;
-    return pool[(reinterpret_cast<std::uintptr_t>(this) / alignof(std::max_align_t)) % pool.size()];
+    // Fibonacci hashing of the address: sockets sit a size class apart, which a plain modulo would fold
+    // onto a few of the 64.
+    const auto hash = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(this)) * 0x9E3779B97F4A7C15u;
+    return pool[hash >> 58]; // the top 6 bits
 }
 
 void socket_impl::cancel_ack(std::uint64_t id) {
