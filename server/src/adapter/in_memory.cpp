@@ -1,9 +1,12 @@
 // The single-process adapter: a room index, and broadcasts encoded once and queued on each recipient.
 // Every socket is in the room of its own id; that room is kept as one entry in `present_` rather than
 // as a room with one member in both indexes (most sockets join nothing else, and an idle connection
-// would otherwise pay for two maps' worth of entries).
+// would otherwise pay for two maps' worth of entries). A room's members are kept with the socket itself
+// (a weak local_recipient), so that a room broadcast reaches each without copying its id and looking
+// it up in the namespace under its lock.
 #include <switchboard/io/adapter.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <unordered_map>
@@ -14,17 +17,25 @@ namespace switchboard::io {
 namespace {
 
 class in_memory_adapter final : public adapter {
+    /// A room's members: socket id -> the socket, as the namespace gave it (empty when it gave none).
+    using members = std::unordered_map<std::string, std::weak_ptr<local_recipient>>;
+
 public:
     explicit in_memory_adapter(local_sockets& sockets) : sockets_(sockets) {}
 
     void add_all(const std::string& sid, const std::vector<std::string>& rooms) override {
         std::vector<std::string> joined; // for the listener, told after the lock is released
         const auto listener = current_listener();
+        // Found before the lock is taken: the namespace takes its own to find the socket.
+        std::weak_ptr<local_recipient> recipient;
+        if (std::any_of(rooms.begin(), rooms.end(), [&](const std::string& room) { return room != sid; }))
+            recipient = sockets_.recipient(sid);
         {
             std::lock_guard lock(mutex_);
             for (const auto& room : rooms) {
                 const bool fresh = room == sid ? present_.insert(sid).second
-                                               : (rooms_[room].insert(sid), socket_rooms_[sid].insert(room).second);
+                                               : (rooms_[room].insert_or_assign(sid, recipient),
+                                                  socket_rooms_[sid].insert(room).second);
                 if (fresh && listener) joined.push_back(room);
             }
         }
@@ -115,7 +126,22 @@ public:
         auto frames = sockets_.encode_broadcast(packet, options, stored); // once, for every recipient
         if (!frames) return;
         const auto& sent = stored ? *stored : packet;
-        for (const auto& sid : targets(options)) sockets_.deliver(sid, sent, *frames, options.volatile_);
+        std::vector<std::shared_ptr<local_recipient>> reached; // room members, held while delivered to
+        std::vector<std::string> by_id;                        // the rest (sockets in their own room only)
+        {
+            std::lock_guard lock(mutex_);
+            each_target(options, [&](const std::string& sid, const std::weak_ptr<local_recipient>* member) {
+                auto recipient = member ? member->lock() : nullptr;
+                if (recipient) {
+                    reached.push_back(std::move(recipient));
+                } else {
+                    by_id.push_back(sid);
+                }
+            });
+        }
+        // Outside the lock: a recipient's outgoing listeners are the application's, and may join rooms.
+        for (const auto& recipient : reached) recipient->deliver(sent, *frames, options.volatile_);
+        for (const auto& sid : by_id) sockets_.deliver(sid, sent, *frames, options.volatile_);
     }
 
     void broadcast_with_ack(const sio::packet& packet, const broadcast_options& options,
@@ -177,44 +203,71 @@ private:
 
     /// The ids of the sockets `options` targets, each once.
     std::vector<std::string> targets(const broadcast_options& options) {
+        std::vector<std::string> out;
         std::lock_guard lock(mutex_);
-        std::unordered_set<std::string> excluded;
-        for (const auto& room : options.except) {
-            if (present_.count(room)) excluded.insert(room);
-            if (const auto it = rooms_.find(room); it != rooms_.end())
-                excluded.insert(it->second.begin(), it->second.end());
+        each_target(options,
+                    [&](const std::string& sid, const std::weak_ptr<local_recipient>*) { out.push_back(sid); });
+        return out;
+    }
+
+    /// The sockets in the rooms a broadcast leaves out. Usually one (socket.to(room) leaves out its
+    /// sender): a short list compared in place rather than a hash per recipient. Views of the index's
+    /// keys: valid while mutex_ is held.
+    class excluded_sockets {
+    public:
+        void add(std::string_view sid) {
+            if (many_.empty() && few_.size() < few_limit) return few_.push_back(sid);
+            if (many_.empty()) many_.insert(few_.begin(), few_.end());
+            many_.insert(sid);
+        }
+        bool contains(std::string_view sid) const {
+            if (!many_.empty()) return many_.count(sid) != 0;
+            return std::find(few_.begin(), few_.end(), sid) != few_.end();
         }
 
-        std::vector<std::string> out;
+    private:
+        static constexpr std::size_t few_limit = 8;
+        std::vector<std::string_view> few_;
+        std::unordered_set<std::string_view> many_;
+    };
+
+    /// Calls `take(sid, member)` for each socket `options` targets, once each; `member` is the socket
+    /// as a room keeps it (null for a socket reached only through its own room). Caller holds mutex_.
+    template <class Take>
+    void each_target(const broadcast_options& options, Take&& take) {
+        excluded_sockets excluded;
+        for (const auto& room : options.except) {
+            if (const auto it = present_.find(room); it != present_.end()) excluded.add(*it);
+            if (const auto it = rooms_.find(room); it != rooms_.end())
+                for (const auto& [sid, member] : it->second) excluded.add(sid);
+        }
+
         if (options.rooms.empty()) { // everyone in at least one room
-            out.reserve(present_.size());
             for (const auto& sid : present_)
-                if (!excluded.count(sid)) out.push_back(sid);
+                if (!excluded.contains(sid)) take(sid, nullptr);
             for (const auto& [sid, rooms] : socket_rooms_)
-                if (!present_.count(sid) && !excluded.count(sid)) out.push_back(sid);
-            return out;
+                if (!present_.count(sid) && !excluded.contains(sid)) take(sid, nullptr);
+            return;
         }
         // One room needs no de-duplication (the common broadcast).
         const bool single = options.rooms.size() == 1;
-        std::unordered_set<std::string> seen;
-        const auto take = [&](const std::string& sid) {
-            if (!excluded.count(sid) && (single || seen.insert(sid).second)) out.push_back(sid);
+        std::unordered_set<std::string_view> seen;
+        const auto visit = [&](const std::string& sid, const std::weak_ptr<local_recipient>* member) {
+            if (!excluded.contains(sid) && (single || seen.insert(sid).second)) take(sid, member);
         };
         for (const auto& room : options.rooms) {
-            if (present_.count(room)) take(room);
+            if (const auto it = present_.find(room); it != present_.end()) visit(*it, nullptr);
             const auto it = rooms_.find(room);
             if (it == rooms_.end()) continue;
-            out.reserve(out.size() + it->second.size());
-            for (const auto& sid : it->second) take(sid);
+            for (const auto& [sid, member] : it->second) visit(sid, &member);
         }
-        return out;
     }
 
     local_sockets& sockets_;
     std::atomic<std::uint64_t> next_broadcast_ack_id_{sio::max_ack_id};
     std::mutex mutex_;
     std::unordered_set<std::string> present_;                                       // in their own room
-    std::unordered_map<std::string, std::unordered_set<std::string>> rooms_;        // room -> socket ids
+    std::unordered_map<std::string, members> rooms_;                                // room -> its sockets
     std::unordered_map<std::string, std::unordered_set<std::string>> socket_rooms_; // socket id -> other rooms
     std::shared_ptr<const membership_listener> listener_;                           // (the admin UI's room events)
     std::atomic<bool> has_listener_{false};

@@ -90,7 +90,7 @@ struct recovery_state {
     }
 };
 
-struct socket_impl : std::enable_shared_from_this<socket_impl> {
+struct socket_impl final : local_recipient, std::enable_shared_from_this<socket_impl> {
     /// `id`: a recovered socket's own; empty: a new one.
     socket_impl(std::shared_ptr<namespace_impl> nsp, std::shared_ptr<client> owner, boost::json::object auth,
                 std::string id = {});
@@ -132,6 +132,8 @@ struct socket_impl : std::enable_shared_from_this<socket_impl> {
     void send_frames(std::vector<eio::frame> frames, bool droppable);
     /// Frames other sockets get too (a broadcast's one encoding): queued without a copy of the list.
     void send_shared(const std::vector<eio::frame>& frames, bool droppable);
+    /// local_recipient: a broadcast's frames, as its namespace delivers them (any thread).
+    void deliver(const sio::packet& packet, const std::vector<eio::frame>& frames, bool droppable) override;
     /// Whether `frames` fit under --max-queue on this socket's connection now.
     bool fits(const std::vector<eio::frame>& frames) const;
 
@@ -238,6 +240,10 @@ struct namespace_impl final : local_sockets, std::enable_shared_from_this<namesp
     bool keeps_room(const std::string& room) override;
     void deliver(const std::string& sid, const sio::packet& packet, const std::vector<eio::frame>& frames,
                  bool droppable) override;
+    std::shared_ptr<local_recipient> recipient(const std::string& sid) override;
+    /// A broadcast's frames to one of this namespace's sockets (the adapter found it by id or by room).
+    void deliver_to(socket_impl& socket, const sio::packet& packet, const std::vector<eio::frame>& frames,
+                    bool droppable);
     bool deliver_with_ack(const std::string& sid, const sio::packet& packet, const std::vector<eio::frame>& frames,
                           bool droppable, std::optional<std::chrono::milliseconds> timeout,
                           std::function<void(arguments)> on_ack) override;

@@ -163,20 +163,25 @@ std::shared_ptr<socket_impl> namespace_impl::lookup(const std::string& sid) {
 
 void namespace_impl::deliver(const std::string& sid, const sio::packet& packet, const std::vector<eio::frame>& frames,
                              bool droppable) {
-    auto socket = lookup(sid);
-    if (!socket) return;
-    if (socket->recovery && !droppable) {
+    if (auto socket = lookup(sid)) deliver_to(*socket, packet, frames, droppable);
+}
+
+std::shared_ptr<local_recipient> namespace_impl::recipient(const std::string& sid) { return lookup(sid); }
+
+void namespace_impl::deliver_to(socket_impl& socket, const sio::packet& packet, const std::vector<eio::frame>& frames,
+                                bool droppable) {
+    if (socket.recovery && !droppable) {
         // A stored packet (its offset last): one a recovery replayed already is not sent twice.
         const auto* args = packet.data.if_array();
         const auto* last = args && !args->empty() ? args->back().if_string() : nullptr;
         if (const auto offset = last ? csr::parse_offset(*last) : std::nullopt) {
-            if (*offset <= socket->recovery->replayed_through) return;
-            socket->recovery->sent(*offset);
+            if (*offset <= socket.recovery->replayed_through) return;
+            socket.recovery->sent(*offset);
         }
     }
-    if (core.http.config().refuse_when_full && !socket->fits(frames)) return; // this recipient misses it
-    socket->notify_outgoing(packet); // as the reference adapter does, for every recipient
-    socket->send_shared(frames, droppable);
+    if (core.http.config().refuse_when_full && !socket.fits(frames)) return; // this recipient misses it
+    socket.notify_outgoing(packet); // as the reference adapter does, for every recipient
+    socket.send_shared(frames, droppable);
 }
 
 bool namespace_impl::deliver_with_ack(const std::string& sid, const sio::packet& packet,

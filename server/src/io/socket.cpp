@@ -140,6 +140,10 @@ void socket_impl::send_shared(const std::vector<eio::frame>& frames, bool droppa
     if (connected) owner->engine().send_shared(frames, droppable);
 }
 
+void socket_impl::deliver(const sio::packet& packet, const std::vector<eio::frame>& frames, bool droppable) {
+    nsp->deliver_to(*this, packet, frames, droppable);
+}
+
 namespace {
 std::size_t bytes_of(const std::vector<eio::frame>& frames) {
     std::size_t size = 0;

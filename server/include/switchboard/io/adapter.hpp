@@ -72,6 +72,15 @@ struct broadcast_options {
 template <class T>
 using cluster_callback = std::function<void(std::error_code ec, T result)>;
 
+/// One socket of this node as a broadcast reaches it. An adapter that indexes rooms keeps these for
+/// the members of a room, so that a room's broadcast reaches each member without a lookup by id.
+class local_recipient {
+public:
+    virtual ~local_recipient() = default;
+    /// As local_sockets::deliver, to this socket.
+    virtual void deliver(const sio::packet& packet, const std::vector<eio::frame>& frames, bool droppable) = 0;
+};
+
 /// The sockets of a namespace on this node, as an adapter reaches them.
 class local_sockets {
 public:
@@ -100,6 +109,11 @@ public:
     /// outgoing listeners see `packet`.
     virtual void deliver(const std::string& sid, const sio::packet& packet, const std::vector<eio::frame>& frames,
                          bool droppable) = 0;
+    /// The socket `sid` as a recipient, if it is here (null: deliver by id).
+    virtual std::shared_ptr<local_recipient> recipient(const std::string& sid) {
+        (void)sid;
+        return nullptr;
+    }
     /// Queues `frames` (`packet`, an EVENT with the broadcast's ack id, encoded once by the caller) on
     /// `sid`, which waits for the answer under that id: `on_ack` receives it if it comes within
     /// `timeout` (the socket forgets the wait then). A socket already waiting on that id for one of its
