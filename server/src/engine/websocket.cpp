@@ -37,15 +37,16 @@ void websocket_transport::start(std::weak_ptr<listener> l) {
 websocket_transport::write_state websocket_transport::write(std::span<eio::frame> frames) {
     if (closing_ || aborted_) return aborted_ ? write_state::failed : write_state::done; // nothing after the close
     if (frames.empty()) return waiting_ ? write_state::waiting_stalled : write_state::done;
-    if (!waiting_ && pending_.empty() && batch_.empty() && !tls_ && frames.size() <= direct_frames)
-        return write_direct(frames);
+    if (!waiting_ && !queue_ && !tls_ && frames.size() <= direct_frames) return write_direct(frames);
     // Else the frames go into the batch, or behind what waits.
-    auto& into = waiting_ || !pending_.empty() ? pending_ : batch_;
+    auto& q = queue();
+    const bool behind = waiting_ || !q.pending.empty();
+    auto& into = behind ? q.pending : q.batch;
     for (auto& f : frames) {
         const auto op = f.binary ? ws::opcode::binary : ws::opcode::text;
         into.push_back({std::move(f), op});
     }
-    if (&into == &pending_) return waiting_ ? write_state::waiting_stalled : write_pending();
+    if (behind) return waiting_ ? write_state::waiting_stalled : write_pending();
     gather();
     return write_batch();
 }
@@ -75,9 +76,10 @@ websocket_transport::write_state websocket_transport::write_direct(std::span<eio
         return write_state::failed;
     }
     if (n == total) return write_state::done;
+    auto& q = queue();
     for (auto& f : frames) {
         const auto op = f.binary ? ws::opcode::binary : ws::opcode::text;
-        batch_.push_back({std::move(f), op});
+        q.batch.push_back({std::move(f), op});
     }
     gather(); // the same headers again, now kept with their frames
     skip_written(n);
@@ -85,15 +87,21 @@ websocket_transport::write_state websocket_transport::write_direct(std::span<eio
     return n > 0 ? write_state::waiting_progressed : write_state::waiting_stalled;
 }
 
+websocket_transport::write_queue& websocket_transport::queue() {
+    if (!queue_) queue_ = std::make_unique<write_queue>();
+    return *queue_;
+}
+
 void websocket_transport::skip_written(std::size_t n) {
+    auto& q = *queue_;
     while (n > 0) { // the first buffer not fully written starts where it stopped
-        auto& b = iov_[iov_next_];
+        auto& b = q.iov[q.iov_next];
         if (n < b.size()) {
             b += n;
             return;
         }
         n -= b.size();
-        ++iov_next_;
+        ++q.iov_next;
     }
 }
 
@@ -101,21 +109,22 @@ void websocket_transport::skip_written(std::size_t n) {
 // system call for a burst instead of one per frame. The socket is non-blocking: a write goes out at
 // once, and only a peer whose receive window is full makes the transport wait for writability.
 void websocket_transport::gather() {
-    iov_.clear();
-    iov_.reserve(batch_.size() * 2);
-    iov_next_ = 0;
-    for (auto& f : batch_) {
+    auto& q = *queue_;
+    q.iov.clear();
+    q.iov.reserve(q.batch.size() * 2);
+    q.iov_next = 0;
+    for (auto& f : q.batch) {
         const bool compressed = deflate_ && f.frame.deflated; // compressed once, for every recipient
         const auto& bytes = compressed ? *f.frame.deflated : *f.frame.bytes;
         f.header_size = static_cast<unsigned char>(ws::write_header(f.header, f.op, bytes.size(), compressed));
-        iov_.emplace_back(f.header, f.header_size);
-        if (!bytes.empty()) iov_.emplace_back(bytes.data(), bytes.size());
+        q.iov.emplace_back(f.header, f.header_size);
+        if (!bytes.empty()) q.iov.emplace_back(bytes.data(), bytes.size());
     }
 }
 
 websocket_transport::write_state websocket_transport::write_pending() {
-    while (!aborted_ && !pending_.empty()) {
-        batch_.swap(pending_);
+    while (!aborted_ && has_pending()) {
+        queue_->batch.swap(queue_->pending);
         gather();
         if (const auto state = write_batch(); state != write_state::done) return state;
     }
@@ -133,9 +142,9 @@ websocket_transport::write_state websocket_transport::write_batch() {
         wait_writable();
         return write_state::waiting_stalled;
     }
-    while (iov_next_ < iov_.size()) {
+    while (queue_ && queue_->iov_next < queue_->iov.size()) {
         beast::error_code ec;
-        std::size_t n = send(std::span<const net::const_buffer>(iov_).subspan(iov_next_), ec);
+        std::size_t n = send(std::span<const net::const_buffer>(queue_->iov).subspan(queue_->iov_next), ec);
         if (ec && ec != net::error::would_block && ec != net::error::try_again) {
             abort();
             return write_state::failed;
@@ -166,19 +175,18 @@ void websocket_transport::wait_writable() {
 }
 
 void websocket_transport::batch_written() {
-    const bool close_written = !batch_.empty() && batch_.back().op == ws::opcode::close;
-    batch_.clear();
-    iov_.clear();
-    iov_next_ = 0;
-    if (pending_.empty()) { // a connection that caught up keeps no write lists (write_direct's case)
-        batch_ = {};
-        iov_ = {};
-    }
+    if (!queue_) return;
+    auto& q = *queue_;
+    const bool close_written = !q.batch.empty() && q.batch.back().op == ws::opcode::close;
+    q.batch.clear();
+    q.iov.clear();
+    q.iov_next = 0;
+    if (q.pending.empty()) queue_.reset();  // a connection that caught up keeps no write lists
     if (close_written) linger_then_close(); // nothing more is written
 }
 
 void websocket_transport::push_control(ws::opcode op, std::string payload) {
-    pending_.push_back({eio::frame{make_shared_bytes(std::move(payload)), false, false, nullptr}, op});
+    queue().pending.push_back({eio::frame{make_shared_bytes(std::move(payload)), false, false, nullptr}, op});
 }
 
 // --- closing -----------------------------------------------------------------------------------------
@@ -207,7 +215,7 @@ void websocket_transport::linger_then_close() {
         flush_tls(ignored);
     }
     socket_.shutdown(tcp::socket::shutdown_send, ignored);
-    pending_.clear();
+    if (queue_) queue_->pending.clear();
     linger_ = std::make_unique<strand_timer>(socket_.get_executor(), std::chrono::seconds(2));
     linger_->async_wait([weak = weak_from_this()](beast::error_code ec) {
         if (auto t = weak.lock(); t && !ec) t->abort();
@@ -220,7 +228,7 @@ void websocket_transport::abort() {
     beast::error_code ignored;
     socket_.close(ignored);
     if (linger_) linger_->cancel();
-    pending_.clear();
+    if (queue_) queue_->pending.clear();
 }
 
 // --- reading -----------------------------------------------------------------------------------------
@@ -253,7 +261,7 @@ void websocket_transport::on_readable(beast::error_code ec) {
             const auto code = reader_.feed(buffer.data(), n, [&](const ws::event& e) { return on_event(*l, e); });
             l->on_ws_read_end(*this);
             if (aborted_) return;
-            if (!closing_ && !waiting_ && !pending_.empty() && write_pending() == write_state::failed) {
+            if (!closing_ && !waiting_ && has_pending() && write_pending() == write_state::failed) {
                 l->on_ws_closed(*this, eio::close_reason::transport_error, {}); // a pong could not be written
                 return;
             }

@@ -84,8 +84,8 @@ private:
     static constexpr std::size_t direct_frames = 32; // at most this many frames go straight from the stack
     write_state write_direct(std::span<eio::frame> frames);
     write_state write_pending();
-    void gather();                    // batch_ into iov_
-    void skip_written(std::size_t n); // iov_next_ past n bytes written
+    void gather();                    // the batch into its iov
+    void skip_written(std::size_t n); // iov_next past n bytes written
     write_state write_batch();
     void batch_written();
     void wait_writable();
@@ -99,16 +99,24 @@ private:
     void on_readable(beast::error_code ec);
     bool on_event(listener& l, const ws::event& event);
 
+    /// What a write that waits keeps. Made when a write cannot go at once and given back when the
+    /// transport has caught up: a connection whose peer keeps up holds none.
+    struct write_queue {
+        std::vector<outgoing_frame> pending; // frames behind a write that waits, and control frames (rare)
+        std::vector<outgoing_frame> batch;   // the frames of the write in flight
+        std::vector<net::const_buffer> iov;  // ... their headers and payloads, gathered
+        std::size_t iov_next = 0;            // the first buffer of iov not (fully) written yet
+    };
+    write_queue& queue(); // queue_, made if need be
+    bool has_pending() const noexcept { return queue_ && !queue_->pending.empty(); }
+
     strand_socket socket_;
     std::unique_ptr<tls_engine> tls_; // WSS: the TLS session (the socket carries its ciphertext)
     admission::ticket ticket_;
     ws::reader reader_;
     std::chrono::milliseconds write_timeout_;
     std::weak_ptr<listener> listener_;
-    std::vector<outgoing_frame> pending_;  // frames behind a write that waits, and control frames (rare)
-    std::vector<outgoing_frame> batch_;    // the frames of the write in flight
-    std::vector<net::const_buffer> iov_;   // ... their headers and payloads, gathered
-    std::size_t iov_next_ = 0;             // the first buffer of iov_ not (fully) written yet
+    std::unique_ptr<write_queue> queue_;
     std::unique_ptr<strand_timer> linger_; // bounds the close: our close frame's write, then the peer's
     std::uint16_t close_code_ = 0;         // the code our close frame will carry, when the peer's side set one
     bool waiting_ = false;                 // a write waits for writability (the only writer waits for it)
