@@ -120,13 +120,12 @@ void server_session::output_taken() noexcept {
 }
 
 void server_session::on_write_waiting(duration now, bool progressed) {
+    if (progressed || !write_waiting_) stalled_since_ = now;
     write_waiting_ = true;
-    if (progressed || !stalled_since_) stalled_since_ = now;
 }
 
 void server_session::on_write_done() {
     write_waiting_ = false;
-    stalled_since_.reset();
     in_flight_bytes_ = 0;
 }
 
@@ -213,7 +212,6 @@ void server_session::on_binary(duration, shared_bytes bytes) {
 
 void server_session::on_transport_closed(duration now, close_reason reason, std::string cause) {
     write_waiting_ = false;
-    stalled_since_.reset();
     finish(now, reason, std::move(cause));
 }
 
@@ -291,7 +289,7 @@ void server_session::on_timer(duration now) {
         if (close_deferred_ && now >= release_at_) release();
         return;
     }
-    if (stalled_since_ && now - *stalled_since_ >= options_.write_timeout) {
+    if (write_waiting_ && now - stalled_since_ >= options_.write_timeout) {
         // The peer stopped reading: what waits for it would pin memory and a descriptor forever.
         finish(now, close_reason::transport_error,
                "write timeout: the peer took no data for " + std::to_string(options_.write_timeout.count()) + " ms");
@@ -313,7 +311,7 @@ std::optional<server_session::duration> server_session::next_deadline() const no
     if (closed_) return close_deferred_ ? std::optional(release_at_) : std::nullopt;
     auto at = heartbeat_.next_deadline();
     if (probe_ != probe_state::none) at = std::min(at, upgrade_deadline_);
-    if (stalled_since_) at = std::min(at, *stalled_since_ + options_.write_timeout);
+    if (write_waiting_) at = std::min(at, stalled_since_ + options_.write_timeout);
     return at;
 }
 

@@ -5,7 +5,7 @@
 
 #include "../http/responses.hpp"
 
-#include <optional>
+#include <memory>
 #include <string>
 
 namespace switchboard::server {
@@ -13,20 +13,19 @@ namespace switchboard::server {
 class polling_transport {
 public:
     /// Holds a long-poll GET (the session answers it later).
-    void hold(responder r) { held_ = std::move(r); }
-    bool holding() const noexcept { return held_.has_value(); }
+    void hold(responder r) { held_ = std::make_unique<responder>(std::move(r)); }
+    bool holding() const noexcept { return held_ != nullptr; }
     /// Answers the held GET with a payload.
     void answer(std::string payload) {
         if (!held_) return;
-        auto r = std::move(*held_);
-        held_.reset();
-        r(payload_response(std::move(payload), 11));
+        const auto r = std::move(held_);
+        (*r)(payload_response(std::move(payload), 11));
     }
     /// Forgets the held GET (its connection is gone).
     void drop() noexcept { held_.reset(); }
 
 private:
-    std::optional<responder> held_;
+    std::unique_ptr<responder> held_; // apart: a session over WebSocket, most of them, pays a pointer
 };
 
 } // namespace switchboard::server

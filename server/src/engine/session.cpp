@@ -295,8 +295,9 @@ void engine_session::settle() {
         if (const auto listener = listener_) guarded("a drain handler", [&] { listener->on_drain(); });
     }
     const auto deadline = machine_.next_deadline();
-    if (deadline == armed_for_ || heartbeat_slot_ == no_slot) return;
-    armed_for_ = deadline;
+    const auto wanted = deadline.value_or(not_armed);
+    if (wanted == armed_for_ || heartbeat_slot_ == no_slot) return;
+    armed_for_ = wanted;
     if (deadline) endpoint_.heartbeats().schedule(heartbeat_slot_, std::chrono::steady_clock::time_point(*deadline));
 }
 
@@ -335,7 +336,7 @@ void engine_session::heartbeat_due() {
 }
 
 void engine_session::on_heartbeat() {
-    armed_for_.reset(); // that wake-up is used up: settle() asks for the next one
+    armed_for_ = not_armed; // that wake-up is used up: settle() asks for the next one
     machine_.on_timer(now());
     run_effects();
 }

@@ -142,7 +142,9 @@ private:
     bool flush_due_ = false;    // only loop: in the endpoint's list for the end of this pass
     bool corked_ = false;       // WebSocket: handling what one read brought; its replies go out in one write
     bool write_posted_ = false; // WebSocket: a write_now() is posted (write_soon)
-    std::optional<std::chrono::milliseconds> armed_for_;
+    // The deadline the heartbeat scheduler holds for this session (a sentinel, not an optional: 8 bytes).
+    static constexpr std::chrono::milliseconds not_armed = std::chrono::milliseconds::min();
+    std::chrono::milliseconds armed_for_ = not_armed;
     // post_after() timers by id, cancelled at the close: nothing of an ended session waits for them.
     std::vector<std::pair<std::uint64_t, std::shared_ptr<strand_timer>>> timers_;
     std::atomic<std::uint64_t> next_timer_id_{1};

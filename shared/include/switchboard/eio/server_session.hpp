@@ -216,7 +216,7 @@ private:
     bool write_waiting_ = false; // WebSocket: the caller's write waits for the socket (stalled_since_)
     duration release_at_{};      // polling: when a deferred close's packet is released
     duration upgrade_deadline_{};
-    std::optional<duration> stalled_since_; // WebSocket: since when the peer has taken nothing
+    duration stalled_since_{}; // WebSocket, while write_waiting_: since when the peer has taken nothing
     std::vector<frame> output_;
     std::size_t queued_bytes_ = 0;    // in output_
     std::size_t in_flight_bytes_ = 0; // taken, not yet written

@@ -41,30 +41,32 @@ public:
     /// The session is open (handshake sent) at `now`.
     void start(duration now) noexcept {
         next_ping_ = now + interval_;
-        pong_deadline_.reset();
+        pong_deadline_ = no_pong_due;
     }
     /// A pong arrived at `now`.
     void on_pong(duration now) noexcept {
-        pong_deadline_.reset();
+        pong_deadline_ = no_pong_due;
         next_ping_ = now + interval_;
     }
     /// What is due at `now`.
     action on_timer(duration now) noexcept {
-        if (pong_deadline_) return now >= *pong_deadline_ ? action::timed_out : action::none;
+        if (awaiting_pong()) return now >= pong_deadline_ ? action::timed_out : action::none;
         if (now < next_ping_) return action::none;
         pong_deadline_ = now + timeout_;
         return action::send_ping;
     }
     /// When on_timer() next has something to do.
-    duration next_deadline() const noexcept { return pong_deadline_ ? *pong_deadline_ : next_ping_; }
+    duration next_deadline() const noexcept { return awaiting_pong() ? pong_deadline_ : next_ping_; }
     /// True while a ping awaits its pong.
-    bool awaiting_pong() const noexcept { return pong_deadline_.has_value(); }
+    bool awaiting_pong() const noexcept { return pong_deadline_ != no_pong_due; }
 
 private:
     duration interval_;
     duration timeout_;
     duration next_ping_{};
-    std::optional<duration> pong_deadline_;
+    // A sentinel rather than an optional: a session holds one heartbeat, 8 bytes less.
+    static constexpr duration no_pong_due = duration::min();
+    duration pong_deadline_ = no_pong_due;
 };
 
 } // namespace switchboard::eio
