@@ -347,11 +347,11 @@ const socket& socket::on_disconnect(disconnect_handler handler) const {
 }
 
 std::error_code socket::emit_args(std::string_view name, arguments args) const {
-    return impl_->emit(name, std::move(args), nullptr, timeout_, volatile_flag_, overflow_);
+    return impl_->emit(name, std::move(args), nullptr, ack_timeout(), volatile_flag_, overflow_);
 }
 
 std::error_code socket::emit_args(std::string_view name, arguments args, ack_callback callback) const {
-    return impl_->emit(name, std::move(args), std::move(callback), timeout_, volatile_flag_, overflow_);
+    return impl_->emit(name, std::move(args), std::move(callback), ack_timeout(), volatile_flag_, overflow_);
 }
 
 socket socket::when_full(overflow policy) const {
@@ -429,7 +429,7 @@ broadcast_operator socket::broadcast() const {
     broadcast_options options;
     options.except.push_back(impl_->id);
     options.volatile_ = volatile_flag_;
-    options.timeout = timeout_;
+    options.timeout = ack_timeout();
     return broadcast_operator(impl_->nsp, std::move(options), impl_);
 }
 

@@ -269,8 +269,16 @@ public:
     friend bool operator==(const socket& a, const socket& b) noexcept { return a.impl_ == b.impl_; }
 
 private:
+    /// This handle's timeout(), if one was set.
+    std::optional<std::chrono::milliseconds> ack_timeout() const noexcept {
+        return timeout_ == no_timeout ? std::nullopt : std::optional(timeout_);
+    }
+
+    // 32 bytes: handlers capture their socket, and std::function keeps a capture of up to 32 bytes in
+    // the next smaller allocation (a sentinel for "no timeout" rather than an optional's 16 bytes).
+    static constexpr std::chrono::milliseconds no_timeout = std::chrono::milliseconds::min();
     std::shared_ptr<detail::socket_impl> impl_;
-    std::optional<std::chrono::milliseconds> timeout_;
+    std::chrono::milliseconds timeout_ = no_timeout;
     bool volatile_flag_ = false;
     overflow overflow_ = overflow::server_default;
 };
