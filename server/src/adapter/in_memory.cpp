@@ -2,7 +2,7 @@
 // Every socket is in the room of its own id; that room is kept as one entry in `present_` rather than
 // as a room with one member in both indexes (most sockets join nothing else, and an idle connection
 // would otherwise pay for two maps' worth of entries). A room's members are kept with the socket itself
-// (a weak local_recipient), so that a room broadcast reaches each without copying its id and looking
+// (a weak local_recipient handle), so that a room broadcast reaches each without copying its id and looking
 // it up in the namespace under its lock.
 #include <switchboard/io/adapter.hpp>
 
@@ -18,7 +18,7 @@ namespace {
 
 class in_memory_adapter final : public adapter {
     /// A room's members: socket id -> the socket, as the namespace gave it (empty when it gave none).
-    using members = std::unordered_map<std::string, std::weak_ptr<local_recipient>>;
+    using members = std::unordered_map<std::string, std::weak_ptr<void>>;
 
 public:
     explicit in_memory_adapter(local_sockets& sockets) : sockets_(sockets) {}
@@ -27,7 +27,7 @@ public:
         std::vector<std::string> joined; // for the listener, told after the lock is released
         const auto listener = current_listener();
         // Found before the lock is taken: the namespace takes its own to find the socket.
-        std::weak_ptr<local_recipient> recipient;
+        std::weak_ptr<void> recipient;
         if (std::any_of(rooms.begin(), rooms.end(), [&](const std::string& room) { return room != sid; }))
             recipient = sockets_.recipient(sid);
         {
@@ -126,11 +126,11 @@ public:
         auto frames = sockets_.encode_broadcast(packet, options, stored); // once, for every recipient
         if (!frames) return;
         const auto& sent = stored ? *stored : packet;
-        std::vector<std::shared_ptr<local_recipient>> reached; // room members, held while delivered to
-        std::vector<std::string> by_id;                        // the rest (sockets in their own room only)
+        std::vector<local_recipient> reached; // room members, held while delivered to
+        std::vector<std::string> by_id;       // the rest (sockets in their own room only)
         {
             std::lock_guard lock(mutex_);
-            each_target(options, [&](const std::string& sid, const std::weak_ptr<local_recipient>* member) {
+            each_target(options, [&](const std::string& sid, const std::weak_ptr<void>* member) {
                 auto recipient = member ? member->lock() : nullptr;
                 if (recipient) {
                     reached.push_back(std::move(recipient));
@@ -140,7 +140,7 @@ public:
             });
         }
         // Outside the lock: a recipient's outgoing listeners are the application's, and may join rooms.
-        for (const auto& recipient : reached) recipient->deliver(sent, *frames, options.volatile_);
+        for (const auto& recipient : reached) sockets_.deliver_to(recipient, sent, *frames, options.volatile_);
         for (const auto& sid : by_id) sockets_.deliver(sid, sent, *frames, options.volatile_);
     }
 
@@ -205,8 +205,7 @@ private:
     std::vector<std::string> targets(const broadcast_options& options) {
         std::vector<std::string> out;
         std::lock_guard lock(mutex_);
-        each_target(options,
-                    [&](const std::string& sid, const std::weak_ptr<local_recipient>*) { out.push_back(sid); });
+        each_target(options, [&](const std::string& sid, const std::weak_ptr<void>*) { out.push_back(sid); });
         return out;
     }
 
@@ -252,7 +251,7 @@ private:
         // One room needs no de-duplication (the common broadcast).
         const bool single = options.rooms.size() == 1;
         std::unordered_set<std::string_view> seen;
-        const auto visit = [&](const std::string& sid, const std::weak_ptr<local_recipient>* member) {
+        const auto visit = [&](const std::string& sid, const std::weak_ptr<void>* member) {
             if (!excluded.contains(sid) && (single || seen.insert(sid).second)) take(sid, member);
         };
         for (const auto& room : options.rooms) {

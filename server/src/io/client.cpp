@@ -133,32 +133,31 @@ void client::connect_new(const std::shared_ptr<namespace_impl>& ns, boost::json:
                          std::shared_ptr<void> joining) {
     auto socket = std::make_shared<socket_impl>(ns, shared_from_this(), std::move(auth));
     if (core_->recovery) socket->recovery = std::make_unique<recovery_state>(switchboard::server::random_id());
-    socket->joining = std::move(joining);
-    run_middleware(std::move(socket), std::make_shared<std::vector<middleware>>(ns->middleware_chain()), 0,
+    run_middleware(std::move(socket),
+                   std::make_shared<middleware_run>(middleware_run{ns->middleware_chain(), std::move(joining)}), 0,
                    std::chrono::steady_clock::now());
 }
 
-void client::run_middleware(std::shared_ptr<socket_impl> socket, std::shared_ptr<std::vector<middleware>> chain,
-                            std::size_t index, std::chrono::steady_clock::time_point started) {
-    if (index == chain->size()) return admit(socket, started);
+void client::run_middleware(std::shared_ptr<socket_impl> socket, std::shared_ptr<middleware_run> run, std::size_t index,
+                            std::chrono::steady_clock::time_point started) {
+    if (index == run->chain.size()) return admit(socket, started);
     auto called = std::make_shared<std::atomic<bool>>(false);
-    next_fn next = [weak = weak_from_this(), socket, chain, index, called,
-                    started](std::optional<connect_error> error) {
+    next_fn next = [weak = weak_from_this(), socket, run, index, called, started](std::optional<connect_error> error) {
         if (called->exchange(true)) return; // next() counts once
         auto self = weak.lock();
         if (!self) return;
         // The middleware may answer from any thread, now or later: continue on the session's strand.
-        self->engine_->post([self, socket, chain, index, started, error = std::move(error)] {
+        self->engine_->post([self, socket, run, index, started, error = std::move(error)] {
             if (error) {
                 self->connection_.refused(socket->nsp->name);
                 self->refuse(socket->nsp->name, *error);
             } else {
-                self->run_middleware(socket, chain, index + 1, started);
+                self->run_middleware(socket, run, index + 1, started);
             }
         });
     };
     io::socket handle(socket);
-    auto& fn = (*chain)[index];
+    auto& fn = run->chain[index];
     if (!run_guarded(socket->peer(), "a middleware", [&] { fn(handle, next); }))
         next(connect_error{"server error", nullptr}); // refused, unless it had answered before it threw
 }
@@ -257,9 +256,8 @@ std::shared_ptr<socket_impl> client::revive(const std::shared_ptr<namespace_impl
     return socket;
 }
 
-void client::welcome_back(const std::shared_ptr<socket_impl>& socket, std::shared_ptr<void> joining,
+void client::welcome_back(const std::shared_ptr<socket_impl>& socket, [[maybe_unused]] std::shared_ptr<void> joining,
                           std::size_t replayed, std::chrono::steady_clock::time_point started) {
-    socket->joining = std::move(joining);
     SB_LOG(debug, "{}: socket {} of {} recovered ({} missed packet(s) replayed)", engine_->remote_address(), socket->id,
            socket->nsp->name, replayed);
     admit(socket, started);

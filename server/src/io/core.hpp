@@ -90,7 +90,7 @@ struct recovery_state {
     }
 };
 
-struct socket_impl final : local_recipient, std::enable_shared_from_this<socket_impl> {
+struct socket_impl : std::enable_shared_from_this<socket_impl> {
     /// `id`: a recovered socket's own; empty: a new one.
     socket_impl(std::shared_ptr<namespace_impl> nsp, std::shared_ptr<client> owner, boost::json::object auth,
                 std::string id = {});
@@ -104,10 +104,8 @@ struct socket_impl final : local_recipient, std::enable_shared_from_this<socket_
     boost::json::value data;
     std::atomic<bool> connected{false};
     std::atomic<bool> has_outgoing_listeners{false}; // read by broadcasts from any thread
+    mutable std::once_flag handshake_once_;          // (here: beside the flags, no padding)
     std::unique_ptr<recovery_state> recovery;        ///< set before it connects, when recovery is on
-    /// A dynamic namespace's child is not removed while a socket is on its way in (its middleware runs):
-    /// held from resolve() until the socket is in the namespace, or gone.
-    std::shared_ptr<void> joining;
 
     // Strand only.
     // Event handlers in registration order: a flat list (a socket has a few, and a map's buckets
@@ -132,8 +130,6 @@ struct socket_impl final : local_recipient, std::enable_shared_from_this<socket_
     void send_frames(std::vector<eio::frame> frames, bool droppable);
     /// Frames other sockets get too (a broadcast's one encoding): queued without a copy of the list.
     void send_shared(const std::vector<eio::frame>& frames, bool droppable);
-    /// local_recipient: a broadcast's frames, as its namespace delivers them (any thread).
-    void deliver(const sio::packet& packet, const std::vector<eio::frame>& frames, bool droppable) override;
     /// Whether `frames` fit under --max-queue on this socket's connection now.
     bool fits(const std::vector<eio::frame>& frames) const;
 
@@ -179,12 +175,16 @@ private:
     /// Over --events-per-second: not delivered; the client hears why (false: the socket went).
     bool within_budget(const sio::packet& packet, std::size_t bytes);
 
-    boost::json::object auth_;
+    // Kept apart when present: most clients send no auth, and most servers set no rate (a socket is
+    // kept per connection: 256 B with its count, not 320).
+    std::unique_ptr<boost::json::object> auth_; // the CONNECT payload, when not empty
+    struct rate_budgets {
+        std::optional<sio::event_budget> events; // --events-per-second
+        std::optional<sio::event_budget> bytes;  // --bytes-per-second
+    };
+    std::unique_ptr<rate_budgets> budgets_; // none when both are off
     std::chrono::system_clock::time_point created_;
-    std::unique_ptr<sio::event_budget> budget_;      // --events-per-second (none when off: idle sockets pay nothing)
-    std::unique_ptr<sio::event_budget> byte_budget_; // --bytes-per-second (likewise)
     mutable std::unique_ptr<handshake_info> handshake_;
-    mutable std::once_flag handshake_once_;
 
     struct pending_ack {
         ack_callback callback;
@@ -240,7 +240,9 @@ struct namespace_impl final : local_sockets, std::enable_shared_from_this<namesp
     bool keeps_room(const std::string& room) override;
     void deliver(const std::string& sid, const sio::packet& packet, const std::vector<eio::frame>& frames,
                  bool droppable) override;
-    std::shared_ptr<local_recipient> recipient(const std::string& sid) override;
+    local_recipient recipient(const std::string& sid) override; // the socket_impl
+    void deliver_to(const local_recipient& recipient, const sio::packet& packet, const std::vector<eio::frame>& frames,
+                    bool droppable) override;
     /// A broadcast's frames to one of this namespace's sockets (the adapter found it by id or by room).
     void deliver_to(socket_impl& socket, const sio::packet& packet, const std::vector<eio::frame>& frames,
                     bool droppable);
@@ -313,13 +315,19 @@ private:
     /// queued (under the recovery buffer's lock).
     std::shared_ptr<socket_impl> revive(const std::shared_ptr<namespace_impl>& ns, const boost::json::object& auth,
                                         const csr::buffer::recovered& r);
-    /// After revive(): the client hears, handlers run.
+    /// After revive(): the client hears, handlers run (`joining` is held until then).
     void welcome_back(const std::shared_ptr<socket_impl>& socket, std::shared_ptr<void> joining, std::size_t replayed,
                       std::chrono::steady_clock::time_point started);
     /// The socket passed its middleware (or skipped it): it joins, the client hears, handlers run.
     void admit(const std::shared_ptr<socket_impl>& socket, std::chrono::steady_clock::time_point started);
-    void run_middleware(std::shared_ptr<socket_impl> socket, std::shared_ptr<std::vector<middleware>> chain,
-                        std::size_t index, std::chrono::steady_clock::time_point started);
+    /// A socket's way through its namespace's middleware. It holds the namespace's joining ticket
+    /// (io_core::resolve) until the socket is in or refused, rather than the socket holding it for life.
+    struct middleware_run {
+        std::vector<middleware> chain;
+        std::shared_ptr<void> joining;
+    };
+    void run_middleware(std::shared_ptr<socket_impl> socket, std::shared_ptr<middleware_run> run, std::size_t index,
+                        std::chrono::steady_clock::time_point started);
     void refuse(const std::string& nsp, const connect_error& error);
     void fail(std::string_view why); // a protocol error: logged, and the connection ends
 

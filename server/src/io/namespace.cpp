@@ -166,7 +166,12 @@ void namespace_impl::deliver(const std::string& sid, const sio::packet& packet, 
     if (auto socket = lookup(sid)) deliver_to(*socket, packet, frames, droppable);
 }
 
-std::shared_ptr<local_recipient> namespace_impl::recipient(const std::string& sid) { return lookup(sid); }
+local_recipient namespace_impl::recipient(const std::string& sid) { return lookup(sid); }
+
+void namespace_impl::deliver_to(const local_recipient& recipient, const sio::packet& packet,
+                                const std::vector<eio::frame>& frames, bool droppable) {
+    deliver_to(*static_cast<socket_impl*>(recipient.get()), packet, frames, droppable); // as recipient() made it
+}
 
 void namespace_impl::deliver_to(socket_impl& socket, const sio::packet& packet, const std::vector<eio::frame>& frames,
                                 bool droppable) {

@@ -60,29 +60,31 @@ void ack_state::answer(arguments args) {
 socket_impl::socket_impl(std::shared_ptr<namespace_impl> nsp_, std::shared_ptr<client> owner_, boost::json::object auth,
                          std::string id_)
     : id(id_.empty() ? switchboard::server::random_id() : std::move(id_)), nsp(std::move(nsp_)),
-      owner(std::move(owner_)), auth_(std::move(auth)), created_(std::chrono::system_clock::now()) {
-    if (const auto rate = nsp->core.http.config().events_per_second; rate != 0)
-        budget_ = std::make_unique<sio::event_budget>(static_cast<double>(rate));
-    if (const auto rate = nsp->core.http.config().bytes_per_second; rate != 0)
-        byte_budget_ = std::make_unique<sio::event_budget>(static_cast<double>(rate));
+      owner(std::move(owner_)), created_(std::chrono::system_clock::now()) {
+    if (!auth.empty()) auth_ = std::make_unique<boost::json::object>(std::move(auth));
+    const auto& config = nsp->core.http.config();
+    if (config.events_per_second == 0 && config.bytes_per_second == 0) return;
+    budgets_ = std::make_unique<rate_budgets>();
+    if (config.events_per_second != 0) budgets_->events.emplace(static_cast<double>(config.events_per_second));
+    if (config.bytes_per_second != 0) budgets_->bytes.emplace(static_cast<double>(config.bytes_per_second));
 }
 
 // --events-per-second and --bytes-per-second: an event over either is not delivered.
 bool socket_impl::within_budget(const sio::packet& packet, std::size_t bytes) {
-    if (!budget_ && !byte_budget_) return true;
+    if (!budgets_) return true;
     const auto now =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch());
     auto verdict = sio::event_budget::verdict::deliver;
     const sio::event_budget* over = nullptr;
     std::string_view unit;
-    if (budget_) {
-        verdict = budget_->take(now);
-        over = budget_.get();
+    if (auto& events = budgets_->events) {
+        verdict = events->take(now);
+        over = &*events;
         unit = "events";
     }
-    if (verdict == sio::event_budget::verdict::deliver && byte_budget_) {
-        verdict = byte_budget_->take(now, static_cast<double>(bytes));
-        over = byte_budget_.get();
+    if (auto& byte_budget = budgets_->bytes; verdict == sio::event_budget::verdict::deliver && byte_budget) {
+        verdict = byte_budget->take(now, static_cast<double>(bytes));
+        over = &*byte_budget;
         unit = "bytes";
     }
     if (verdict == sio::event_budget::verdict::deliver) return true;
@@ -118,7 +120,7 @@ const handshake_info& socket_impl::handshake() const {
         h->url = request.url;
         h->headers = request.headers;
         h->query = request.query;
-        h->auth = auth_;
+        if (auth_) h->auth = *auth_;
         h->time = created_;
         h->xdomain = h->header("origin") != nullptr;
         handshake_ = std::move(h);
@@ -138,10 +140,6 @@ void socket_impl::send_frames(std::vector<eio::frame> frames, bool droppable) {
 
 void socket_impl::send_shared(const std::vector<eio::frame>& frames, bool droppable) {
     if (connected) owner->engine().send_shared(frames, droppable);
-}
-
-void socket_impl::deliver(const sio::packet& packet, const std::vector<eio::frame>& frames, bool droppable) {
-    nsp->deliver_to(*this, packet, frames, droppable);
 }
 
 namespace {
@@ -269,7 +267,6 @@ void socket_impl::call_outgoing(std::string_view name, const arguments& args) {
 
 void socket_impl::on_connected() {
     if (!connected.exchange(true)) nsp->add(shared_from_this()); // (a recovered socket is in already)
-    joining.reset();                                             // in: the namespace counts it now
     sio::packet connect;
     connect.type = sio::packet_type::connect;
     connect.nsp = nsp->name;

@@ -72,14 +72,10 @@ struct broadcast_options {
 template <class T>
 using cluster_callback = std::function<void(std::error_code ec, T result)>;
 
-/// One socket of this node as a broadcast reaches it. An adapter that indexes rooms keeps these for
-/// the members of a room, so that a room's broadcast reaches each member without a lookup by id.
-class local_recipient {
-public:
-    virtual ~local_recipient() = default;
-    /// As local_sockets::deliver, to this socket.
-    virtual void deliver(const sio::packet& packet, const std::vector<eio::frame>& frames, bool droppable) = 0;
-};
+/// One socket of this node as an adapter that indexes rooms may keep it, so that a room's broadcast
+/// reaches each member without a lookup by id: opaque, made by local_sockets::recipient() and read only
+/// by that local_sockets' deliver_to() (a handle rather than an interface: a socket pays no vtable).
+using local_recipient = std::shared_ptr<void>;
 
 /// The sockets of a namespace on this node, as an adapter reaches them.
 class local_sockets {
@@ -110,9 +106,17 @@ public:
     virtual void deliver(const std::string& sid, const sio::packet& packet, const std::vector<eio::frame>& frames,
                          bool droppable) = 0;
     /// The socket `sid` as a recipient, if it is here (null: deliver by id).
-    virtual std::shared_ptr<local_recipient> recipient(const std::string& sid) {
+    virtual local_recipient recipient(const std::string& sid) {
         (void)sid;
         return nullptr;
+    }
+    /// As deliver(), to a socket recipient() gave (never called when it gives none).
+    virtual void deliver_to(const local_recipient& recipient, const sio::packet& packet,
+                            const std::vector<eio::frame>& frames, bool droppable) {
+        (void)recipient;
+        (void)packet;
+        (void)frames;
+        (void)droppable;
     }
     /// Queues `frames` (`packet`, an EVENT with the broadcast's ack id, encoded once by the caller) on
     /// `sid`, which waits for the answer under that id: `on_ack` receives it if it comes within
