@@ -140,7 +140,7 @@ public:
             });
         }
         // Outside the lock: a recipient's outgoing listeners are the application's, and may join rooms.
-        for (const auto& recipient : reached) sockets_.deliver_to(recipient, sent, *frames, options.volatile_);
+        if (!reached.empty()) sockets_.deliver_to(reached, sent, *frames, options.volatile_);
         for (const auto& sid : by_id) sockets_.deliver(sid, sent, *frames, options.volatile_);
     }
 

@@ -241,11 +241,12 @@ struct namespace_impl final : local_sockets, std::enable_shared_from_this<namesp
     void deliver(const std::string& sid, const sio::packet& packet, const std::vector<eio::frame>& frames,
                  bool droppable) override;
     local_recipient recipient(const std::string& sid) override; // the socket_impl
-    void deliver_to(const local_recipient& recipient, const sio::packet& packet, const std::vector<eio::frame>& frames,
-                    bool droppable) override;
-    /// A broadcast's frames to one of this namespace's sockets (the adapter found it by id or by room).
-    void deliver_to(socket_impl& socket, const sio::packet& packet, const std::vector<eio::frame>& frames,
-                    bool droppable);
+    void deliver_to(std::span<const local_recipient> recipients, const sio::packet& packet,
+                    const std::vector<eio::frame>& frames, bool droppable) override;
+    /// A broadcast's frames to one of this namespace's sockets (the adapter found it by id or by room);
+    /// `offset`: the recovery offset the packet carries, read once for all the recipients.
+    void deliver_to(socket_impl& socket, const sio::packet& packet, std::optional<std::uint64_t> offset,
+                    const std::vector<eio::frame>& frames, bool droppable);
     bool deliver_with_ack(const std::string& sid, const sio::packet& packet, const std::vector<eio::frame>& frames,
                           bool droppable, std::optional<std::chrono::milliseconds> timeout,
                           std::function<void(arguments)> on_ack) override;

@@ -161,28 +161,39 @@ std::shared_ptr<socket_impl> namespace_impl::lookup(const std::string& sid) {
     return it == sockets_.end() ? nullptr : it->second;
 }
 
+namespace {
+// A packet connection state recovery stored carries its offset as its last argument.
+std::optional<std::uint64_t> stored_offset(const sio::packet& packet) {
+    const auto* args = packet.data.if_array();
+    const auto* last = args && !args->empty() ? args->back().if_string() : nullptr;
+    return last ? csr::parse_offset(*last) : std::nullopt;
+}
+} // namespace
+
 void namespace_impl::deliver(const std::string& sid, const sio::packet& packet, const std::vector<eio::frame>& frames,
                              bool droppable) {
-    if (auto socket = lookup(sid)) deliver_to(*socket, packet, frames, droppable);
+    auto socket = lookup(sid);
+    if (!socket) return;
+    const auto offset = socket->recovery && !droppable ? stored_offset(packet) : std::nullopt;
+    deliver_to(*socket, packet, offset, frames, droppable);
 }
 
 local_recipient namespace_impl::recipient(const std::string& sid) { return lookup(sid); }
 
-void namespace_impl::deliver_to(const local_recipient& recipient, const sio::packet& packet,
+void namespace_impl::deliver_to(std::span<const local_recipient> recipients, const sio::packet& packet,
                                 const std::vector<eio::frame>& frames, bool droppable) {
-    deliver_to(*static_cast<socket_impl*>(recipient.get()), packet, frames, droppable); // as recipient() made it
+    // The offset read once for all of them (every socket has recovery state when recovery is on).
+    const auto offset = core.recovery && !droppable ? stored_offset(packet) : std::nullopt;
+    for (const auto& recipient : recipients) // as recipient() made them
+        deliver_to(*static_cast<socket_impl*>(recipient.get()), packet, offset, frames, droppable);
 }
 
-void namespace_impl::deliver_to(socket_impl& socket, const sio::packet& packet, const std::vector<eio::frame>& frames,
-                                bool droppable) {
-    if (socket.recovery && !droppable) {
-        // A stored packet (its offset last): one a recovery replayed already is not sent twice.
-        const auto* args = packet.data.if_array();
-        const auto* last = args && !args->empty() ? args->back().if_string() : nullptr;
-        if (const auto offset = last ? csr::parse_offset(*last) : std::nullopt) {
-            if (*offset <= socket.recovery->replayed_through) return;
-            socket.recovery->sent(*offset);
-        }
+void namespace_impl::deliver_to(socket_impl& socket, const sio::packet& packet, std::optional<std::uint64_t> offset,
+                                const std::vector<eio::frame>& frames, bool droppable) {
+    if (offset && socket.recovery) {
+        // A stored packet: one a recovery replayed already is not sent twice.
+        if (*offset <= socket.recovery->replayed_through) return;
+        socket.recovery->sent(*offset);
     }
     if (core.http.config().refuse_when_full && !socket.fits(frames)) return; // this recipient misses it
     socket.notify_outgoing(packet); // as the reference adapter does, for every recipient

@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -110,10 +111,11 @@ public:
         (void)sid;
         return nullptr;
     }
-    /// As deliver(), to a socket recipient() gave (never called when it gives none).
-    virtual void deliver_to(const local_recipient& recipient, const sio::packet& packet,
+    /// As deliver(), to each of `recipients`, sockets recipient() gave (never called when it gives none):
+    /// one call per broadcast, so that what is the same for every recipient is done once.
+    virtual void deliver_to(std::span<const local_recipient> recipients, const sio::packet& packet,
                             const std::vector<eio::frame>& frames, bool droppable) {
-        (void)recipient;
+        (void)recipients;
         (void)packet;
         (void)frames;
         (void)droppable;
