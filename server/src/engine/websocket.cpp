@@ -181,7 +181,10 @@ void websocket_transport::batch_written() {
     q.batch.clear();
     q.iov.clear();
     q.iov_next = 0;
-    if (q.pending.empty()) queue_.reset();  // a connection that caught up keeps no write lists
+    // A connection that caught up keeps no write lists; over TLS every write goes through them (the TLS
+    // engine takes the gathered plaintext), so they stay: no allocations per write, beside a TLS
+    // session's own tens of kilobytes.
+    if (q.pending.empty() && !tls_) queue_.reset();
     if (close_written) linger_then_close(); // nothing more is written
 }
 

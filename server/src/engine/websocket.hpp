@@ -100,7 +100,7 @@ private:
     bool on_event(listener& l, const ws::event& event);
 
     /// What a write that waits keeps. Made when a write cannot go at once and given back when the
-    /// transport has caught up: a connection whose peer keeps up holds none.
+    /// transport has caught up: a connection whose peer keeps up holds none (one over TLS keeps it).
     struct write_queue {
         std::vector<outgoing_frame> pending; // frames behind a write that waits, and control frames (rare)
         std::vector<outgoing_frame> batch;   // the frames of the write in flight
