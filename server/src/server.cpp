@@ -28,7 +28,12 @@
 namespace switchboard::server {
 
 struct server::impl {
-    explicit impl(server_config c) : config(std::move(c)), ioc(static_cast<int>(config.threads)), signals(ioc) {}
+    explicit impl(server_config c) : config(std::move(c)), ioc(static_cast<int>(config.threads)), signals(ioc) {
+        if (config.threads == 1) { // see http_context::shared_strand
+            http.shared_strand.emplace(net::make_strand(ioc));
+            probe_http.shared_strand.emplace(net::make_strand(ioc));
+        }
+    }
     ~impl() {
         // Sessions point to their endpoint and live in the pending operations of the io_context. The
         // endpoints let go of their sessions and timers first; then the io_context (a member declared
@@ -48,7 +53,7 @@ struct server::impl {
     net::signal_set signals;
     std::function<bool(const request_info&)> allow_request;
     rate_per_address handshakes{config.handshakes_per_ip};
-    http_context http{config, ioc, endpoints, allow_request, handshakes};
+    http_context http{config, ioc, endpoints, allow_request, handshakes, nullptr, std::nullopt};
     std::atomic<std::uint16_t> bound_port{0};
     net::steady_timer memory_timer{ioc};
     std::size_t sessions_peak = 0;            // the most live sessions since memory was last given back
@@ -69,7 +74,7 @@ struct server::impl {
     rate_per_address probe_rate{0};
     std::function<bool(const request_info&)> probe_filter;
     std::vector<std::unique_ptr<engine_endpoint>> probe_endpoints; // none: the probes only
-    http_context probe_http{probe_config, ioc, probe_endpoints, probe_filter, probe_rate, &probes};
+    http_context probe_http{probe_config, ioc, probe_endpoints, probe_filter, probe_rate, &probes, std::nullopt};
 
     static server_config without_files(server_config c) {
         c.static_dir.clear();
@@ -92,7 +97,7 @@ struct server::impl {
 };
 
 void server::impl::accept() {
-    acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec, strand_socket socket) {
+    acceptor->async_accept(http.connection_strand(), [this](beast::error_code ec, strand_socket socket) {
         if (ec == net::error::operation_aborted || !acceptor->is_open()) return;
         if (!ec) {
             const auto remote = socket.remote_endpoint(ec);
@@ -118,7 +123,7 @@ void server::impl::accept() {
 }
 
 void server::impl::accept_probes() {
-    probe_acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec, strand_socket socket) {
+    probe_acceptor->async_accept(probe_http.connection_strand(), [this](beast::error_code ec, strand_socket socket) {
         if (ec == net::error::operation_aborted || !probe_acceptor->is_open()) return;
         if (!ec) {
             const auto remote = socket.remote_endpoint(ec);

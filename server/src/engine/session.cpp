@@ -19,6 +19,7 @@ std::size_t frame_bytes(std::span<const eio::frame> frames) noexcept {
 } // namespace
 
 std::atomic<std::size_t> engine_session::live_{0};
+thread_local engine_session* engine_session::current_ = nullptr;
 
 engine_session::engine_session(engine_endpoint& endpoint, strand_type strand, request_head request,
                                eio::transport_kind transport)
@@ -77,16 +78,16 @@ void engine_session::start() {
 // one write with whatever else the pass gives this session: a room broadcast costs each recipient a
 // queue append and its share of one write, no task of its own.
 void engine_session::send(std::vector<eio::frame> frames, bool droppable) {
-    if (strand_.running_in_this_thread() || endpoint_.on_the_only_loop()) return queue(frames, droppable);
-    net::post(strand_, [self = shared_from_this(), frames = std::move(frames), droppable]() mutable {
+    if (in_own_turn() || endpoint_.on_the_only_loop()) return queue(frames, droppable);
+    post_turn([self = shared_from_this(), frames = std::move(frames), droppable]() mutable {
         self->queue(frames, droppable);
     });
 }
 
 void engine_session::send_shared(std::span<const eio::frame> frames, bool droppable) {
-    if (strand_.running_in_this_thread() || endpoint_.on_the_only_loop()) return queue(frames, droppable);
-    net::post(strand_, [self = shared_from_this(), frames = std::vector<eio::frame>(frames.begin(), frames.end()),
-                        droppable]() mutable { self->queue(frames, droppable); });
+    if (in_own_turn() || endpoint_.on_the_only_loop()) return queue(frames, droppable);
+    post_turn([self = shared_from_this(), frames = std::vector<eio::frame>(frames.begin(), frames.end()),
+               droppable]() mutable { self->queue(frames, droppable); });
 }
 
 template <class Frames>
@@ -113,7 +114,7 @@ void engine_session::queue(Frames& frames, bool droppable) {
 }
 
 void engine_session::given() {
-    if (strand_.running_in_this_thread()) return run_effects();
+    if (in_own_turn()) return run_effects();
     if (flush_due_) return; // this pass's flush takes it too
     flush_due_ = true;
     endpoint_.flush_after_this_pass(shared_from_this());
@@ -146,9 +147,8 @@ void engine_session::send_replaceable(std::vector<eio::frame> frames) {
         self.buffered_.store(self.machine_.closed() ? 0 : self.machine_.unsent_bytes(), std::memory_order_relaxed);
         self.given();
     };
-    if (strand_.running_in_this_thread() || endpoint_.on_the_only_loop()) return replace(*this, frames);
-    net::post(strand_,
-              [self = shared_from_this(), frames = std::move(frames), replace]() mutable { replace(*self, frames); });
+    if (in_own_turn() || endpoint_.on_the_only_loop()) return replace(*this, frames);
+    post_turn([self = shared_from_this(), frames = std::move(frames), replace]() mutable { replace(*self, frames); });
 }
 
 void engine_session::close() {
@@ -159,18 +159,18 @@ void engine_session::close() {
 }
 
 void engine_session::post(std::function<void()> task) {
-    net::post(strand_, [self = shared_from_this(), task = std::move(task)] {
+    post_turn([self = shared_from_this(), task = std::move(task)] {
         if (!self->machine_.closed()) self->guarded("a task", task);
     });
 }
 
 void engine_session::dispatch(std::function<void()> task) {
-    if (!strand_.running_in_this_thread()) return post(std::move(task));
+    if (!in_own_turn()) return post(std::move(task));
     if (!machine_.closed()) guarded("a task", task);
 }
 
 void engine_session::execute(std::function<void()> task) {
-    net::post(strand_, [self = shared_from_this(), task = std::move(task)] { self->guarded("a task", task); });
+    post_turn([self = shared_from_this(), task = std::move(task)] { self->guarded("a task", task); });
 }
 
 std::uint64_t engine_session::post_after(std::chrono::milliseconds delay, std::function<void()> task) {
@@ -184,6 +184,7 @@ std::uint64_t engine_session::post_after(std::chrono::milliseconds delay, std::f
         timer->async_wait([id, weak = self->weak_from_this(), task = std::move(task)](beast::error_code ec) {
             auto s = weak.lock();
             if (!s) return;
+            const turn in_turn(*s);
             std::erase_if(s->timers_, [id](const auto& t) { return t.first == id; });
             if (s->timers_.empty()) s->timers_.shrink_to_fit(); // an idle session keeps no list (the connect timeout's)
             if (!ec && !s->machine_.closed()) s->guarded("a timer task", task);
@@ -307,7 +308,7 @@ void engine_session::settle() {
 void engine_session::write_soon() {
     if (corked_ || write_posted_ || !ws_ || ws_->writing()) return; // the uncork or the write in flight takes it
     write_posted_ = true;
-    net::post(strand_, [self = shared_from_this()] {
+    post_turn([self = shared_from_this()] {
         self->write_posted_ = false;
         self->write_now();
     });
@@ -332,7 +333,7 @@ void engine_session::on_write_state(websocket_transport::write_state state) {
 }
 
 void engine_session::heartbeat_due() {
-    net::post(strand_, [self = shared_from_this()] { self->on_heartbeat(); });
+    post_turn([self = shared_from_this()] { self->on_heartbeat(); });
 }
 
 void engine_session::on_heartbeat() {
@@ -369,11 +370,13 @@ void engine_session::on_ws_read_begin(websocket_transport& t) {
 }
 
 void engine_session::on_ws_read_end(websocket_transport& t) {
+    const turn in_turn(*this);
     corked_ = false;
     if (&t == ws_.get()) write_now();
 }
 
 bool engine_session::on_ws_message(websocket_transport& t, const ws::event& message) {
+    const turn in_turn(*this);
     const auto at = now();
     if (&t == ws_.get()) {
         if (message.type == ws::event::kind::text) {
@@ -395,6 +398,7 @@ bool engine_session::on_ws_message(websocket_transport& t, const ws::event& mess
 }
 
 void engine_session::on_ws_closed(websocket_transport& t, eio::close_reason reason, std::string cause) {
+    const turn in_turn(*this);
     if (&t == ws_.get()) {
         machine_.on_transport_closed(now(), reason, std::move(cause));
     } else if (&t == probe_.get()) {
@@ -407,6 +411,7 @@ void engine_session::on_ws_closed(websocket_transport& t, eio::close_reason reas
 
 void engine_session::on_ws_write(websocket_transport& t, websocket_transport::write_state state) {
     if (&t != ws_.get()) return; // a probe's 3probe, or a transport let go
+    const turn in_turn(*this);
     on_write_state(state);
 }
 

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace switchboard::server {
 
@@ -84,14 +85,45 @@ private:
     void on_ws_closed(websocket_transport& t, eio::close_reason reason, std::string cause) override;
     void on_ws_write(websocket_transport& t, websocket_transport::write_state state) override;
 
-    /// Runs `f` now when the caller is on this session's strand, else posts it there. Never runs it
-    /// inside another session's handler (Asio's dispatch would, when that strand is idle).
+    /// This session's turn: marks the thread as running this session's handler while it lives. With
+    /// one I/O thread every session shares the loop's strand (a strand each would cost a connection
+    /// 112 bytes and serialize nothing more), so "on my strand" no longer says "in my handler": the
+    /// mark does. Every handler of the session runs inside a turn (post_turn, the transport's events).
+    class turn {
+    public:
+        explicit turn(engine_session& s) noexcept : previous_(std::exchange(current_, &s)) {}
+        ~turn() { current_ = previous_; }
+        turn(const turn&) = delete;
+        turn& operator=(const turn&) = delete;
+
+    private:
+        engine_session* previous_;
+    };
+    /// True inside this session's turn, or on its strand outside any session's turn (the connection
+    /// that hands the session its transport): where the session's state may be touched now. Never
+    /// inside another session's handler, where a send must not run this session's callbacks.
+    bool in_own_turn() const noexcept {
+        return current_ == this || (current_ == nullptr && strand_.running_in_this_thread());
+    }
+    /// Posts `f` to the strand, to run in a turn of this session (`f` holds the session alive).
+    template <class F>
+    void post_turn(F&& f) {
+        net::post(strand_, [this, f = std::forward<F>(f)]() mutable {
+            const turn t(*this);
+            f();
+        });
+    }
+    /// Runs `f` now when in_own_turn(), else posts it to a turn of its own. Never runs it inside
+    /// another session's handler (Asio's dispatch would, when that strand is idle).
     template <class F>
     void on_strand(F&& f) {
-        if (strand_.running_in_this_thread()) {
+        if (current_ == this) {
+            f();
+        } else if (in_own_turn()) {
+            const turn t(*this);
             f();
         } else {
-            net::post(strand_, std::forward<F>(f));
+            post_turn(std::forward<F>(f));
         }
     }
     /// Runs the application's code (`what` names it for the log): an exception closes this session
@@ -154,6 +186,7 @@ private:
     std::shared_ptr<websocket_transport> probe_; // the upgrade candidate
 
     static std::atomic<std::size_t> live_;
+    static thread_local engine_session* current_; // the session whose turn this thread is running
 };
 
 template <class F>

@@ -211,7 +211,7 @@ private:
             });
         };
         if (!session) {
-            session = std::make_shared<engine_session>(endpoint, net::make_strand(context_.ioc), request_of(req),
+            session = std::make_shared<engine_session>(endpoint, context_.connection_strand(), request_of(req),
                                                        eio::transport_kind::polling);
             session->open_polling(std::move(respond));
         } else if (req.method() == http::verb::get) {
@@ -329,8 +329,9 @@ private:
             socket = stream_.release_socket();
         }
         // A new session runs on the connection's strand; a probe joins its session's strand (the
-        // descriptor is handed over), so that its operations complete there without a binder.
-        if (session) {
+        // descriptor is handed over), so that its operations complete there without a binder. With
+        // one I/O thread they share the loop's strand already.
+        if (session && session->executor() != socket.get_executor()) {
             const auto fd = socket.release(ec);
             if (ec) return;
             strand_socket moved(session->executor());

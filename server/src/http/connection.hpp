@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -26,6 +27,13 @@ struct http_context {
     std::function<bool(const request_info&)>& allow_request;
     rate_per_address& handshakes;           ///< --handshakes-per-ip
     const probe_handlers* probes = nullptr; ///< /metrics, /healthz, /readyz on this listener (null: not here)
+    /// With one I/O thread, the strand every connection of the listener (and the session it becomes)
+    /// runs on: one thread serializes them already, and a strand each costs a connection 112 bytes
+    /// (Asio's strand state and its count). Empty with several threads: a strand per connection.
+    std::optional<strand_type> shared_strand;
+
+    /// The strand for a new connection or session.
+    strand_type connection_strand() const { return shared_strand ? *shared_strand : net::make_strand(ioc); }
 
     /// The Engine.IO endpoint serving `path` (with or without its trailing slash), or null.
     engine_endpoint* endpoint_for(std::string_view path) const {
