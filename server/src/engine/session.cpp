@@ -23,7 +23,8 @@ thread_local engine_session* engine_session::current_ = nullptr;
 
 engine_session::engine_session(engine_endpoint& endpoint, strand_type strand, request_head request,
                                eio::transport_kind transport)
-    : endpoint_(endpoint), strand_(std::move(strand)), machine_(random_id(), transport, endpoint.session_options()),
+    : endpoint_(endpoint), strand_(std::move(strand)),
+      machine_(random_session_id(), transport, endpoint.session_options()),
       remote_address_(std::move(request.remote_address)), request_block_(std::move(request.block)),
       heartbeat_slot_(endpoint.heartbeats().acquire(this)), transport_(transport) {
     ++live_;
