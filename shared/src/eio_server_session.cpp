@@ -282,9 +282,6 @@ void server_session::drop_probe() {
 
 void server_session::on_timer(duration now) {
     if (released_ || !opened_) return;
-    // An idle session gives back what its last burst of effects needed (heartbeats are rare enough).
-    // (Not the output list: the ping below would take it again at once.)
-    if (next_effect_ == 0 && effects_.empty() && effects_.capacity() != 0) effects_ = {};
     if (closed_) {
         if (close_deferred_ && now >= release_at_) release();
         return;

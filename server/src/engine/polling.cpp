@@ -12,6 +12,7 @@ void engine_session::open_polling(responder r) {
 
 void engine_session::on_poll_request(responder r) {
     on_strand([self = shared_from_this(), r = std::move(r)]() mutable {
+        self->borrow_lists();
         if (self->machine_.on_poll(now()) == eio::server_session::poll_decision::refuse) {
             r(engine_error_response(engine_error::bad_request, 11));
         } else {
@@ -32,6 +33,7 @@ void engine_session::on_poll_aborted() {
 
 void engine_session::on_post_request(std::string body, responder r) {
     on_strand([self = shared_from_this(), body = std::move(body), r = std::move(r)]() mutable {
+        self->borrow_lists();
         switch (self->machine_.on_post(now(), body)) {
         case eio::server_session::post_answer::ok: {
             string_response ok{http::status::ok, 11};

@@ -18,6 +18,23 @@ std::size_t frame_bytes(std::span<const eio::frame> frames) noexcept {
 }
 } // namespace
 
+namespace {
+/// Empty lists with their storage, kept by each I/O thread for the sessions it runs: a session borrows
+/// its output and effect lists while it works and gives them back when done, so an idle session holds
+/// neither (48 bytes each) and a busy one allocates neither. Bounded: past `keep`, storage is freed.
+struct spare_lists {
+    static constexpr std::size_t keep = 4096; // a pass's broadcast recipients, with room to spare
+    std::vector<std::vector<eio::frame>> outputs;
+    std::vector<std::vector<eio::server_effect>> effects;
+};
+thread_local spare_lists spares;
+
+template <class List>
+void keep_spare(std::vector<List>& kept, List&& list) {
+    if (list.capacity() != 0 && kept.size() < spare_lists::keep) kept.push_back(std::move(list));
+}
+} // namespace
+
 std::atomic<std::size_t> engine_session::live_{0};
 thread_local engine_session* engine_session::current_ = nullptr;
 
@@ -57,6 +74,23 @@ const request_info& engine_session::request() const noexcept {
     return *request_;
 }
 
+void engine_session::borrow_lists() noexcept {
+    if (!machine_.has_effect_storage() && !spares.effects.empty()) {
+        machine_.lend_effect_storage(std::move(spares.effects.back()));
+        spares.effects.pop_back();
+    }
+    if (!machine_.has_output_storage() && !spares.outputs.empty()) {
+        machine_.lend_output_storage(std::move(spares.outputs.back()));
+        spares.outputs.pop_back();
+    }
+}
+
+void engine_session::return_lists() noexcept {
+    if (running_effects_) return; // the effects being carried out are in the list
+    keep_spare(spares.effects, machine_.take_effect_storage());
+    keep_spare(spares.outputs, machine_.take_output_storage());
+}
+
 std::chrono::milliseconds engine_session::now() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch());
 }
@@ -93,6 +127,7 @@ void engine_session::send_shared(std::span<const eio::frame> frames, bool droppa
 
 template <class Frames>
 void engine_session::queue(Frames& frames, bool droppable) {
+    borrow_lists();
     const bool was_closed = machine_.closed();
     const auto count = frames.size();
     const auto bytes = frame_bytes(frames);
@@ -134,6 +169,7 @@ void engine_session::flush_given() {
 
 void engine_session::send_replaceable(std::vector<eio::frame> frames) {
     const auto replace = [](engine_session& self, std::vector<eio::frame>& frames) {
+        self.borrow_lists();
         const bool was_closed = self.machine_.closed();
         if (!was_closed) {
             metrics::add(metrics::counter::packets_out, frames.size());
@@ -296,6 +332,7 @@ void engine_session::settle() {
         over_high_water_ = false;
         if (const auto listener = listener_) guarded("a drain handler", [&] { listener->on_drain(); });
     }
+    return_lists();
     const auto deadline = machine_.next_deadline();
     const auto wanted = deadline.value_or(not_armed);
     if (wanted == armed_for_ || heartbeat_slot_ == no_slot) return;
@@ -339,6 +376,7 @@ void engine_session::heartbeat_due() {
 
 void engine_session::on_heartbeat() {
     armed_for_ = not_armed; // that wake-up is used up: settle() asks for the next one
+    borrow_lists();
     machine_.on_timer(now());
     run_effects();
 }
@@ -378,6 +416,7 @@ void engine_session::on_ws_read_end(websocket_transport& t) {
 
 bool engine_session::on_ws_message(websocket_transport& t, const ws::event& message) {
     const turn in_turn(*this);
+    borrow_lists();
     const auto at = now();
     if (&t == ws_.get()) {
         if (message.type == ws::event::kind::text) {

@@ -147,7 +147,11 @@ private:
     void apply(eio::close_transport& e);
     void apply(eio::session_closed& e);
     void apply(eio::session_released& e);
-    void settle();     // after an input: output to the WebSocket soon, the timer re-armed
+    void settle(); // after an input: output to the WebSocket soon, the timer re-armed
+    // The output and effect lists' storage comes from the thread's spares while the session works
+    // (before an input or a send) and goes back when they are drained (settle): see spare_lists.
+    void borrow_lists() noexcept;
+    void return_lists() noexcept;
     void write_soon(); // at the end of this strand's pass
     void write_now();
     void on_write_state(websocket_transport::write_state state);

@@ -27,6 +27,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -180,6 +181,31 @@ public:
             return std::nullopt;
         }
         return std::move(effects_[next_effect_++]);
+    }
+
+    // --- list storage ---------------------------------------------------------------------------------
+    // An idle session needs neither its output list nor its effect list, yet a busy one should not
+    // allocate them anew for every input and write. The caller may take their empty storage (its
+    // capacity) once they are drained and lend storage back before the next input: a pool of its own
+    // serves the sessions that are working, and idle ones hold none.
+
+    /// The output list's storage, when the list is empty (else an empty vector; the list keeps it).
+    std::vector<frame> take_output_storage() noexcept {
+        return output_.empty() ? std::exchange(output_, {}) : std::vector<frame>{};
+    }
+    /// The effect list's storage, when every effect has been taken (else an empty vector).
+    std::vector<server_effect> take_effect_storage() noexcept {
+        return effects_.empty() ? std::exchange(effects_, {}) : std::vector<server_effect>{};
+    }
+    /// Whether the lists have storage (lend_* gives them some when not).
+    bool has_output_storage() const noexcept { return output_.capacity() != 0; }
+    bool has_effect_storage() const noexcept { return effects_.capacity() != 0; }
+    /// Gives an empty list `storage` (ignored unless both are empty and the list has no capacity).
+    void lend_output_storage(std::vector<frame>&& storage) noexcept {
+        if (output_.capacity() == 0 && output_.empty() && storage.empty()) output_ = std::move(storage);
+    }
+    void lend_effect_storage(std::vector<server_effect>&& storage) noexcept {
+        if (effects_.capacity() == 0 && effects_.empty() && storage.empty()) effects_ = std::move(storage);
     }
 
     /// Unsent bytes: in the output and taken but not yet written.
