@@ -476,3 +476,41 @@ TEST_CASE("replaceable units make room for reliable ones, and reliable output al
     t.send(std::string(60, 'y')); // 122 of reliable output: too slow a consumer
     CHECK(t.s.closed());
 }
+
+TEST_CASE("list storage: taken only when drained, lent only where there is none, and the session works on",
+          "[eio][server_session]") {
+    session_under_test t(transport_kind::websocket);
+    // The open packet waits in the output: its storage stays with the session.
+    CHECK(t.s.take_output_storage().capacity() == 0);
+    CHECK(t.output().size() == 1);
+    auto output = t.s.take_output_storage(); // drained: given away
+    CHECK(output.capacity() != 0);
+    CHECK_FALSE(t.s.has_output_storage());
+
+    t.s.on_text(milliseconds(10), "4hello");
+    CHECK(t.s.take_effect_storage().capacity() == 0); // the delivery is not taken yet
+    CHECK(t.effects() == strings{"text:hello"});
+    auto effects = t.s.take_effect_storage();
+    CHECK(effects.capacity() != 0);
+    CHECK_FALSE(t.s.has_effect_storage());
+
+    // Lent back, the storage is used; a second loan while the list has storage is refused.
+    const auto* lent = output.data();
+    t.s.lend_output_storage(std::move(output));
+    CHECK(t.s.has_output_storage());
+    std::vector<eio::frame> another;
+    another.reserve(4);
+    t.s.lend_output_storage(std::move(another));
+    CHECK(another.capacity() == 4); // not taken
+    t.send("a reply");
+    CHECK(t.s.output().data() == lent);
+    CHECK(t.output() == strings{"4a reply"});
+
+    // Without storage, the session allocates its own: nothing depends on a loan.
+    (void)t.s.take_output_storage();
+    t.s.lend_effect_storage(std::move(effects));
+    t.send("one");
+    t.s.on_text(milliseconds(20), "4two");
+    CHECK(t.output() == strings{"4one"});
+    CHECK(t.effects() == strings{"text:two"});
+}
