@@ -24,29 +24,80 @@ void heartbeat_scheduler::release(std::uint32_t slot) {
     std::lock_guard lock(mutex_);
     auto& s = slots_[slot];
     if (!s.session) return; // released already
+    if (s.entry != not_due) remove_entry(s.entry);
     s.session = nullptr;
-    ++s.generation; // its pending entries no longer count
     free_slots_.push_back(slot);
+    // A crowd that left gives back the heap it needed (the slots stay, for the next crowd).
+    if (due_.capacity() > 2 * due_.size() + 1024) due_.shrink_to_fit();
 }
 
 void heartbeat_scheduler::schedule(std::uint32_t slot, clock::time_point at) {
     std::lock_guard lock(mutex_);
     auto& s = slots_[slot];
     if (!s.session) return;
-    due_.push_back({at, slot, ++s.generation});
-    std::push_heap(due_.begin(), due_.end(), std::greater<>{});
-    // Sessions that come and go leave entries behind; never let them outnumber the live ones much.
-    if (due_.size() > 2 * (slots_.size() - free_slots_.size()) + 1024) drop_stale_locked();
+    if (s.entry == not_due) {
+        due_.push_back({at, slot});
+        s.entry = static_cast<std::uint32_t>(due_.size() - 1);
+        sift_up(s.entry);
+    } else {
+        const auto i = s.entry;
+        const auto before = due_[i].at;
+        due_[i].at = at;
+        if (at < before) {
+            sift_up(i);
+        } else {
+            sift_down(i);
+        }
+    }
     if (at < armed_for_) arm_locked();
 }
 
-void heartbeat_scheduler::drop_stale_locked() {
-    std::erase_if(due_, [this](const entry& e) {
-        const auto& s = slots_[e.slot];
-        return !s.session || s.generation != e.generation;
-    });
-    std::make_heap(due_.begin(), due_.end(), std::greater<>{});
-    if (due_.capacity() > 2 * due_.size() + 1024) due_.shrink_to_fit();
+void heartbeat_scheduler::place(std::size_t i, const entry& e) noexcept {
+    due_[i] = e;
+    slots_[e.slot].entry = static_cast<std::uint32_t>(i);
+}
+
+void heartbeat_scheduler::sift_up(std::size_t i) noexcept {
+    const auto e = due_[i];
+    while (i > 0) {
+        const auto parent = (i - 1) / 2;
+        if (!(e.at < due_[parent].at)) break;
+        place(i, due_[parent]);
+        i = parent;
+    }
+    place(i, e);
+}
+
+void heartbeat_scheduler::sift_down(std::size_t i) noexcept {
+    const auto e = due_[i];
+    const auto n = due_.size();
+    for (;;) {
+        auto child = 2 * i + 1;
+        if (child >= n) break;
+        if (child + 1 < n && due_[child + 1].at < due_[child].at) ++child;
+        if (!(due_[child].at < e.at)) break;
+        place(i, due_[child]);
+        i = child;
+    }
+    place(i, e);
+}
+
+void heartbeat_scheduler::remove_entry(std::size_t i) noexcept {
+    slots_[due_[i].slot].entry = not_due;
+    const auto last = due_.size() - 1;
+    if (i != last) {
+        const auto moved = due_[last];
+        const auto removed_at = due_[i].at;
+        due_.pop_back();
+        place(i, moved);
+        if (moved.at < removed_at) {
+            sift_up(i);
+        } else {
+            sift_down(i);
+        }
+    } else {
+        due_.pop_back();
+    }
 }
 
 void heartbeat_scheduler::arm_locked() {
@@ -59,6 +110,7 @@ void heartbeat_scheduler::arm_locked() {
 void heartbeat_scheduler::stop() {
     std::lock_guard lock(mutex_);
     timer_.reset();
+    for (const auto& e : due_) slots_[e.slot].entry = not_due;
     due_.clear();
 }
 
@@ -69,12 +121,9 @@ void heartbeat_scheduler::on_timer(beast::error_code ec) {
         std::lock_guard lock(mutex_);
         const auto now = clock::now();
         while (!due_.empty() && due_.front().at <= now) {
-            std::pop_heap(due_.begin(), due_.end(), std::greater<>{});
-            const auto e = due_.back();
-            due_.pop_back();
-            const auto& s = slots_[e.slot];
-            if (s.session && s.generation == e.generation)
-                if (auto session = s.session->weak_from_this().lock()) ready.push_back(std::move(session));
+            const auto& s = slots_[due_.front().slot];
+            if (auto session = s.session->weak_from_this().lock()) ready.push_back(std::move(session));
+            remove_entry(0);
         }
         armed_for_ = clock::time_point::max();
         arm_locked();
