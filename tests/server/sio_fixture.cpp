@@ -113,13 +113,17 @@ void serve_commands(const io::nsp& nsp, io::socket& socket) {
         json::object query;
         for (const auto& [k, v] : h.query) query[k] = v;
         const auto* ua = h.header("user-agent");
+        json::array headers; // [name, value] as received
+        for (const auto& [name, value] : h.headers)
+            headers.push_back(json::array{json::string(name), json::string(value)});
         if (e.ack)
             e.ack(json::object{{"id", socket.id()},
                                {"nsp", socket.nsp_name()},
                                {"auth", h.auth},
                                {"query", query},
                                {"address", h.address},
-                               {"userAgent", ua ? *ua : ""}});
+                               {"userAgent", ua ? *ua : ""},
+                               {"headers", std::move(headers)}});
     });
     // emit: [spec, event, ...args] -> the broadcast; ack(null) once queued.
     socket.on("emit", [socket, nsp](io::event& e) {

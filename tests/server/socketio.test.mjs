@@ -65,6 +65,25 @@ test('connect: a socket id distinct from the Engine.IO sid; the handshake is vis
   closeAll();
 });
 
+test('handshake headers come back as received: known names in any case, unknown ones, values intact', async () => {
+  const sent = {
+    'Accept-Language': 'fr-CH, fr;q=0.9', // a name HTTP knows, as it is usually written
+    'cache-control': 'no-cache', // known, in lower case
+    'ACCEPT-CHARSET': 'utf-8', // known, in a case of its own
+    'X-Mixed-CaSe': 'a value: with, punctuation', // unknown
+    'x-empty': '',
+  };
+  const s = await connected(client('/', { transports: ['websocket'], extraHeaders: sent }));
+  const { headers } = await s.emitWithAck('handshake');
+  for (const [name, value] of Object.entries(sent)) {
+    assert.ok(headers.some(([n, v]) => n === name && v === value), `${name}: ${value} in ${JSON.stringify(headers)}`);
+  }
+  // The ones the WebSocket client adds itself, as it wrote them.
+  for (const name of ['Sec-WebSocket-Key', 'Sec-WebSocket-Version', 'Upgrade', 'Connection', 'Host'])
+    assert.ok(headers.some(([n]) => n === name), `${name} in ${JSON.stringify(headers)}`);
+  closeAll();
+});
+
 test('namespaces: static, dynamic, unknown; several multiplexed over one connection', async () => {
   const main = await connected(client('/'));
   const manager = main.io;

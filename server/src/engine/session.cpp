@@ -6,6 +6,7 @@
 #include "../util/random_id.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <type_traits>
 
 namespace switchboard::server {
@@ -52,6 +53,55 @@ engine_session::~engine_session() {
     --live_;
 }
 
+namespace {
+// pack_request's markers of a known header name (names are HTTP tokens: never these bytes).
+constexpr char known_name = '\x01';            // as Beast spells it
+constexpr char known_name_lower_case = '\x02'; // the same in lower case
+
+std::string lower_case(std::string_view name) {
+    std::string out(name);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+bool is_lower_case_of(std::string_view name, std::string_view spelled) noexcept {
+    if (name.size() != spelled.size()) return false;
+    for (std::size_t i = 0; i < name.size(); ++i)
+        if (name[i] != static_cast<char>(std::tolower(static_cast<unsigned char>(spelled[i])))) return false;
+    return true;
+}
+
+/// The marker that stands for this header's name, or 0 when it is kept as written.
+char marker_of(const http::fields::value_type& field) noexcept {
+    if (field.name() == http::field::unknown) return 0;
+    const auto spelled = http::to_string(field.name());
+    if (field.name_string() == spelled) return known_name;
+    if (is_lower_case_of(field.name_string(), spelled)) return known_name_lower_case;
+    return 0;
+}
+} // namespace
+
+std::string pack_request(const http::request<http::string_body>& req) {
+    std::size_t size = req.target().size() + 1;
+    for (const auto& field : req)
+        size += (marker_of(field) != 0 ? 3 : field.name_string().size() + 1) + field.value().size() + 1;
+    std::string block;
+    block.reserve(size); // exactly: the block is kept for the session's life
+    block.append(req.target()).push_back('\0');
+    for (const auto& field : req) {
+        if (const char marker = marker_of(field); marker != 0) {
+            const auto code = static_cast<unsigned>(field.name());
+            block.push_back(marker);
+            block.push_back(static_cast<char>(code >> 8));
+            block.push_back(static_cast<char>(code & 0xff));
+        } else {
+            block.append(field.name_string()).push_back('\0');
+        }
+        block.append(field.value()).push_back('\0');
+    }
+    return block;
+}
+
 const request_info& engine_session::request() const noexcept {
     std::call_once(request_once_, [this] {
         request_ = std::make_unique<request_info>();
@@ -65,8 +115,17 @@ const request_info& engine_session::request() const noexcept {
         request_->remote_address = remote_address_;
         request_->url = next();
         while (!block.empty()) {
-            const auto name = next();
-            request_->headers.emplace_back(name, next());
+            std::string name;
+            if ((block[0] == known_name || block[0] == known_name_lower_case) && block.size() >= 3) {
+                const auto code = static_cast<unsigned>(static_cast<unsigned char>(block[1])) << 8 |
+                                  static_cast<unsigned char>(block[2]);
+                const auto spelled = http::to_string(static_cast<http::field>(code));
+                name = block[0] == known_name ? std::string(spelled) : lower_case(spelled);
+                block.remove_prefix(3);
+            } else {
+                name = next();
+            }
+            request_->headers.emplace_back(std::move(name), next());
         }
         request_block_ = std::string();
         request_->query = parse_query(request_->url);

@@ -282,14 +282,7 @@ private:
     request_head request_of(const http::request<http::string_body>& req) {
         request_head head;
         if (const auto address = client_address(req)) head.remote_address = address->to_string();
-        std::size_t size = req.target().size() + 1;
-        for (const auto& field : req) size += field.name_string().size() + field.value().size() + 2;
-        head.block.reserve(size);
-        head.block.append(req.target()).push_back('\0');
-        for (const auto& field : req) {
-            head.block.append(field.name_string()).push_back('\0');
-            head.block.append(field.value()).push_back('\0');
-        }
+        head.block = pack_request(req);
         return head;
     }
 
