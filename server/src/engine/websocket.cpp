@@ -184,7 +184,7 @@ void websocket_transport::batch_written() {
     // A connection that caught up keeps no write lists; over TLS every write goes through them (the TLS
     // engine takes the gathered plaintext), so they stay: no allocations per write, beside a TLS
     // session's own tens of kilobytes.
-    if (q.pending.empty() && !tls_) queue_.reset();
+    if (q.pending.empty() && !tls_ && !q.linger) queue_.reset();
     if (close_written) linger_then_close(); // nothing more is written
 }
 
@@ -202,8 +202,9 @@ void websocket_transport::close(bool graceful) {
     if (!waiting_) write_pending();
     if (waiting_) {
         // A peer that reads nothing would keep the close waiting forever: bound it.
-        linger_ = std::make_unique<strand_timer>(socket_.get_executor(), write_timeout_);
-        linger_->async_wait([weak = weak_from_this()](beast::error_code ec) {
+        auto& linger = queue().linger;
+        linger = std::make_unique<strand_timer>(socket_.get_executor(), write_timeout_);
+        linger->async_wait([weak = weak_from_this()](beast::error_code ec) {
             if (auto t = weak.lock(); t && !ec) t->abort();
         });
     }
@@ -218,9 +219,10 @@ void websocket_transport::linger_then_close() {
         flush_tls(ignored);
     }
     socket_.shutdown(tcp::socket::shutdown_send, ignored);
-    if (queue_) queue_->pending.clear();
-    linger_ = std::make_unique<strand_timer>(socket_.get_executor(), std::chrono::seconds(2));
-    linger_->async_wait([weak = weak_from_this()](beast::error_code ec) {
+    auto& q = queue();
+    q.pending.clear();
+    q.linger = std::make_unique<strand_timer>(socket_.get_executor(), std::chrono::seconds(2));
+    q.linger->async_wait([weak = weak_from_this()](beast::error_code ec) {
         if (auto t = weak.lock(); t && !ec) t->abort();
     });
 }
@@ -230,8 +232,10 @@ void websocket_transport::abort() {
     aborted_ = true;
     beast::error_code ignored;
     socket_.close(ignored);
-    if (linger_) linger_->cancel();
-    if (queue_) queue_->pending.clear();
+    if (queue_) {
+        if (queue_->linger) queue_->linger->cancel();
+        queue_->pending.clear();
+    }
 }
 
 // --- reading -----------------------------------------------------------------------------------------

@@ -99,13 +99,15 @@ private:
     void on_readable(beast::error_code ec);
     bool on_event(listener& l, const ws::event& event);
 
-    /// What a write that waits keeps. Made when a write cannot go at once and given back when the
-    /// transport has caught up: a connection whose peer keeps up holds none (one over TLS keeps it).
+    /// What a write that waits keeps, and a closing transport's timer. Made when a write cannot go at
+    /// once (or the close begins) and given back when the transport has caught up: a connection whose
+    /// peer keeps up holds none (one over TLS keeps it).
     struct write_queue {
-        std::vector<outgoing_frame> pending; // frames behind a write that waits, and control frames (rare)
-        std::vector<outgoing_frame> batch;   // the frames of the write in flight
-        std::vector<net::const_buffer> iov;  // ... their headers and payloads, gathered
-        std::size_t iov_next = 0;            // the first buffer of iov not (fully) written yet
+        std::vector<outgoing_frame> pending;  // frames behind a write that waits, and control frames (rare)
+        std::vector<outgoing_frame> batch;    // the frames of the write in flight
+        std::vector<net::const_buffer> iov;   // ... their headers and payloads, gathered
+        std::size_t iov_next = 0;             // the first buffer of iov not (fully) written yet
+        std::unique_ptr<strand_timer> linger; // bounds the close: our close frame's write, then the peer's
     };
     write_queue& queue(); // queue_, made if need be
     bool has_pending() const noexcept { return queue_ && !queue_->pending.empty(); }
@@ -117,10 +119,9 @@ private:
     std::chrono::milliseconds write_timeout_;
     std::weak_ptr<listener> listener_;
     std::unique_ptr<write_queue> queue_;
-    std::unique_ptr<strand_timer> linger_; // bounds the close: our close frame's write, then the peer's
-    std::uint16_t close_code_ = 0;         // the code our close frame will carry, when the peer's side set one
-    bool waiting_ = false;                 // a write waits for writability (the only writer waits for it)
-    bool closing_ = false;                 // our close frame is queued: nothing more is read for the session
+    std::uint16_t close_code_ = 0; // the code our close frame will carry, when the peer's side set one
+    bool waiting_ = false;         // a write waits for writability (the only writer waits for it)
+    bool closing_ = false;         // our close frame is queued: nothing more is read for the session
     bool aborted_ = false;
     bool deflate_ = false; // permessage-deflate, negotiated at the upgrade
 };

@@ -27,12 +27,10 @@ public:
     class ticket {
     public:
         ticket() = default;
-        ticket(ticket&& other) noexcept
-            : owner_(std::exchange(other.owner_, nullptr)), count_(std::exchange(other.count_, nullptr)) {}
+        ticket(ticket&& other) noexcept : count_(std::exchange(other.count_, nullptr)) {}
         ticket& operator=(ticket&& other) noexcept {
             if (this != &other) {
                 release();
-                owner_ = std::exchange(other.owner_, nullptr);
                 count_ = std::exchange(other.count_, nullptr);
             }
             return *this;
@@ -41,12 +39,16 @@ public:
 
     private:
         friend class admission;
-        using address_count = std::pair<const net::ip::address, std::size_t>;
-        ticket(admission* owner, address_count* count) : owner_(owner), count_(count) {}
+        struct count_and_owner {
+            std::size_t count = 0;
+            admission* owner = nullptr;
+        };
+        using address_count = std::pair<const net::ip::address, count_and_owner>;
+        explicit ticket(address_count* count) : count_(count) {}
         void release() {
-            if (owner_) std::exchange(owner_, nullptr)->leave(*std::exchange(count_, nullptr));
+            if (count_) count_->second.owner->leave(*std::exchange(count_, nullptr));
         }
-        admission* owner_ = nullptr;
+        // The address's entry, which knows its admission: one pointer (a ticket is kept per connection).
         address_count* count_ = nullptr;
     };
 
@@ -58,21 +60,21 @@ public:
             why = "--max-connections";
             return std::nullopt;
         }
-        auto& mine = *per_address_.try_emplace(address, 0).first;
-        if (max_per_address_ != 0 && mine.second >= max_per_address_) {
+        auto& mine = *per_address_.try_emplace(address, ticket::count_and_owner{0, this}).first;
+        if (max_per_address_ != 0 && mine.second.count >= max_per_address_) {
             why = "--max-connections-per-ip";
             return std::nullopt;
         }
-        ++mine.second;
+        ++mine.second.count;
         ++total_;
-        return ticket{this, &mine};
+        return ticket{&mine};
     }
 
 private:
     void leave(ticket::address_count& count) {
         std::lock_guard lock(mutex_);
         --total_;
-        if (--count.second == 0) {
+        if (--count.second.count == 0) {
             const auto address = count.first; // erased by a copy of its key, not by the node's own
             per_address_.erase(address);
         }
@@ -82,7 +84,7 @@ private:
     const std::size_t max_per_address_;
     std::mutex mutex_;
     std::size_t total_ = 0;
-    std::unordered_map<net::ip::address, std::size_t> per_address_;
+    std::unordered_map<net::ip::address, ticket::count_and_owner> per_address_;
 };
 
 /// A rate per peer address (--handshakes-per-ip): a token bucket each, `rate` per second with a burst

@@ -10,6 +10,7 @@
 // (text/binary) with FIN, or a first frame without FIN followed by continuation frames; control frames (close, ping,
 // pong) may come between fragments.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -55,7 +56,10 @@ struct event {
 /// is incomplete, so an idle connection costs only this object.
 class reader {
 public:
-    explicit reader(std::size_t max_message_size) noexcept : max_message_(max_message_size) {}
+    /// `max_message_size` above 4 GiB - 1 counts as that (the limit is kept in 32 bits: a reader is
+    /// kept per connection).
+    explicit reader(std::size_t max_message_size) noexcept
+        : max_message_(static_cast<std::uint32_t>(std::min<std::size_t>(max_message_size, UINT32_MAX))) {}
 
     /// permessage-deflate was negotiated: RSV1 on a message's first frame is allowed (and reported).
     void allow_compression() noexcept { compression_ = true; }
@@ -118,7 +122,7 @@ private:
     partial& state();
     void drop_state_if_empty() noexcept;
 
-    std::size_t max_message_;
+    std::uint32_t max_message_;
     bool compression_ = false;
     std::unique_ptr<partial> partial_;
 };
