@@ -299,7 +299,7 @@ std::string_view socket::transport() const noexcept { return impl_->owner->engin
 bool socket::connected() const noexcept { return impl_->connected; }
 
 bool socket::recovered() const noexcept { return impl_->recovery && impl_->recovery->recovered; }
-boost::json::value& socket::data() const noexcept { return impl_->data; }
+boost::json::value& socket::data() const { return impl_->data(); }
 
 const socket& socket::on(std::string event, event_handler handler) const {
     auto& handlers = impl_->handlers;

@@ -247,7 +247,7 @@ std::shared_ptr<socket_impl> client::revive(const std::shared_ptr<namespace_impl
     socket->recovery->replayed_through = r.replayed_through;
     socket->recovery->first_offset = r.replayed_through;
     socket->recovery->sent(r.last_offset);
-    socket->data = r.state.data;
+    if (!r.state.data.is_null()) socket->data() = r.state.data;
     socket->connected = true; // in its namespace and rooms now, so that nothing passes it by
     ns->add(socket);
     for (const auto& frames : r.missed) socket->send_frames(frames, false);

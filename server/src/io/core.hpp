@@ -101,7 +101,16 @@ struct socket_impl : std::enable_shared_from_this<socket_impl> {
     /// The handshake, made on first use from the session's request (most sockets never ask, and an
     /// idle connection should not hold a second copy of its headers).
     const handshake_info& handshake() const;
-    boost::json::value data;
+    /// socket.data: made on first use (most sockets never set it; an idle socket holds a pointer).
+    boost::json::value& data() {
+        if (!data_) data_ = std::make_unique<boost::json::value>();
+        return *data_;
+    }
+    /// socket.data as it is (null when never set), without making it.
+    const boost::json::value& data_or_null() const noexcept {
+        static const boost::json::value null;
+        return data_ ? *data_ : null;
+    }
     std::atomic<bool> connected{false};
     std::atomic<bool> has_outgoing_listeners{false}; // read by broadcasts from any thread
     mutable std::once_flag handshake_once_;          // (here: beside the flags, no padding)
@@ -194,7 +203,10 @@ private:
     // shared by all sockets (by address; held briefly, never two at once) rather than a 40-byte mutex
     // kept by every socket.
     std::mutex& acks_mutex() const noexcept;
-    sio::ack_registry<pending_ack> acks_; // the client's registry too (its timeouts are session timers here)
+    // The client's registry too (its timeouts are session timers here). Made by the first emit with an
+    // ack and kept (its ids keep counting up: a late answer to a timed-out ack finds nothing).
+    std::unique_ptr<sio::ack_registry<pending_ack>> acks_;
+    std::unique_ptr<boost::json::value> data_; // see data()
 };
 
 struct io_core;

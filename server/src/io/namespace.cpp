@@ -257,7 +257,7 @@ void namespace_impl::describe(const std::vector<std::string>& sids,
                 d.id = s->id;
                 d.handshake = s->handshake();
                 d.rooms = s->nsp->adapter->socket_rooms(s->id);
-                d.data = s->data;
+                d.data = s->data_or_null();
             }
             std::unique_lock lock(g->mutex);
             if (!d.id.empty()) g->found.push_back(std::move(d));

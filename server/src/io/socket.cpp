@@ -163,9 +163,10 @@ std::optional<std::uint64_t> socket_impl::register_ack_at(std::optional<std::uin
     std::uint64_t id;
     {
         std::lock_guard lock(acks_mutex());
+        if (!acks_) acks_ = std::make_unique<sio::ack_registry<pending_ack>>();
         if (!wanted) {
-            id = acks_.add(pending_ack{std::move(callback), 0});
-        } else if (acks_.add_at(*wanted, pending_ack{std::move(callback), 0})) {
+            id = acks_->add(pending_ack{std::move(callback), 0});
+        } else if (acks_->add_at(*wanted, pending_ack{std::move(callback), 0})) {
             id = *wanted;
         } else {
             return std::nullopt;
@@ -180,8 +181,8 @@ std::optional<std::uint64_t> socket_impl::register_ack_at(std::optional<std::uin
             ack_callback cb;
             {
                 std::lock_guard lock(self->acks_mutex());
-                auto waiting = self->acks_.take(id);
-                if (!waiting) return; // answered meanwhile
+                auto waiting = self->acks_->take(id); // made before this timer
+                if (!waiting) return;                 // answered meanwhile
                 cb = std::move(waiting->callback);
             }
             metrics::add(metrics::counter::ack_timeouts);
@@ -190,7 +191,7 @@ std::optional<std::uint64_t> socket_impl::register_ack_at(std::optional<std::uin
                 self->on_handler_failure();
         });
         std::lock_guard lock(acks_mutex());
-        if (auto* waiting = acks_.find(id)) waiting->timer = timer; // for the answer to cancel
+        if (auto* waiting = acks_->find(id)) waiting->timer = timer; // for the answer to cancel
     }
     return id;
 }
@@ -296,7 +297,7 @@ csr::session socket_impl::recovery_snapshot() {
     s.sid = id;
     s.nsp = nsp->name;
     run_guarded(peer(), "the adapter (socket_rooms)", [&] { s.rooms = nsp->adapter->socket_rooms(id); });
-    s.data = data;
+    s.data = data_or_null();
     if (recovery) {
         if (const auto last = recovery->last_offset.load(std::memory_order_relaxed)) s.last_offset = last;
         s.first_offset = recovery->first_offset;
@@ -341,7 +342,8 @@ void socket_impl::cancel_ack(std::uint64_t id) {
     std::uint64_t timer = 0;
     {
         std::lock_guard lock(acks_mutex());
-        auto waiting = acks_.take(id);
+        if (!acks_) return;
+        auto waiting = acks_->take(id);
         if (!waiting) return;
         timer = waiting->timer;
     }
@@ -354,7 +356,8 @@ void socket_impl::on_ack(sio::packet&& packet) {
     std::uint64_t timer = 0;
     {
         std::lock_guard lock(acks_mutex());
-        auto waiting = acks_.take(*packet.id);
+        if (!acks_) return; // never asked for one
+        auto waiting = acks_->take(*packet.id);
         if (!waiting) return; // unknown or timed out: ignored, as the reference server does
         cb = std::move(waiting->callback);
         timer = waiting->timer;
@@ -370,7 +373,7 @@ void socket_impl::fail_pending_acks() {
     std::vector<pending_ack> pending;
     {
         std::lock_guard lock(acks_mutex());
-        acks_.drain([&](std::uint64_t, pending_ack ack) { pending.push_back(std::move(ack)); });
+        if (acks_) acks_->drain([&](std::uint64_t, pending_ack ack) { pending.push_back(std::move(ack)); });
     }
     for (auto& ack : pending) {
         if (ack.timer != 0) owner->engine().cancel_timer(ack.timer);

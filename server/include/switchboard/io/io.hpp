@@ -209,8 +209,9 @@ public:
     /// Whether it came back through connection state recovery: same id, its rooms and data restored,
     /// the events it missed replayed before its connection handlers ran.
     bool recovered() const noexcept;
-    /// Application data attached to the socket (access it from the socket's handlers).
-    boost::json::value& data() const noexcept;
+    /// Application data attached to the socket (access it from the socket's handlers); null until set.
+    /// Made on first use: a socket that never has data holds a pointer.
+    boost::json::value& data() const;
 
     /// Handlers (register them from the connection handler or another handler of this socket).
     const socket& on(std::string event, event_handler handler) const;
