@@ -1,6 +1,8 @@
 #include <switchboard/sio/server_connection.hpp>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 
 namespace switchboard::sio {
 
@@ -66,21 +68,54 @@ server_action server_connection::on_decoded(packet&& p) {
     return protocol_violation{"an unknown packet type"};
 }
 
+template <class F>
+void server_connection::name_list::each(F&& f) const noexcept {
+    std::size_t at = 0;
+    while (at + sizeof(std::uint32_t) <= packed_.size()) {
+        std::uint32_t size = 0;
+        std::memcpy(&size, packed_.data() + at, sizeof size);
+        const auto name = std::string_view(packed_).substr(at + sizeof size, size);
+        if (f(at, name)) return;
+        at += sizeof size + size;
+    }
+}
+
+bool server_connection::name_list::contains(std::string_view name) const noexcept {
+    bool found = false;
+    each([&](std::size_t, std::string_view n) { return found = n == name; });
+    return found;
+}
+
+void server_connection::name_list::add(std::string_view name) {
+    const auto size = static_cast<std::uint32_t>(name.size());
+    packed_.append(reinterpret_cast<const char*>(&size), sizeof size);
+    packed_.append(name);
+}
+
+void server_connection::name_list::remove(std::string_view name) {
+    each([&](std::size_t at, std::string_view n) {
+        if (n != name) return false;
+        packed_.erase(at, sizeof(std::uint32_t) + n.size());
+        return true;
+    });
+    if (packed_.empty()) packed_.shrink_to_fit();
+}
+
 void server_connection::connected(const std::string& nsp) {
     std::erase(connecting_, nsp);
     if (connecting_.empty()) connecting_.shrink_to_fit(); // kept per connection: no list while none is on its way
-    if (!is_connected(nsp)) connected_.push_back(nsp);
+    if (!connected_.contains(nsp)) connected_.add(nsp);
     connect_deadline_ = no_deadline; // as the reference server, the timeout goes with the first namespace
 }
 
 void server_connection::refused(const std::string& nsp) { std::erase(connecting_, nsp); }
 
 void server_connection::left(const std::string& nsp) {
-    std::erase(connected_, nsp);
+    connected_.remove(nsp);
     std::erase(connecting_, nsp);
 }
 
-bool server_connection::is_connected(std::string_view nsp) const noexcept { return contains(connected_, nsp); }
+bool server_connection::is_connected(std::string_view nsp) const noexcept { return connected_.contains(nsp); }
 bool server_connection::is_connecting(std::string_view nsp) const noexcept { return contains(connecting_, nsp); }
 
 bool server_connection::on_timer(duration now) const noexcept {

@@ -124,3 +124,34 @@ TEST_CASE("the connect timeout: early timers do nothing, the first namespace can
     joined.left("/");
     CHECK_FALSE(joined.on_timer(milliseconds(9000))); // cancelled for good, as the reference server
 }
+
+TEST_CASE("namespaces joined and left in any order, names that contain one another, long and odd names",
+          "[sio][server_connection]") {
+    auto c = make_connection();
+    const std::string long_name = "/" + std::string(300, 'n'); // past any inline buffer
+    const std::string odd_name("/a\0b", 4);                    // bytes a name may carry
+    const std::vector<std::string> names{"/", "/c", "/chat", "/ch", long_name, odd_name};
+    for (const auto& n : names) {
+        CHECK_FALSE(c.is_connected(n));
+        c.connected(n);
+        c.connected(n); // twice: still once
+    }
+    for (const auto& n : names) CHECK(c.is_connected(n));
+    CHECK_FALSE(c.is_connected("/cha"));
+    CHECK_FALSE(c.is_connected(std::string_view("/a", 2)));
+    c.left("/ch");
+    CHECK_FALSE(c.is_connected("/ch"));
+    CHECK(c.is_connected("/chat"));
+    CHECK(c.is_connected("/c"));
+    c.left(long_name);
+    c.left("/");
+    CHECK(c.is_connected(odd_name));
+    CHECK(c.is_connected("/chat"));
+    CHECK_FALSE(c.is_connected("/"));
+    CHECK(describe(c.on_text("2/chat,[\"hi\"]")) == "packet EVENT /chat [\"hi\"]");
+    CHECK(is_violation(c.on_text("2/ch,[\"hi\"]")));
+    for (const auto& n : names) c.left(n);
+    for (const auto& n : names) CHECK_FALSE(c.is_connected(n));
+    c.connected("/");
+    CHECK(c.is_connected("/"));
+}

@@ -84,8 +84,22 @@ private:
 
     const codec_limits& limits_;
     std::unique_ptr<decoder> binary_; // while a binary packet's attachments are due (most clients never)
+    /// Names in one string, each as its length (4 bytes) and its bytes: a connection's namespace or two
+    /// fit the string's inline buffer, where a vector of strings is a block of its own per connection.
+    class name_list {
+    public:
+        bool contains(std::string_view name) const noexcept;
+        void add(std::string_view name);
+        void remove(std::string_view name);
+        bool empty() const noexcept { return packed_.empty(); }
+
+    private:
+        template <class F>
+        void each(F&& f) const noexcept; // f(offset, name) for each name, until f returns true
+        std::string packed_;
+    };
     // Flat lists: a client is in one namespace or a few, and an idle one should not hold hash buckets.
-    std::vector<std::string> connected_;
+    name_list connected_;
     std::vector<std::string> connecting_;
     static constexpr duration no_deadline = duration::max();
     duration connect_deadline_; // no_deadline once a namespace was joined (not an optional: 8 bytes less per client)
