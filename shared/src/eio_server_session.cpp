@@ -11,8 +11,7 @@ std::string_view to_string(transport_kind kind) noexcept {
 }
 
 server_session::server_session(std::string sid, transport_kind transport, const server_session_options& options)
-    : sid_(std::move(sid)), options_(options), heartbeat_(options.ping_interval, options.ping_timeout),
-      transport_(transport) {}
+    : sid_(std::move(sid)), options_(options), heartbeat_(), transport_(transport) {}
 
 codec_limits server_session::limits() const noexcept {
     codec_limits limits;
@@ -30,7 +29,7 @@ void server_session::open(duration now) {
     h.ping_timeout = static_cast<std::uint32_t>(options_.ping_timeout.count());
     h.max_payload = options_.max_payload;
     enqueue(make_text_frame(packet_type::open, encode_handshake(h)));
-    heartbeat_.start(now);
+    heartbeat_.start(now, options_.ping_interval);
 }
 
 // --- output ------------------------------------------------------------------------------------------
@@ -224,7 +223,7 @@ void server_session::on_packet(duration now, packet&& p) {
             effects_.emplace_back(deliver_text{std::move(p.data)});
         }
         return;
-    case packet_type::pong: heartbeat_.on_pong(now); return;
+    case packet_type::pong: heartbeat_.on_pong(now, options_.ping_interval); return;
     case packet_type::close: finish(now, close_reason::transport_close); return;
     case packet_type::ping:
         // In v4 only the server pings (the client's 2probe goes to the probe, not here).
@@ -243,7 +242,7 @@ bool server_session::on_probe(duration now) {
         !options_.allow_upgrades)
         return false;
     probe_ = probe_state::probing;
-    upgrade_deadline_ = now + options_.upgrade_timeout;
+    polling_deadline_ = now + options_.upgrade_timeout;
     return true;
 }
 
@@ -283,7 +282,7 @@ void server_session::drop_probe() {
 void server_session::on_timer(duration now) {
     if (released_ || !opened_) return;
     if (closed_) {
-        if (close_deferred_ && now >= release_at_) release();
+        if (close_deferred_ && now >= polling_deadline_) release();
         return;
     }
     if (write_waiting_ && now - stalled_since_ >= options_.write_timeout) {
@@ -292,8 +291,8 @@ void server_session::on_timer(duration now) {
                "write timeout: the peer took no data for " + std::to_string(options_.write_timeout.count()) + " ms");
         return;
     }
-    if (probe_ != probe_state::none && now >= upgrade_deadline_) drop_probe();
-    switch (heartbeat_.on_timer(now)) {
+    if (probe_ != probe_state::none && now >= polling_deadline_) drop_probe();
+    switch (heartbeat_.on_timer(now, options_.ping_timeout)) {
     case server_heartbeat::action::send_ping:
         enqueue(make_text_frame(packet_type::ping));
         if (transport_ == transport_kind::polling) flush_poll();
@@ -305,9 +304,9 @@ void server_session::on_timer(duration now) {
 
 std::optional<server_session::duration> server_session::next_deadline() const noexcept {
     if (released_ || !opened_) return std::nullopt;
-    if (closed_) return close_deferred_ ? std::optional(release_at_) : std::nullopt;
+    if (closed_) return close_deferred_ ? std::optional(polling_deadline_) : std::nullopt;
     auto at = heartbeat_.next_deadline();
-    if (probe_ != probe_state::none) at = std::min(at, upgrade_deadline_);
+    if (probe_ != probe_state::none) at = std::min(at, polling_deadline_);
     if (write_waiting_) at = std::min(at, stalled_since_ + options_.write_timeout);
     return at;
 }
@@ -339,7 +338,7 @@ void server_session::finish(duration now, close_reason reason, std::string cause
             // the session stays findable for that long, bounded by a heartbeat period.
             enqueue(make_text_frame(packet_type::close));
             close_deferred_ = true;
-            release_at_ = now + options_.ping_interval + options_.ping_timeout;
+            polling_deadline_ = now + options_.ping_interval + options_.ping_timeout;
         } else {
             clear_output();
             release();

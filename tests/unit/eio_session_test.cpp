@@ -15,27 +15,29 @@ TEST_CASE("close reasons are named as the reference names them", "[eio][session]
 }
 
 TEST_CASE("a silent peer is gone ping_interval + ping_timeout after the handshake", "[eio][heartbeat]") {
-    server_heartbeat hb(milliseconds(300), milliseconds(200));
-    hb.start(milliseconds(1000));
+    const auto interval = milliseconds(300), timeout = milliseconds(200);
+    server_heartbeat hb;
+    hb.start(milliseconds(1000), interval);
     CHECK(hb.next_deadline() == milliseconds(1300));
-    CHECK(hb.on_timer(milliseconds(1299)) == action::none);
-    CHECK(hb.on_timer(milliseconds(1300)) == action::send_ping);
+    CHECK(hb.on_timer(milliseconds(1299), timeout) == action::none);
+    CHECK(hb.on_timer(milliseconds(1300), timeout) == action::send_ping);
     CHECK(hb.awaiting_pong());
     CHECK(hb.next_deadline() == milliseconds(1500));
-    CHECK(hb.on_timer(milliseconds(1499)) == action::none);
-    CHECK(hb.on_timer(milliseconds(1500)) == action::timed_out);
+    CHECK(hb.on_timer(milliseconds(1499), timeout) == action::none);
+    CHECK(hb.on_timer(milliseconds(1500), timeout) == action::timed_out);
 }
 
 TEST_CASE("each pong schedules the next ping one interval later", "[eio][heartbeat]") {
-    server_heartbeat hb(milliseconds(25000), milliseconds(20000));
-    hb.start(milliseconds(0));
-    REQUIRE(hb.on_timer(milliseconds(25000)) == action::send_ping);
-    hb.on_pong(milliseconds(25040));
+    const auto interval = milliseconds(25000), timeout = milliseconds(20000);
+    server_heartbeat hb;
+    hb.start(milliseconds(0), interval);
+    REQUIRE(hb.on_timer(milliseconds(25000), timeout) == action::send_ping);
+    hb.on_pong(milliseconds(25040), interval);
     CHECK_FALSE(hb.awaiting_pong());
     CHECK(hb.next_deadline() == milliseconds(50040));
-    CHECK(hb.on_timer(milliseconds(45000)) == action::none); // the old timeout no longer applies
-    CHECK(hb.on_timer(milliseconds(50040)) == action::send_ping);
-    hb.on_pong(milliseconds(50041));
-    CHECK(hb.on_timer(milliseconds(75041)) == action::send_ping);
-    CHECK(hb.on_timer(milliseconds(95041)) == action::timed_out);
+    CHECK(hb.on_timer(milliseconds(45000), timeout) == action::none); // the old timeout no longer applies
+    CHECK(hb.on_timer(milliseconds(50040), timeout) == action::send_ping);
+    hb.on_pong(milliseconds(50041), interval);
+    CHECK(hb.on_timer(milliseconds(75041), timeout) == action::send_ping);
+    CHECK(hb.on_timer(milliseconds(95041), timeout) == action::timed_out);
 }

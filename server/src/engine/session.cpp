@@ -37,6 +37,7 @@ void keep_spare(std::vector<List>& kept, List&& list) {
 } // namespace
 
 std::atomic<std::size_t> engine_session::live_{0};
+std::atomic<std::uint64_t> engine_session::next_timer_id_{1};
 thread_local engine_session* engine_session::current_ = nullptr;
 
 engine_session::engine_session(engine_endpoint& endpoint, strand_type strand, request_head request,
@@ -274,15 +275,15 @@ std::uint64_t engine_session::post_after(std::chrono::milliseconds delay, std::f
     on_strand([self = shared_from_this(), id, delay, task = std::move(task)]() mutable {
         if (self->machine_.closed()) return;
         auto timer = std::make_shared<strand_timer>(self->strand_, delay);
-        self->timers_.emplace_back(id, timer);
+        self->rare().timers.emplace_back(id, timer);
         // The timer holds the session weakly; the close cancels it, so nothing of an ended session
         // (a make_shared allocation that weak references keep) waits for a long timeout to pass.
         timer->async_wait([id, weak = self->weak_from_this(), task = std::move(task)](beast::error_code ec) {
             auto s = weak.lock();
             if (!s) return;
             const turn in_turn(*s);
-            std::erase_if(s->timers_, [id](const auto& t) { return t.first == id; });
-            if (s->timers_.empty()) s->timers_.shrink_to_fit(); // an idle session keeps no list (the connect timeout's)
+            if (s->rare_) std::erase_if(s->rare_->timers, [id](const auto& t) { return t.first == id; });
+            s->rare_done(); // an idle session keeps no list (the connect timeout's)
             if (!ec && !s->machine_.closed()) s->guarded("a timer task", task);
         });
     });
@@ -291,8 +292,9 @@ std::uint64_t engine_session::post_after(std::chrono::milliseconds delay, std::f
 
 void engine_session::cancel_timer(std::uint64_t timer_id) {
     on_strand([self = shared_from_this(), timer_id] {
-        for (auto& [id, timer] : self->timers_)
-            if (id == timer_id) timer->cancel(); // its handler removes it
+        if (self->rare_)
+            for (auto& [id, timer] : self->rare_->timers)
+                if (id == timer_id) timer->cancel(); // its handler removes it
     });
 }
 
@@ -325,16 +327,18 @@ void engine_session::apply(eio::deliver_binary& e) {
 void engine_session::apply(eio::answer_poll& e) { polling_.answer(std::move(e.payload)); }
 
 void engine_session::apply(eio::probe_send& e) {
-    if (!probe_) return;
-    if (probe_->write({&e.packet, 1}) == websocket_transport::write_state::failed) machine_.on_probe_closed(now());
+    const auto probe_transport = probe();
+    if (!probe_transport) return;
+    if (probe_transport->write({&e.packet, 1}) == websocket_transport::write_state::failed)
+        machine_.on_probe_closed(now());
 }
 
 void engine_session::apply(eio::probe_drop&) {
-    if (probe_) std::exchange(probe_, nullptr)->abort();
+    if (const auto dropped = take_probe()) dropped->abort();
 }
 
 void engine_session::apply(eio::upgraded&) {
-    ws_ = std::move(probe_);
+    ws_ = take_probe();
     transport_ = eio::transport_kind::websocket;
     SB_LOG(debug, "{} session {} upgraded to websocket", remote_address_, id());
     write_soon(); // if the 3probe is still being written, the output waits for it
@@ -359,7 +363,9 @@ void engine_session::apply(eio::session_closed& e) {
     } else {
         SB_LOG(debug, "{} session {} closed ({})", remote_address_, id(), eio::to_string(e.reason));
     }
-    for (auto& [timer_id, timer] : std::exchange(timers_, {})) timer->cancel();
+    if (rare_)
+        for (auto& [timer_id, timer] : std::exchange(rare_->timers, {})) timer->cancel();
+    rare_done();
     // Dropped: the listener may hold this session, which would keep it alive forever.
     if (const auto listener = std::move(listener_)) {
         try {
@@ -457,8 +463,9 @@ void engine_session::open_websocket(std::shared_ptr<websocket_transport> ws) {
 void engine_session::on_probe(std::shared_ptr<websocket_transport> ws) {
     on_strand([self = shared_from_this(), ws = std::move(ws)]() mutable {
         if (!self->machine_.on_probe(now())) return ws->abort();
-        self->probe_ = std::move(ws);
-        self->probe_->start(self->weak_from_this());
+        auto& probe = self->rare().probe;
+        probe = std::move(ws);
+        probe->start(self->weak_from_this());
         self->settle(); // the upgrade's deadline
     });
 }
@@ -483,7 +490,7 @@ bool engine_session::on_ws_message(websocket_transport& t, const ws::event& mess
         } else {
             machine_.on_binary(at, copy_shared_bytes(message.payload));
         }
-    } else if (&t == probe_.get()) {
+    } else if (&t == probe()) {
         if (message.type == ws::event::kind::text) {
             machine_.on_probe_text(at, message.payload);
         } else {
@@ -493,14 +500,14 @@ bool engine_session::on_ws_message(websocket_transport& t, const ws::event& mess
         return false; // a transport already let go
     }
     run_effects();
-    return &t == ws_.get() || &t == probe_.get();
+    return &t == ws_.get() || &t == probe();
 }
 
 void engine_session::on_ws_closed(websocket_transport& t, eio::close_reason reason, std::string cause) {
     const turn in_turn(*this);
     if (&t == ws_.get()) {
         machine_.on_transport_closed(now(), reason, std::move(cause));
-    } else if (&t == probe_.get()) {
+    } else if (&t == probe()) {
         machine_.on_probe_closed(now());
     } else {
         return;

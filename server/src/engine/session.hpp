@@ -187,13 +187,32 @@ private:
     // The deadline the heartbeat scheduler holds for this session (a sentinel, not an optional: 8 bytes).
     static constexpr std::chrono::milliseconds not_armed = std::chrono::milliseconds::min();
     std::chrono::milliseconds armed_for_ = not_armed;
-    // post_after() timers by id, cancelled at the close: nothing of an ended session waits for them.
-    std::vector<std::pair<std::uint64_t, std::shared_ptr<strand_timer>>> timers_;
-    std::atomic<std::uint64_t> next_timer_id_{1};
 
     polling_transport polling_;
-    std::shared_ptr<websocket_transport> ws_;    // the WebSocket transport
-    std::shared_ptr<websocket_transport> probe_; // the upgrade candidate
+    std::shared_ptr<websocket_transport> ws_; // the WebSocket transport
+    // What a session has only now and then, apart (a session is kept per connection): post_after()
+    // timers by id (the Socket.IO connect timeout, until a namespace is joined; cancelled at the close:
+    // nothing of an ended session waits for them) and an upgrade's candidate WebSocket. Made by the
+    // first of them, given back when neither is left.
+    struct rare_state {
+        std::vector<std::pair<std::uint64_t, std::shared_ptr<strand_timer>>> timers;
+        std::shared_ptr<websocket_transport> probe; // the upgrade candidate
+    };
+    std::unique_ptr<rare_state> rare_;
+    rare_state& rare() {
+        if (!rare_) rare_ = std::make_unique<rare_state>();
+        return *rare_;
+    }
+    void rare_done() { // gives the block back once nothing is in it
+        if (rare_ && rare_->timers.empty() && !rare_->probe) rare_.reset();
+    }
+    websocket_transport* probe() const noexcept { return rare_ ? rare_->probe.get() : nullptr; }
+    std::shared_ptr<websocket_transport> take_probe() {
+        auto probe = rare_ ? std::exchange(rare_->probe, nullptr) : nullptr;
+        rare_done();
+        return probe;
+    }
+    static std::atomic<std::uint64_t> next_timer_id_; // post_after() ids, unique in the process
 
     static std::atomic<std::size_t> live_;
     static thread_local engine_session* current_; // the session whose turn this thread is running

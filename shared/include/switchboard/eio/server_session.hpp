@@ -236,12 +236,14 @@ private:
     bool opened_ = false;
     bool closed_ = false;
     bool released_ = false;
-    bool poll_held_ = false;      // polling: a GET waits for output
-    bool close_deferred_ = false; // polling: closed; the close packet waits for the client's next GET (release_at_)
+    bool poll_held_ = false; // polling: a GET waits for output
+    bool close_deferred_ =
+        false; // polling: closed; the close packet waits for the client's next GET (polling_deadline_)
     probe_state probe_ = probe_state::none;
     bool write_waiting_ = false; // WebSocket: the caller's write waits for the socket (stalled_since_)
-    duration release_at_{};      // polling: when a deferred close's packet is released
-    duration upgrade_deadline_{};
+    // Polling, one at a time: while a probe is on, the upgrade's deadline; once closed with the close
+    // packet deferred (close_deferred_), when it is released. (A probe is dropped at the close.)
+    duration polling_deadline_{};
     duration stalled_since_{}; // WebSocket, while write_waiting_: since when the peer has taken nothing
     std::vector<frame> output_;
     std::size_t queued_bytes_ = 0;    // in output_

@@ -23,7 +23,9 @@ std::string_view to_string(close_reason reason) noexcept;
 
 /// The server's half of the Engine.IO v4 heartbeat (engine.io-protocol, "Heartbeat"): a ping one
 /// ping_interval after the handshake and after each pong; a ping unanswered for ping_timeout ends
-/// the session. The caller owns the timer: it calls on_timer() at next_deadline().
+/// the session. The caller owns the timer: it calls on_timer() at next_deadline(), and passes the
+/// interval and the timeout with the calls that use them (they are the server's, the same for every
+/// session: a heartbeat is kept per connection, and holds only its two times).
 /// Times are durations since any fixed origin of a monotonic clock.
 class server_heartbeat {
 public:
@@ -35,24 +37,21 @@ public:
         timed_out, ///< the last ping was not answered: close with close_reason::ping_timeout
     };
 
-    server_heartbeat(duration ping_interval, duration ping_timeout) noexcept
-        : interval_(ping_interval), timeout_(ping_timeout) {}
-
     /// The session is open (handshake sent) at `now`.
-    void start(duration now) noexcept {
-        next_ping_ = now + interval_;
+    void start(duration now, duration ping_interval) noexcept {
+        next_ping_ = now + ping_interval;
         pong_deadline_ = no_pong_due;
     }
     /// A pong arrived at `now`.
-    void on_pong(duration now) noexcept {
+    void on_pong(duration now, duration ping_interval) noexcept {
         pong_deadline_ = no_pong_due;
-        next_ping_ = now + interval_;
+        next_ping_ = now + ping_interval;
     }
     /// What is due at `now`.
-    action on_timer(duration now) noexcept {
+    action on_timer(duration now, duration ping_timeout) noexcept {
         if (awaiting_pong()) return now >= pong_deadline_ ? action::timed_out : action::none;
         if (now < next_ping_) return action::none;
-        pong_deadline_ = now + timeout_;
+        pong_deadline_ = now + ping_timeout;
         return action::send_ping;
     }
     /// When on_timer() next has something to do.
@@ -61,8 +60,6 @@ public:
     bool awaiting_pong() const noexcept { return pong_deadline_ != no_pong_due; }
 
 private:
-    duration interval_;
-    duration timeout_;
     duration next_ping_{};
     // A sentinel rather than an optional: a session holds one heartbeat, 8 bytes less.
     static constexpr duration no_pong_due = duration::min();
