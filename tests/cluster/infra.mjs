@@ -66,6 +66,13 @@ export async function startNginx(upstreams) {
   });
   return {
     url: `http://127.0.0.1:${port}`,
-    async stop() { await kill(proc); rmSync(dir, { recursive: true, force: true }); },
+    async stop() {
+      await kill(proc);
+      // What nginx said (warn and above), for a failed test's log: the directory goes with it.
+      let said = '';
+      try { said = readFileSync(join(dir, 'error.log'), 'utf8').trim(); } catch { /* never written */ }
+      if (said) console.error(`nginx error.log:\n${said}`);
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
