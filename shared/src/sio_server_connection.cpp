@@ -6,14 +6,6 @@
 
 namespace switchboard::sio {
 
-namespace {
-
-bool contains(const std::vector<std::string>& names, std::string_view name) noexcept {
-    return std::find(names.begin(), names.end(), name) != names.end();
-}
-
-} // namespace
-
 server_connection::server_connection(const codec_limits& limits, duration now, duration connect_timeout)
     : limits_(limits), connect_deadline_(now + connect_timeout) {}
 
@@ -50,7 +42,7 @@ server_action server_connection::on_decoded(packet&& p) {
         if (p.type != packet_type::connect)
             return protocol_violation{"a packet for a namespace the client is not connected to"};
         if (is_connecting(p.nsp)) return no_action{}; // already on its way
-        connecting_.push_back(p.nsp);
+        namespaces_.add(p.nsp, namespace_list::state::connecting);
         auto* auth = p.data.if_object();
         return connect_request{std::move(p.nsp), auth ? std::move(*auth) : boost::json::object{}};
     }
@@ -69,57 +61,71 @@ server_action server_connection::on_decoded(packet&& p) {
 }
 
 template <class F>
-void server_connection::name_list::each(F&& f) const noexcept {
+void server_connection::namespace_list::each(F&& f) const noexcept {
+    constexpr std::size_t head = 1 + sizeof(std::uint32_t); // the state, the length
     std::size_t at = 0;
-    while (at + sizeof(std::uint32_t) <= packed_.size()) {
+    while (at + head <= packed_.size()) {
+        const auto s = static_cast<state>(packed_[at]);
         std::uint32_t size = 0;
-        std::memcpy(&size, packed_.data() + at, sizeof size);
-        const auto name = std::string_view(packed_).substr(at + sizeof size, size);
-        if (f(at, name)) return;
-        at += sizeof size + size;
+        std::memcpy(&size, packed_.data() + at + 1, sizeof size);
+        const auto name = std::string_view(packed_).substr(at + head, size);
+        if (f(at, s, name)) return;
+        at += head + size;
     }
 }
 
-bool server_connection::name_list::contains(std::string_view name) const noexcept {
+bool server_connection::namespace_list::contains(std::string_view name, state s) const noexcept {
     bool found = false;
-    each([&](std::size_t, std::string_view n) { return found = n == name; });
+    each([&](std::size_t, state entry, std::string_view n) { return found = entry == s && n == name; });
     return found;
 }
 
-void server_connection::name_list::add(std::string_view name) {
+bool server_connection::namespace_list::any(state s) const noexcept {
+    bool found = false;
+    each([&](std::size_t, state entry, std::string_view) { return found = entry == s; });
+    return found;
+}
+
+void server_connection::namespace_list::add(std::string_view name, state s) {
     const auto size = static_cast<std::uint32_t>(name.size());
+    packed_.push_back(static_cast<char>(s));
     packed_.append(reinterpret_cast<const char*>(&size), sizeof size);
     packed_.append(name);
 }
 
-void server_connection::name_list::remove(std::string_view name) {
-    each([&](std::size_t at, std::string_view n) {
-        if (n != name) return false;
-        packed_.erase(at, sizeof(std::uint32_t) + n.size());
+void server_connection::namespace_list::remove(std::string_view name, state s) {
+    each([&](std::size_t at, state entry, std::string_view n) {
+        if (entry != s || n != name) return false;
+        packed_.erase(at, 1 + sizeof(std::uint32_t) + n.size());
         return true;
     });
-    if (packed_.empty()) packed_.shrink_to_fit();
+    if (packed_.empty()) packed_.shrink_to_fit(); // a long name's block goes with it
 }
 
 void server_connection::connected(const std::string& nsp) {
-    std::erase(connecting_, nsp);
-    if (connecting_.empty()) connecting_.shrink_to_fit(); // kept per connection: no list while none is on its way
-    if (!connected_.contains(nsp)) connected_.add(nsp);
+    using state = namespace_list::state;
+    namespaces_.remove(nsp, state::connecting);
+    if (!namespaces_.contains(nsp, state::connected)) namespaces_.add(nsp, state::connected);
     connect_deadline_ = no_deadline; // as the reference server, the timeout goes with the first namespace
 }
 
-void server_connection::refused(const std::string& nsp) { std::erase(connecting_, nsp); }
+void server_connection::refused(const std::string& nsp) { namespaces_.remove(nsp, namespace_list::state::connecting); }
 
 void server_connection::left(const std::string& nsp) {
-    connected_.remove(nsp);
-    std::erase(connecting_, nsp);
+    namespaces_.remove(nsp, namespace_list::state::connected);
+    namespaces_.remove(nsp, namespace_list::state::connecting);
 }
 
-bool server_connection::is_connected(std::string_view nsp) const noexcept { return connected_.contains(nsp); }
-bool server_connection::is_connecting(std::string_view nsp) const noexcept { return contains(connecting_, nsp); }
+bool server_connection::is_connected(std::string_view nsp) const noexcept {
+    return namespaces_.contains(nsp, namespace_list::state::connected);
+}
+bool server_connection::is_connecting(std::string_view nsp) const noexcept {
+    return namespaces_.contains(nsp, namespace_list::state::connecting);
+}
 
 bool server_connection::on_timer(duration now) const noexcept {
-    return connect_deadline_ != no_deadline && now >= connect_deadline_ && connected_.empty();
+    return connect_deadline_ != no_deadline && now >= connect_deadline_ &&
+           !namespaces_.any(namespace_list::state::connected);
 }
 
 std::optional<server_connection::duration> server_connection::next_deadline() const noexcept {

@@ -18,7 +18,7 @@ bool url_safe(const std::string& id) {
 }
 } // namespace
 
-TEST_CASE("socket ids have the reference server's 20 characters; session ids 15, without an allocation", "[ids]") {
+TEST_CASE("socket ids have 20 characters as the reference server, session ids 15 without an allocation", "[ids]") {
     const auto socket_id = random_id();
     CHECK(socket_id.size() == 20);
     CHECK(url_safe(socket_id));

@@ -84,23 +84,24 @@ private:
 
     const codec_limits& limits_;
     std::unique_ptr<decoder> binary_; // while a binary packet's attachments are due (most clients never)
-    /// Names in one string, each as its length (4 bytes) and its bytes: a connection's namespace or two
-    /// fit the string's inline buffer, where a vector of strings is a block of its own per connection.
-    class name_list {
+    /// The namespaces joined and on their way in, in one string: per name its state (1 byte), its
+    /// length (4 bytes) and its bytes. A connection's namespace or two fit the string's inline buffer,
+    /// where vectors of strings were blocks of their own per connection.
+    class namespace_list {
     public:
-        bool contains(std::string_view name) const noexcept;
-        void add(std::string_view name);
-        void remove(std::string_view name);
-        bool empty() const noexcept { return packed_.empty(); }
+        enum class state : char { connecting = 1, connected = 2 };
+        bool contains(std::string_view name, state s) const noexcept;
+        bool any(state s) const noexcept;
+        void add(std::string_view name, state s);
+        void remove(std::string_view name, state s);
 
     private:
         template <class F>
-        void each(F&& f) const noexcept; // f(offset, name) for each name, until f returns true
+        void each(F&& f) const noexcept; // f(offset, state, name) for each entry, until f returns true
         std::string packed_;
     };
-    // Flat lists: a client is in one namespace or a few, and an idle one should not hold hash buckets.
-    name_list connected_;
-    std::vector<std::string> connecting_;
+    // A flat list: a client is in one namespace or a few, and an idle one should not hold hash buckets.
+    namespace_list namespaces_;
     static constexpr duration no_deadline = duration::max();
     duration connect_deadline_; // no_deadline once a namespace was joined (not an optional: 8 bytes less per client)
 };
