@@ -123,10 +123,8 @@ private:
     /// another session's handler (Asio's dispatch would, when that strand is idle).
     template <class F>
     void on_strand(F&& f) {
-        if (current_ == this) {
-            f();
-        } else if (in_own_turn()) {
-            const turn t(*this);
+        if (in_own_turn()) {
+            const turn t(*this); // (already this session's turn, or the connection's handler: now its turn)
             f();
         } else {
             post_turn(std::forward<F>(f));
